@@ -1,0 +1,356 @@
+"""Streaming ESC/POS parser: bytes in any chunking -> calls on the layout.
+
+A resumable state machine: `feed(buf, start, end)` takes whatever the link read and returns how
+far it got, stopping early when the layout's queue is full, so the link waits instead of
+dropping bytes. It never allocates from a length in a header: image and graphics data it does
+not print are skipped by counting, in blocks, however large the header says they are. Every
+command it does not act on is skipped by its documented length, never printed as text.
+"""
+
+_HT = const(0x09)
+_LF = const(0x0A)
+_DLE = const(0x10)
+_DC2 = const(0x12)
+_ESC = const(0x1B)
+_FS = const(0x1C)
+_GS = const(0x1D)
+
+_TEXT = const(0)
+_CODE = const(1)  # a prefix came, the command byte is next
+_ARGS = const(2)  # collecting the command's fixed parameter bytes
+_SKIP = const(3)  # counting past variable-length data
+_TO_NUL = const(4)  # counting past data that ends with NUL
+
+_ARG_MAX = const(8)
+_TEXT_DATA_MAX = const(255)  # GS k form A, ESC D: the longest NUL-terminated run accepted
+
+
+def _k(prefix, code):
+    return (prefix << 8) | code
+
+
+# Fixed parameter counts by command (ESC/POS Application Programming Guide). Commands whose
+# data length comes from their parameters are finished by _variable().
+_PARAMS = {
+    # ESC
+    _k(_ESC, 0x20): 1,  # ESC SP   right-side character spacing
+    _k(_ESC, 0x21): 1,  # ESC !    print modes
+    _k(_ESC, 0x24): 2,  # ESC $    absolute position
+    _k(_ESC, 0x25): 1,  # ESC %    user-defined characters on/off
+    _k(_ESC, 0x26): 3,  # ESC &    define user characters (y c1 c2, then data)
+    _k(_ESC, 0x28): 3,  # ESC (    fn pL pH, then data
+    _k(_ESC, 0x2A): 3,  # ESC *    bit image (m nL nH, then data)
+    _k(_ESC, 0x2D): 1,  # ESC -    underline
+    _k(_ESC, 0x32): 0,  # ESC 2    default line spacing
+    _k(_ESC, 0x33): 1,  # ESC 3    line spacing
+    _k(_ESC, 0x37): 3,  # ESC 7    heating (cheap modules)
+    _k(_ESC, 0x38): 2,  # ESC 8    sleep (cheap modules)
+    _k(_ESC, 0x3D): 1,  # ESC =    peripheral device
+    _k(_ESC, 0x3F): 1,  # ESC ?    cancel user character
+    _k(_ESC, 0x40): 0,  # ESC @    initialize
+    _k(_ESC, 0x44): 0,  # ESC D    tab positions, NUL-terminated
+    _k(_ESC, 0x45): 1,  # ESC E    emphasis
+    _k(_ESC, 0x47): 1,  # ESC G    double strike
+    _k(_ESC, 0x4A): 1,  # ESC J    print and feed n dots
+    _k(_ESC, 0x4C): 0,  # ESC L    page mode
+    _k(_ESC, 0x4D): 1,  # ESC M    character font
+    _k(_ESC, 0x52): 1,  # ESC R    international character set
+    _k(_ESC, 0x53): 0,  # ESC S    standard mode
+    _k(_ESC, 0x54): 1,  # ESC T    page mode direction
+    _k(_ESC, 0x55): 1,  # ESC U    unidirectional printing
+    _k(_ESC, 0x56): 1,  # ESC V    90 degree rotation
+    _k(_ESC, 0x57): 8,  # ESC W    page mode area
+    _k(_ESC, 0x5C): 2,  # ESC \    relative position
+    _k(_ESC, 0x61): 1,  # ESC a    justification
+    _k(_ESC, 0x63): 2,  # ESC c 3/4/5 n  paper sensors, panel buttons
+    _k(_ESC, 0x64): 1,  # ESC d    print and feed n lines
+    _k(_ESC, 0x65): 1,  # ESC e    print and reverse feed
+    _k(_ESC, 0x69): 0,  # ESC i    partial cut (one point left)
+    _k(_ESC, 0x6D): 0,  # ESC m    partial cut (three points left)
+    _k(_ESC, 0x70): 3,  # ESC p    drawer kick pulse
+    _k(_ESC, 0x72): 1,  # ESC r    print colour
+    _k(_ESC, 0x74): 1,  # ESC t    code page
+    _k(_ESC, 0x75): 1,  # ESC u    peripheral status
+    _k(_ESC, 0x76): 0,  # ESC v    paper status
+    _k(_ESC, 0x7B): 1,  # ESC {    upside-down
+    # GS
+    _k(_GS, 0x21): 1,  # GS !     character size
+    _k(_GS, 0x24): 2,  # GS $     page mode vertical position
+    _k(_GS, 0x28): 3,  # GS (     fn pL pH, then data
+    _k(_GS, 0x2A): 2,  # GS *     define downloaded bit image (x y, then x*y*8 bytes)
+    _k(_GS, 0x2F): 1,  # GS /     print downloaded bit image
+    _k(_GS, 0x38): 5,  # GS 8 L   p1 p2 p3 p4, then data (32-bit length)
+    _k(_GS, 0x3A): 0,  # GS :     macro definition
+    _k(_GS, 0x42): 1,  # GS B     reverse
+    _k(_GS, 0x48): 1,  # GS H     HRI position
+    _k(_GS, 0x49): 1,  # GS I     printer ID
+    _k(_GS, 0x4C): 2,  # GS L     left margin
+    _k(_GS, 0x50): 2,  # GS P     motion units
+    _k(_GS, 0x54): 1,  # GS T     print position to line start
+    _k(_GS, 0x56): 1,  # GS V     cut (m, and n for m >= 65)
+    _k(_GS, 0x57): 2,  # GS W     print area width
+    _k(_GS, 0x5C): 2,  # GS \     relative vertical position (page mode)
+    _k(_GS, 0x5E): 3,  # GS ^     execute macro
+    _k(_GS, 0x61): 1,  # GS a     automatic status back
+    _k(_GS, 0x62): 1,  # GS b     smoothing
+    _k(_GS, 0x66): 1,  # GS f     HRI font
+    _k(_GS, 0x68): 1,  # GS h     barcode height
+    _k(_GS, 0x6B): 1,  # GS k     barcode (m, then data by form)
+    _k(_GS, 0x72): 1,  # GS r     status
+    _k(_GS, 0x76): 6,  # GS v 0   raster (0 m xL xH yL yH, then data)
+    _k(_GS, 0x77): 1,  # GS w     barcode module width
+    # FS
+    _k(_FS, 0x21): 1,  # FS !     Kanji print modes
+    _k(_FS, 0x26): 0,  # FS &     Kanji mode on
+    _k(_FS, 0x28): 3,  # FS (     fn pL pH, then data
+    _k(_FS, 0x2D): 1,  # FS -     Kanji underline
+    _k(_FS, 0x2E): 0,  # FS .     Kanji mode off
+    _k(_FS, 0x43): 1,  # FS C     Kanji code system
+    _k(_FS, 0x53): 2,  # FS S     Kanji spacing
+    _k(_FS, 0x57): 1,  # FS W     Kanji quadruple size
+    _k(_FS, 0x70): 2,  # FS p     print NV bit image
+    _k(_FS, 0x71): 1,  # FS q     define NV bit images (n, then n images)
+    # DLE real-time commands
+    _k(_DLE, 0x04): 1,  # DLE EOT n
+    _k(_DLE, 0x05): 1,  # DLE ENQ n
+    _k(_DLE, 0x14): 1,  # DLE DC4 fn, then parameters by fn
+    # DC2, the cheap-module extensions
+    _k(_DC2, 0x23): 1,  # DC2 #    print density
+    _k(_DC2, 0x2A): 2,  # DC2 *    bitmap (r n, then r*n bytes)
+    _k(_DC2, 0x54): 0,  # DC2 T    self-test page
+    _k(_DC2, 0x56): 2,  # DC2 V    raster rows (nL nH, then 48 bytes a row)
+}
+
+# Commands the parser acts on.
+_ESC_MODE = const(0x1B21)
+_ESC_INIT = const(0x1B40)
+_ESC_ALIGN = const(0x1B61)
+_ESC_EMPHASIS = const(0x1B45)
+_ESC_DOUBLE_STRIKE = const(0x1B47)
+_ESC_UNDERLINE = const(0x1B2D)
+_ESC_FEED_LINES = const(0x1B64)
+_ESC_FEED_DOTS = const(0x1B4A)
+_ESC_SPACING = const(0x1B33)
+_ESC_DEFAULT_SPACING = const(0x1B32)
+_GS_SIZE = const(0x1D21)
+_GS_CUT = const(0x1D56)
+_GS_PAREN = const(0x1D28)
+_ESC_PAREN = const(0x1B28)
+_FS_PAREN = const(0x1C28)
+_GS_RASTER = const(0x1D76)
+_GS_8 = const(0x1D38)
+_ESC_BIT_IMAGE = const(0x1B2A)
+_GS_DOWNLOAD_IMAGE = const(0x1D2A)
+_GS_BARCODE = const(0x1D6B)
+_ESC_TABS = const(0x1B44)
+_DLE_DC4 = const(0x1014)
+_FS_NV_IMAGES = const(0x1C71)
+_ESC_USER_CHARS = const(0x1B26)
+_DC2_BITMAP = const(0x122A)
+_DC2_RASTER = const(0x1256)
+
+# Stages of commands whose parameters come in more than one piece.
+_GS_V_N = const(0x10000)  # GS V m >= 65: one more byte, n
+_GS_K_B = const(0x10001)  # GS k form B: n, then n bytes
+_DLE_DC4_ARGS = const(0x10002)
+_FS_Q_IMAGE = const(0x10003)  # FS q: xL xH yL yH of one image
+_ESC_AMP_CHAR = const(0x10004)  # ESC &: x of one character
+
+
+class Parser:
+    def __init__(self, layout):
+        self._out = layout
+        self._args = bytearray(_ARG_MAX)
+        self._state = _TEXT
+        self._prefix = 0
+        self._key = 0
+        self._need = 0
+        self._have = 0
+        self._skip = 0  # bytes left in the current block of skipped data
+        self._blocks = 0  # further blocks of `_block_size` bytes after it
+        self._block_size = 0
+        self._to_nul = 0  # bytes left before a NUL-terminated run is given up
+        self._repeat = 0  # images or characters left in FS q / ESC &
+        self._height = 0  # ESC &: character height in bytes
+
+    def busy(self) -> bool:
+        """True while the layout's queue is too full to parse another text line."""
+        return self._out.busy()
+
+    def feed(self, buf, start: int, end: int) -> int:
+        """Parse buf[start:end]; return where it stopped (end, or earlier while busy)."""
+        out = self._out
+        i = start
+        while i < end:
+            state = self._state
+            if state == _SKIP:
+                n = end - i
+                if n > self._skip:
+                    n = self._skip
+                i += n
+                self._skip -= n
+                if not self._skip:
+                    self._next_block()
+                continue
+            b = buf[i]
+            i += 1
+            if state == _TEXT:
+                if b >= 0x20:
+                    out.char(b)
+                elif b == _LF:
+                    out.print_line(1)
+                    if out.busy():
+                        return i
+                elif b == _ESC or b == _GS or b == _FS or b == _DLE or b == _DC2:
+                    self._prefix = b
+                    self._state = _CODE
+                # CR, NUL and other controls print nothing (CR: auto line feed is off).
+            elif state == _CODE:
+                self._key = (self._prefix << 8) | b
+                self._need = _PARAMS.get(self._key, 0)
+                self._have = 0
+                if self._need:
+                    self._state = _ARGS
+                else:
+                    self._state = _TEXT
+                    self._run()
+                    if out.busy():
+                        return i
+            elif state == _ARGS:
+                self._args[self._have] = b
+                self._have += 1
+                if self._have == self._need:
+                    self._state = _TEXT
+                    self._run()
+                    if out.busy():
+                        return i
+            else:  # _TO_NUL
+                self._to_nul -= 1
+                if b == 0 or self._to_nul <= 0:
+                    self._state = _TEXT
+        return i
+
+    # ---- variable-length data ---------------------------------------------------------------
+
+    def _skip_data(self, first: int, blocks: int = 0, block_size: int = 0):
+        """Skip `first` bytes, then `blocks` blocks of `block_size` bytes, by counting."""
+        self._skip = first
+        self._blocks = blocks
+        self._block_size = block_size
+        self._state = _SKIP
+        if not first:
+            self._next_block()
+
+    def _next_block(self):
+        if self._blocks and self._block_size:
+            self._blocks -= 1
+            self._skip = self._block_size
+            self._state = _SKIP
+        elif self._repeat:
+            self._more(_FS_Q_IMAGE if self._key == _FS_Q_IMAGE else _ESC_AMP_CHAR)
+        else:
+            self._state = _TEXT
+
+    def _more(self, stage: int):
+        """Collect the parameters of the next stage of a multi-part command."""
+        self._key = stage
+        self._need = 4 if stage == _FS_Q_IMAGE else 1
+        if stage == _DLE_DC4_ARGS:
+            fn = self._args[0]
+            self._need = 7 if fn == 8 else 2
+        self._have = 0
+        self._state = _ARGS
+
+    def _skip_to_nul(self, limit: int):
+        self._to_nul = limit
+        self._state = _TO_NUL
+
+    # ---- commands --------------------------------------------------------------------------
+
+    def _run(self):
+        key = self._key
+        a = self._args
+        out = self._out
+        if key == _ESC_MODE:
+            out.set_print_mode(a[0])
+        elif key == _ESC_INIT:
+            out.reset()
+        elif key == _ESC_ALIGN:
+            out.set_align(a[0])
+        elif key == _ESC_EMPHASIS:
+            out.set_emphasis(a[0])
+        elif key == _ESC_DOUBLE_STRIKE:
+            out.set_emphasis(a[0])  # double strike reads as emphasis on thermal paper
+        elif key == _ESC_UNDERLINE:
+            out.set_underline(a[0])
+        elif key == _ESC_FEED_LINES:
+            out.print_line(a[0])
+        elif key == _ESC_FEED_DOTS:
+            out.print_line(0)
+            out.feed_dots(a[0])
+        elif key == _ESC_SPACING:
+            out.set_spacing(a[0])
+        elif key == _ESC_DEFAULT_SPACING:
+            out.default_spacing()
+        elif key == _GS_SIZE:
+            out.set_char_size(a[0])
+        elif key == _GS_CUT:
+            if a[0] >= 65:
+                self._more(_GS_V_N)
+            else:
+                out.tear_off(0)
+        elif key == _GS_V_N:
+            out.tear_off(a[0])
+        else:
+            self._variable(key, a)
+
+    def _variable(self, key, a):
+        """Commands followed by data whose length their parameters give: skipped."""
+        if key == _GS_PAREN or key == _ESC_PAREN or key == _FS_PAREN:
+            self._skip_data(a[1] | (a[2] << 8))
+        elif key == _GS_RASTER:  # GS v 0 m xL xH yL yH: x bytes a row, y rows
+            width = a[2] | (a[3] << 8)
+            rows = a[4] | (a[5] << 8)
+            if width and rows:
+                self._skip_data(width, rows - 1, width)
+        elif key == _GS_8:  # L p1 p2 p3 p4: 32-bit length
+            self._skip_data(a[1] | (a[2] << 8), a[3] | (a[4] << 8), 0x10000)
+        elif key == _ESC_BIT_IMAGE:
+            columns = a[1] | (a[2] << 8)
+            self._skip_data(columns * (3 if a[0] >= 32 else 1))
+        elif key == _GS_DOWNLOAD_IMAGE:
+            self._skip_data(a[0] * a[1] * 8)
+        elif key == _GS_BARCODE:
+            if a[0] <= 6:
+                self._skip_to_nul(_TEXT_DATA_MAX + 1)
+            else:
+                self._more(_GS_K_B)
+        elif key == _GS_K_B:
+            self._skip_data(a[0])
+        elif key == _ESC_TABS:
+            self._skip_to_nul(33)
+        elif key == _DLE_DC4:
+            self._more(_DLE_DC4_ARGS)
+        elif key == _FS_NV_IMAGES:
+            self._repeat = a[0]
+            if self._repeat:
+                self._more(_FS_Q_IMAGE)
+        elif key == _FS_Q_IMAGE:
+            self._repeat -= 1
+            width = a[0] | (a[1] << 8)
+            height = a[2] | (a[3] << 8)
+            self._skip_data(width * 8, height - 1 if height else 0, width * 8)
+        elif key == _ESC_USER_CHARS:
+            self._height = a[0]
+            self._repeat = a[2] - a[1] + 1 if a[2] >= a[1] else 0
+            if self._repeat:
+                self._more(_ESC_AMP_CHAR)
+        elif key == _ESC_AMP_CHAR:
+            self._repeat -= 1
+            self._key = _ESC_AMP_CHAR
+            self._skip_data(self._height * a[0])
+        elif key == _DC2_BITMAP:
+            self._skip_data(a[0] * a[1])
+        elif key == _DC2_RASTER:
+            rows = a[0] | (a[1] << 8)
+            self._skip_data(48, rows - 1 if rows else 0, 48)

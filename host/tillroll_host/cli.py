@@ -1,0 +1,132 @@
+"""`tillroll`: the simulated module, rendering, fonts.
+
+A thin layer over the library: each command parses its arguments and calls one function; an
+expected failure is one line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from . import __version__, fontc
+from .errors import FatalError
+from .paths import micropython_env
+from .render import render
+from .sim import SimModule, sim_command
+
+
+def cmd_sim(args) -> int:
+    """Run the simulated module in the foreground until Ctrl-C."""
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    cmd = sim_command(["--data-port", str(args.data_port), "--out", str(out)])
+    print(
+        f"tillroll sim: receipts go to {out.resolve()}/receipt-NNNN.png; Ctrl-C stops", flush=True
+    )
+    proc = subprocess.Popen(cmd, env={**os.environ, **micropython_env()})
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.send_signal(signal.SIGINT)
+        return proc.wait()
+
+
+def cmd_render(args) -> int:
+    count = render(Path(args.source), Path(args.output))
+    noun = "receipt" if count == 1 else "receipts"
+    print(f"{args.output}: {count} {noun}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    """Print the sample receipt on a simulated module and keep its PNG."""
+    from .sample import send_shop_receipt
+
+    output = Path(args.output)
+    with tempfile.TemporaryDirectory(prefix="tillroll-demo-") as tmp:
+        sim = SimModule(Path(tmp))
+        print(f"starting the simulated module on 127.0.0.1:{sim.data_port} ...", flush=True)
+        with sim:
+            print("sending the sample receipt with python-escpos ...", flush=True)
+            send_shop_receipt(sim.data_port)
+            png = sim.wait_receipt()
+            output.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(png, output)
+    print(f"receipt printed: {output}")
+    return 0
+
+
+def cmd_fontc(args) -> int:
+    return fontc.main(args.rest)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="tillroll",
+        description="Tillroll receipt-printer tools: run the simulated module, render ESC/POS "
+        "to a PNG, compile fonts.",
+    )
+    ap.add_argument("--version", action="version", version=f"tillroll {__version__}")
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser(
+        "sim",
+        help="run the simulated module",
+        description="Run the firmware on the MicroPython unix port with the simulated board. "
+        "It listens for ESC/POS on 127.0.0.1 and writes one PNG per receipt until Ctrl-C.",
+    )
+    p.add_argument("--data-port", type=int, default=9100, help="TCP port for ESC/POS (9100)")
+    p.add_argument("--out", default="out", help="folder for receipt PNGs (out)")
+    p.set_defaults(func=cmd_sim)
+
+    p = sub.add_parser(
+        "render",
+        help="print an ESC/POS file to a PNG",
+        description="Print an ESC/POS file through the same firmware, with no network, and "
+        "write what would come out on paper (384 dots wide).",
+    )
+    p.add_argument("source", metavar="IN.bin", help="ESC/POS file")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.png", help="PNG to write")
+    p.set_defaults(func=cmd_render)
+
+    p = sub.add_parser(
+        "demo",
+        help="print the sample receipt on a simulated module",
+        description="Start a simulated module, send a sample shop receipt with python-escpos "
+        "over TCP, stop the module and keep the receipt's PNG.",
+    )
+    p.add_argument("-o", "--output", default="out/demo-receipt.png", help="PNG to write")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser(
+        "fontc",
+        help="compile a bitmap font for the firmware",
+        description="Compile a BDF/PCF font into the firmware's TRF format "
+        "(`tillroll fontc --help` for its options).",
+        add_help=False,
+    )
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_fontc)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except FatalError as e:
+        print(f"tillroll: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

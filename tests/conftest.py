@@ -1,0 +1,81 @@
+"""Shared test set-up.
+
+Files named `mp_*.py` under tests/firmware are firmware tests: pytest collects each of their
+`test_*` functions and runs it in its own MicroPython unix-port process with a board-sized
+heap, never under CPython.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tillroll_host.paths import BOARD_HEAP, FONTS, micropython, micropython_env
+
+TESTS = Path(__file__).parent
+FIRMWARE_TESTS = TESTS / "firmware"
+_TIMEOUT = 120
+
+
+def _mp(args: list[str]) -> subprocess.CompletedProcess:
+    env = {**os.environ, **micropython_env()}
+    env["MICROPYPATH"] = f"{FIRMWARE_TESTS}:{TESTS}:" + env["MICROPYPATH"]
+    env["TILLROLL_FONTS"] = str(FONTS)
+    return subprocess.run(
+        [micropython(), "-X", f"heapsize={BOARD_HEAP}", str(TESTS / "mp_runner.py"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=_TIMEOUT,
+        cwd=FIRMWARE_TESTS,
+    )
+
+
+class MicroPythonFile(pytest.File):
+    def collect(self):
+        done = _mp([self.path.stem])
+        if done.returncode != 0:
+            raise pytest.Collector.CollectError(
+                f"{self.path.name} does not import under MicroPython:\n{done.stdout}{done.stderr}"
+            )
+        for name in done.stdout.split():
+            yield MicroPythonTest.from_parent(self, name=name)
+
+
+class MicroPythonTest(pytest.Item):
+    def runtest(self):
+        done = _mp([self.path.stem, self.name])
+        if done.returncode != 0 or "PASS" not in done.stdout:
+            raise MicroPythonFailure(done.stdout + done.stderr)
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, MicroPythonFailure):
+            return f"under MicroPython:\n{excinfo.value}"
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, None, f"{self.path.name}::{self.name} [micropython]"
+
+
+class MicroPythonFailure(Exception):
+    pass
+
+
+def pytest_pycollect_makemodule(module_path: Path, parent):
+    # pyproject's python_files lists mp_*.py: they come here, and never into CPython.
+    if module_path.name.startswith("mp_"):
+        return MicroPythonFile.from_parent(parent, path=module_path)
+    return None
+
+
+@pytest.fixture
+def tesseract() -> str:
+    """The OCR engine; its absence fails the test loudly (`make test` installs it)."""
+    path = shutil.which("tesseract")
+    if path is None:
+        pytest.fail("tesseract is not installed: run `make test`, which installs tesseract-ocr")
+    return path
