@@ -11,11 +11,12 @@ OUT    := out
 APT_PACKAGES := tesseract-ocr tesseract-ocr-eng xfonts-base pcf2bdf
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all demo test check bench font apt clean help
+.PHONY: all demo test bench font apt clean help
 
 help:
 	@echo "make demo   print a sample receipt on the simulated module -> $(OUT)/demo-receipt.png"
 	@echo "make test   run every test (installs what it needs first)"
+	@echo "make bench  speed and memory figures -> $(OUT)/bench.json (docs/benchmarks.md)"
 	@echo "make font   rebuild firmware/fonts from Debian's xfonts-base (Sony 12x24)"
 	@echo "make clean  remove .venv, node_modules and $(OUT)"
 
@@ -54,6 +55,9 @@ demo: $(BIN)/.installed
 
 test: $(BIN)/.installed $(STUBS)/.installed node_modules/.installed apt
 	$(BIN)/python -m pytest
+
+bench: $(BIN)/.installed
+	$(BIN)/python tests/bench/run.py
 
 font: $(BIN)/.installed apt
 	$(BIN)/tillroll fontc /usr/share/fonts/X11/misc/12x24.pcf.gz \
