@@ -23,6 +23,7 @@ class App:
         self.layout = Layout(self.font_a, self.engine, board.tear_lines)
         self.parser = Parser(self.layout)
         self.link = DataLink(self.parser, self.engine)
+        self.errors = 0  # faults caught and logged by the tasks' supervisors
 
     async def receive(self, stream):
         """Print what one sender sends. A receipt it leaves open (no GS V) ends when it closes,
@@ -31,9 +32,23 @@ class App:
         if self.layout.has_content():
             self.layout.tear_off()
 
-    async def main(self):
+    def start(self):
+        """Start the background tasks; call from inside the event loop."""
         asyncio.get_event_loop().set_exception_handler(_log_exception)
-        asyncio.create_task(self.engine.run())
+        asyncio.create_task(self._run_engine())
+
+    async def _run_engine(self):
+        # The engine must outlive a fault in one dot line: log it, drop that line, go on.
+        while True:
+            try:
+                await self.engine.run()
+            except Exception as e:
+                self.errors += 1
+                _log_exception(None, {"message": "engine", "exception": e})
+                self.engine.drop_current()
+
+    async def main(self):
+        self.start()
         await self.board.serve(self)
 
     def run(self):
