@@ -12,12 +12,12 @@ import threading
 from pathlib import Path
 
 from .errors import FatalError
-from .paths import BOARD_HEAP, FONTS, SIM_MAIN, micropython, micropython_env
+from .paths import FONTS, SIM_HEAP, SIM_MAIN, micropython, micropython_env
 
 _RECEIPT = re.compile(r"^receipt (\d+): (.+)$")
 
 
-def sim_command(args: list[str], heap: str = BOARD_HEAP) -> list[str]:
+def sim_command(args: list[str], heap: str = SIM_HEAP) -> list[str]:
     return [micropython(), "-X", f"heapsize={heap}", str(SIM_MAIN), "--fonts", str(FONTS), *args]
 
 
