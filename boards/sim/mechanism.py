@@ -168,7 +168,8 @@ class Head:
         self.dead = bytearray(_LINE_BYTES)  # 1 bits: elements that no longer heat
         self.temp_c = _ROOM_C
         self._t_at = clock.ticks_us()
-        self._activation_at = clock.ticks_us()
+        self._activation_at = None  # the head has not fired yet: no heat history
+        self._w = 50000
         self._moved = True
         self.strobes = 0
         self.max_dots_at_once = 0
@@ -204,8 +205,8 @@ class Head:
             self.pulse_max_us = pulse_us
         self._settle(at)
         if self._moved:
-            w = ticks_diff(at, self._activation_at)
-            self._w = w
+            if self._activation_at is not None:
+                self._w = ticks_diff(at, self._activation_at)
             self._activation_at = at
             self._moved = False
         on = _count(self.latched, self.dead)
@@ -247,6 +248,7 @@ class Stepper:
         self.steps = 0
         self.lost_steps = 0
         self.motion_us = 0  # time spent moving, summed over steps
+        self.fastest_step_us = 0
         self.lines = 0
         self.line_temps = bytearray(_TEMP_LOG)  # head temperature + 40 at each dot line
 
@@ -257,6 +259,8 @@ class Stepper:
             return
         self.phase = (self.phase + 1) & 3
         self.steps += 1
+        if not self.fastest_step_us or period_us < self.fastest_step_us:
+            self.fastest_step_us = period_us
         self.motion_us += period_us
         self._head.moved()
         self._partial += 1

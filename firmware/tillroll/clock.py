@@ -15,6 +15,12 @@ class RealClock:
     def ticks_us(self) -> int:
         return time.ticks_us()
 
+    def ticks_diff(self, a: int, b: int) -> int:
+        return time.ticks_diff(a, b)
+
+    def ticks_add(self, a: int, us: int) -> int:
+        return time.ticks_add(a, us)
+
     def sleep_us(self, us: int):
         now = time.ticks_us()
         if time.ticks_diff(now, self._due) > 100000:

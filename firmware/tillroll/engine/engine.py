@@ -222,6 +222,8 @@ class Engine:
         s = self._s
         a = self._a
         status = self.status
+        clock = self._clock
+        self._fired_at = clock.ticks_add(clock.ticks_us(), -60000)
         while True:
             if not len(queue):
                 self._pos = 0  # the motor stops
@@ -270,7 +272,12 @@ class Engine:
                 per = (arg + k - 1) // k
                 split(buf, at + 3, groups, per)
                 w = line_us // a
-                t = self.heat.pulse_us(per, w)
+                # Heat history: W' is the activation period, or the idle time since the
+                # head last fired if that is longer (the first line after a pause).
+                now = clock.ticks_us()
+                idle = clock.ticks_diff(now, self._fired_at)
+                t = self.heat.pulse_us(per, idle if idle > w else w)
+                self._fired_at = clock.ticks_add(now, line_us - w)
                 heat_us = self._heat_us(k, t)
                 if heat_us > w:  # the head warmed less than planned: give the line its time
                     w = heat_us
