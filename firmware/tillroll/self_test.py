@@ -42,19 +42,25 @@ async def print_page(app):
     for i in range(48):
         line[i] = 0xFF
     await _lines(engine, line, _BAR_LINES)
+    await _lines(engine, None, 0)
     engine.feed(8)
     for i in range(48):  # staircase: one byte of elements at a time, left to right
         for j in range(48):
             line[j] = 0xFF if j == i else 0
         await _lines(engine, line, _STEP_LINES)
+    await _lines(engine, None, 0)
     engine.feed(8)
     for i in range(48):
         line[i] = 0xFF
     await _lines(engine, line, _BAR_LINES)
+    while engine.free() < 4:
+        await engine.wait_space()
     layout.tear_off()
 
 
 async def _lines(engine, line, n):
+    while engine.free() < 4:
+        await engine.wait_space()
     for _ in range(n):
         while engine.free() < 2:
             await engine.wait_space()

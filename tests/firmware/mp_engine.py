@@ -50,7 +50,7 @@ class Counting:
         self.steps = 0
         self.torn = 0
 
-    def fire(self, groups, k, pulse_us, activations, window_us):
+    def fire(self, groups, k, first_us, pulse_us, activations, window_us):
         self.fired += k * activations
 
     def run(self, steps, line_us):

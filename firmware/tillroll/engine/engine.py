@@ -8,7 +8,8 @@ mechanism's datasheet profile; the engine never builds a pin itself. For each do
 - splits the line into the fewest sub-strobes that keep the dots heated at once under the cap;
 - picks the motor's speed: as fast as the ramp allows, no faster than heating the line needs,
   and slow enough to decelerate in time for any denser line in the look-ahead window;
-- computes the pulse from supply, head temperature and heat history, and hands the head driver
+- computes the pulse from supply, head temperature and heat history (the first activation after
+  a pause gets the longer pulse a cooled head needs), and hands the head driver
   the line's strobe plan and the motor its steps; the driver shifts each group while the one
   before it heats, so the next data is ready when the current pulse ends.
 
@@ -276,13 +277,14 @@ class Engine:
                 # head last fired if that is longer (the first line after a pause).
                 now = clock.ticks_us()
                 idle = clock.ticks_diff(now, self._fired_at)
-                t = self.heat.pulse_us(per, idle if idle > w else w)
-                self._fired_at = clock.ticks_add(now, line_us - w)
-                heat_us = self._heat_us(k, t)
-                if heat_us > w:  # the head warmed less than planned: give the line its time
+                t = self.heat.pulse_us(per, w)
+                first = self.heat.pulse_us(per, idle) if idle > w else t
+                heat_us = self._heat_us(k, first if first > t else t)
+                if heat_us > w:  # the head is colder than planned: give the line its time
                     w = heat_us
                     line_us = w * a
-                self._head.fire(groups, k, t, a, w)
+                self._fired_at = clock.ticks_add(now, line_us - w)
+                self._head.fire(groups, k, first, t, a, w)
                 self.pulse_us = t
                 self.strobes += k * a
                 self.divisions += (arg + self._cap_max - 1) // self._cap_max * a
