@@ -4,6 +4,7 @@ Each request is one JSON object on a line, {"cmd": NAME, ...}; each reply is one
 a line, {"ok": true, ...} or {"ok": false, "error": why}.
 """
 
+import asyncio
 import json
 import os
 
@@ -146,6 +147,32 @@ class Control:
     def cmd_self_test(self, req):
         self._app.request_self_test()
         return {}
+
+    def cmd_dots(self, req):
+        """Print `rows` dot lines of the byte `byte` (a block of raster straight to the engine,
+        as the renderer would), then `feed` lines, and end the receipt if `end`."""
+        asyncio.create_task(
+            self._dots(int(req["rows"]), int(req.get("byte", 255)), int(req.get("feed", 0)),
+                       bool(req.get("end", True)))
+        )
+        return {}
+
+    async def _dots(self, rows, byte, feed, end):
+        app = self._app
+        engine = app.engine
+        app.layout.held = True
+        line = bytearray([byte & 0xFF] * 48)
+        try:
+            for _ in range(rows):
+                while engine.free() < 4:
+                    await engine.wait_space()
+                engine.push_line(line, 0)
+            if feed:
+                engine.feed(feed)
+            if end:
+                app.layout.tear_off()
+        finally:
+            app.layout.held = False
 
     def cmd_time(self, req):
         clock = self._board.clock
