@@ -7,6 +7,7 @@ engine's schedule is measured against. The engine itself works from integer tabl
 so that printing allocates nothing.
 """
 
+
 def effective_v(m, supply_mv):
     return m.V_GAIN * supply_mv / 1000 - m.V_DROP
 
@@ -35,10 +36,7 @@ def dot_power_w(m, supply_mv, nsa):
 def pulse_us(m, supply_mv, temp_c, w_us, nsa):
     """Pulse width that gives a dot the energy it needs (LTP02 TR eq. 3; general form)."""
     return (
-        energy_mj(m, temp_c)
-        / dot_power_w(m, supply_mv, nsa)
-        * history(m, supply_mv, w_us)
-        * 1000
+        energy_mj(m, temp_c) / dot_power_w(m, supply_mv, nsa) * history(m, supply_mv, w_us) * 1000
     )
 
 

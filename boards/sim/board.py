@@ -25,6 +25,7 @@ def mechanism(name):
     """The profile module of a mechanism, imported only when it is the one in use."""
     return __import__("mechanisms." + MECHANISMS[name], None, None, ("NAME",))
 
+
 # Head to tear bar on the sim's case: the last printed line must clear the bar (12 mm).
 _TEAR_LINES = const(96)
 

@@ -9,7 +9,6 @@ import json
 import os
 
 
-
 class Control:
     def __init__(self, board, app):
         self._board = board
@@ -152,8 +151,12 @@ class Control:
         """Print `rows` dot lines of the byte `byte` (a block of raster straight to the engine,
         as the renderer would), then `feed` lines, and end the receipt if `end`."""
         asyncio.create_task(
-            self._dots(int(req["rows"]), int(req.get("byte", 255)), int(req.get("feed", 0)),
-                       bool(req.get("end", True)))
+            self._dots(
+                int(req["rows"]),
+                int(req.get("byte", 255)),
+                int(req.get("feed", 0)),
+                bool(req.get("end", True)),
+            )
         )
         return {}
 
@@ -177,5 +180,3 @@ class Control:
     def cmd_time(self, req):
         clock = self._board.clock
         return {"time_s": clock.now_s() if hasattr(clock, "now_s") else None}
-
-

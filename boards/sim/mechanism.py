@@ -226,7 +226,9 @@ class Head:
     def thermistor_ohms(self):
         self._settle(self._clock.ticks_us())
         kelvin = self.temp_c + 273.15
-        return int(self._m.THERMISTOR_R25 * math.exp(self._m.THERMISTOR_B * (1 / kelvin - 1 / 298.15)))
+        return int(
+            self._m.THERMISTOR_R25 * math.exp(self._m.THERMISTOR_B * (1 / kelvin - 1 / 298.15))
+        )
 
     def set_temp(self, c):
         self._settle(self._clock.ticks_us())

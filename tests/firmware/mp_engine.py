@@ -92,7 +92,11 @@ def near(got, want, tolerance):
 def test_pulse_matches_the_ltp02_datasheet_table():
     # TR Table 3-13, 45 dots at once, W' = two motor steps.
     heat = Heat(ltp02_245)
-    for vp, temp, pps, ms in ((8.5, 20, 640, 0.545), (8.5, 20, 3200, 0.234), (5.5, 20, 640, 1.367)):
+    for vp, temp, pps, ms in (
+        (8.5, 20, 640, 0.545),
+        (8.5, 20, 3200, 0.234),
+        (5.5, 20, 640, 1.367),
+    ):
         heat.set_supply(int(vp * 1000))
         heat.set_temp_c(temp)
         near(heat.pulse_us(45, 2000000 // pps), ms * 1000, 0.01)

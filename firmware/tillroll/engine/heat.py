@@ -21,7 +21,8 @@ class Heat:
         cap = m.MAX_DOTS_AT_ONCE
         # E in 0.1 uJ, per degree from T_MIN.
         self._energy = array(
-            "H", [int((m.E25_MJ - (t + T_MIN - 25) * m.TC_MJ) * 10000 + 0.5) for t in range(_T_COUNT)]
+            "H",
+            [int((m.E25_MJ - (t + T_MIN - 25) * m.TC_MJ) * 10000 + 0.5) for t in range(_T_COUNT)],
         )
         # (RH + Ri + n Rc)^2 / RH in 0.01 ohm, per number of dots on at once.
         self._r = array("H", [0] * (cap + 1))
@@ -32,7 +33,9 @@ class Heat:
         self._ohms = array("I", [0] * _T_COUNT)
         for t in range(_T_COUNT):
             kelvin = t + T_MIN + 273.15
-            self._ohms[t] = int(m.THERMISTOR_R25 * math.exp(m.THERMISTOR_B * (1 / kelvin - 1 / 298.15)))
+            self._ohms[t] = int(
+                m.THERMISTOR_R25 * math.exp(m.THERMISTOR_B * (1 / kelvin - 1 / 298.15))
+            )
         self._gain = int(m.V_GAIN * 1000 + 0.5)
         self._drop = int(m.V_DROP * 1000 + 0.5)
         h = m.HISTORY

@@ -39,7 +39,9 @@ def split(src: ptr8, s: int, out: ptr8, per: int) -> int:
 
 
 @micropython.viper
-def lookahead(q: ptr8, head: int, count: int, slots: int, caps: ptr8, cap: int, s: int, n: int) -> int:
+def lookahead(
+    q: ptr8, head: int, count: int, slots: int, caps: ptr8, cap: int, s: int, n: int
+) -> int:
     """The furthest ramp position the current line may reach so that every line in the next
     `n` can still be reached decelerating one position a step, and the motor can stop after
     the last queued line. caps[k] is the furthest position for a line of k sub-strobes."""

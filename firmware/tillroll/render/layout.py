@@ -91,7 +91,9 @@ class Layout:
 
     def set_density(self, percent: int):
         if self.settings is not None:
-            self.settings.set("density", 50 if percent < 50 else (150 if percent > 150 else percent))
+            self.settings.set(
+                "density", 50 if percent < 50 else (150 if percent > 150 else percent)
+            )
 
     def set_speed(self, percent: int):
         if self.settings is not None:
