@@ -46,7 +46,7 @@ def line_us(m, supply_mv, temp_c, n_black, cap):
     steps_per_activation = m.STEPS_PER_LINE / m.ACTIVATIONS_PER_LINE
     w = steps_per_activation * 1e6 / m.max_pps(supply_mv)
     k = -(-n_black // cap)
-    nsa = n_black if n_black < cap else cap
+    nsa = -(-n_black // k) if k else 0  # the dots shared evenly among the sub-strobes
     for _ in range(200):  # fixed point: t depends on W through the heat history
         if k == 0:
             break
@@ -60,35 +60,56 @@ def line_us(m, supply_mv, temp_c, n_black, cap):
     return w * m.ACTIVATIONS_PER_LINE
 
 
-def shortest_time_us(m, supply_mv, lines, cap):
-    """Shortest time for a strip: `lines` is a list of (black dots, head temperature) a dot
-    line. Each step is no faster than its line allows and than the ramp allows from the last
+def shortest_time_us(m, supply_mv, counts, temps, cap):
+    """Shortest time for a strip: `counts[j]` black dots and `temps[j]` C head temperature in
+    dot line j. Each step is no faster than its line allows and than the ramp allows from the last
     stop and towards the next stop (the strip starts and ends at rest)."""
     table = m.ramp()
+    top = len(table) - 1
     fastest = 1e6 / m.max_pps(supply_mv)
     s = m.STEPS_PER_LINE
-    periods = []
-    for n, temp in lines:
-        p = line_us(m, supply_mv, temp, n, cap) / s
-        periods.extend([p if p > fastest else fastest] * s)
-    top = len(table) - 1
-    caps = []
-    for p in periods:  # the first ramp position whose step is as fast as p or faster
+    period = bytearray(2 * len(counts))  # per line: its slowest step, whole us, 16 bits
+    for j in range(len(counts)):
+        p = int(line_us(m, supply_mv, temps[j], counts[j], cap) / s + 0.999)
+        if p < fastest:
+            p = int(fastest + 0.999)
+        period[2 * j] = p & 0xFF
+        period[2 * j + 1] = p >> 8
+    n = len(counts)
+    caps = bytearray(n)  # per line: the first ramp position at least as fast as its step
+    for j in range(n):
+        p = period[2 * j] | period[2 * j + 1] << 8
         i = 0
         while i < top and table[i] > p:
             i += 1
-        caps.append(i)
-    pos = [0] * len(periods)
-    prev = -1
-    for j, c in enumerate(caps):
-        prev = c if c < prev + 1 else prev + 1
-        pos[j] = prev
-    nxt = -1
-    for j in range(len(periods) - 1, -1, -1):
-        nxt = pos[j] if pos[j] < nxt + 1 else nxt + 1
-        pos[j] = nxt
-    total = 0.0
-    for j, p in enumerate(periods):
-        r = table[pos[j]]
-        total += p if p > r else r
+        caps[j] = i
+    # Position of a step: one more than the step before (accelerating from rest) and one more
+    # than the step after (decelerating to rest), never past the line's own limit. Kept per
+    # line, at its last step going forward and its first step going backward.
+    ends = bytearray(n)
+    f = -1
+    for j in range(n):
+        c = caps[j]
+        f = c if f + s > c else f + s
+        ends[j] = f
+    starts = bytearray(n)
+    b = -1
+    for j in range(n - 1, -1, -1):
+        c = caps[j]
+        b = c if b + s > c else b + s
+        starts[j] = b
+    total = 0
+    for j in range(n):
+        c = caps[j]
+        p = period[2 * j] | period[2 * j + 1] << 8
+        f = ends[j - 1] if j else -1
+        after = starts[j + 1] if j + 1 < n else -1
+        for step in range(s):
+            f = c if f + 1 > c else f + 1
+            back = after + s - step
+            pos = f if f < back else back
+            if pos > c:
+                pos = c
+            r = table[pos]
+            total += p if p > r else r
     return total

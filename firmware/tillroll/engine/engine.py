@@ -20,6 +20,8 @@ micropython.heap_lock()).
 import asyncio
 from array import array
 
+import micropython
+
 from . import status as st
 from .dot_queue import END, FEED, LINE, DotQueue
 from .heat import Heat
@@ -31,6 +33,10 @@ _SLOT = const(51)
 _POLL_US = const(10000)  # while stopped, look at the sensors this often
 _SUPPLY_STEP_MV = const(50)  # re-plan when the supply moved this much
 _NO_SUPPLY_MV = const(1000)
+_CHECK_US = const(5000)
+_IDLE_US = const(
+    60000
+)  # longer than any heat history  # sensors are read this often while printing (paper: twice in 10 ms)
 
 
 class Engine:
@@ -66,6 +72,7 @@ class Engine:
         self._groups = (bytearray(_LINE_BYTES * kmax), bytearray(_LINE_BYTES * kmax))
         self._flip = 0
         self._pos = 0  # ramp position of the last step
+        self._idle_us = _IDLE_US  # since the head's last activation began
         self._floor_us = 0  # no step is faster than this (supply, speed setting)
         self._planned_mv = -1000
         self._planned_t = -1000
@@ -218,46 +225,72 @@ class Engine:
 
     async def run(self):
         queue = self.queue
-        buf = queue.buffer
-        ramp = self._ramp
-        s = self._s
-        a = self._a
         status = self.status
         clock = self._clock
-        self._fired_at = clock.ticks_add(clock.ticks_us(), -60000)
+        sensors = self._sensors
+        since_check = _CHECK_US
         while True:
             if not len(queue):
                 self._pos = 0  # the motor stops
+                self._idle_us = _IDLE_US
                 self._work.clear()
                 await self._work.wait()
+                since_check = _CHECK_US
                 continue
-            if self._check():
-                self._pos = 0
-                await self._clock.sleep_us(_POLL_US)
-                continue
-            at = queue.peek()
-            kind = buf[at]
-            arg = buf[at + 1] | (buf[at + 2] << 8)
-            if kind == END:
-                self._tear.tear_off()
-                self.receipts += 1
-                status.receipts += 1
-                status.line = 0
-                queue.pop()
-                self._space.set()
-                continue
-            cap = self._cap
-            k = (arg + cap - 1) // cap if kind == LINE else 0
-            # Speed: one ramp position a step towards the furthest one the look-ahead allows.
-            target = lookahead(
-                buf, at // _SLOT, len(queue), queue.slots, self._caps, cap, s, self._window
-            )
-            pos = self._pos
-            if target > pos + s:
-                target = pos + s
-            need = self._need[k]
-            if need < self._floor_us:
-                need = self._floor_us
+            # The paper and cover every line (a line printed on no paper is lost), the
+            # supply and thermistor every few milliseconds.
+            if (
+                since_check >= _CHECK_US
+                or status.flags
+                or not sensors.paper()
+                or not sensors.cover_closed()
+            ):
+                since_check = 0
+                if self._check():
+                    self._pos = 0
+                    self._idle_us += _POLL_US
+                    await clock.sleep_us(_POLL_US)
+                    continue
+            line_us = self._line()
+            if line_us:
+                since_check += line_us
+                await clock.sleep_us(line_us)
+
+    @micropython.native
+    def _line(self) -> int:
+        """Print or feed the oldest dot line, or tear off; return the line's time in us."""
+        queue = self.queue
+        buf = queue.buffer
+        s = self._s
+        a = self._a
+        at = queue.peek()
+        kind = buf[at]
+        arg = buf[at + 1] | (buf[at + 2] << 8)
+        if kind == END:
+            self._tear.tear_off()
+            self.receipts += 1
+            self.status.receipts += 1
+            self.status.line = 0
+            queue.pop()
+            self._space.set()
+            return 0
+        cap = self._cap
+        k = (arg + cap - 1) // cap if kind == LINE else 0
+        # Speed: one ramp position a step towards the furthest one the look-ahead allows.
+        target = lookahead(
+            buf, at // _SLOT, len(queue), queue.slots, self._caps, cap, s, self._window
+        )
+        pos = self._pos
+        if target > pos + s:
+            target = pos + s
+        need = self._need[k]
+        if need < self._floor_us:
+            need = self._floor_us
+        ramp = self._ramp
+        if pos == target:  # cruising: every step alike
+            step = ramp[pos]
+            line_us = s * (step if step > need else need)
+        else:
             line_us = 0
             for _ in range(s):
                 if pos < target:
@@ -267,38 +300,41 @@ class Engine:
                 step = ramp[pos]
                 line_us += step if step > need else need
             self._pos = pos
-            if k:
-                groups = self._groups[self._flip]
-                self._flip ^= 1
-                per = (arg + k - 1) // k
-                split(buf, at + 3, groups, per)
-                w = line_us // a
-                # Heat history: W' is the activation period, or the idle time since the
-                # head last fired if that is longer (the first line after a pause).
-                now = clock.ticks_us()
-                idle = clock.ticks_diff(now, self._fired_at)
-                t = self.heat.pulse_us(per, w)
-                first = self.heat.pulse_us(per, idle) if idle > w else t
-                heat_us = self._heat_us(k, first if first > t else t)
-                if heat_us > w:  # the head is colder than planned: give the line its time
-                    w = heat_us
-                    line_us = w * a
-                self._fired_at = clock.ticks_add(now, line_us - w)
-                self._head.fire(groups, k, first, t, a, w)
-                self.pulse_us = t
-                self.strobes += k * a
-                self.divisions += (arg + self._cap_max - 1) // self._cap_max * a
+        if k:
+            groups = self._groups[self._flip]
+            self._flip ^= 1
+            per = (arg + k - 1) // k
+            split(buf, at + 3, groups, per)
+            w = line_us // a
+            # Heat history: W' is the activation period, or the time since the head last
+            # fired if that is longer (the first line after a pause gets a longer pulse).
+            heat = self.heat
+            idle = self._idle_us
+            t = heat.pulse_us(per, w)
+            first = heat.pulse_us(per, idle) if idle > w else t
+            heat_us = self._heat_us(k, first if first > t else t)
+            if heat_us > w:  # the head is colder than planned: give the line its time
+                w = heat_us
+                line_us = w * a
+            self._idle_us = w  # the last activation starts w before the line ends
+            self._head.fire(groups, k, first, t, a, w)
+            self.pulse_us = t
+            self.strobes += k * a
+            self.divisions += (arg + self._cap_max - 1) // self._cap_max * a
+            self.lines_printed += 1
+        else:
+            self._idle_us += line_us
             if kind == LINE:
                 self.lines_printed += 1
             else:
                 self.lines_fed += 1
-            self._motor.run(s, line_us)
-            self.line_us = line_us
-            status.line += 1
-            if kind == FEED and arg > 1:
-                buf[at + 1] = (arg - 1) & 0xFF
-                buf[at + 2] = (arg - 1) >> 8
-            else:
-                queue.pop()
-                self._space.set()
-            await self._clock.sleep_us(line_us)
+        self._motor.run(s, line_us)
+        self.line_us = line_us
+        self.status.line += 1
+        if kind == FEED and arg > 1:
+            buf[at + 1] = (arg - 1) & 0xFF
+            buf[at + 2] = (arg - 1) >> 8
+        else:
+            queue.pop()
+            self._space.set()
+        return line_us
