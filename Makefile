@@ -16,6 +16,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 help:
 	@echo "make demo   print a sample receipt on the simulated module -> $(OUT)/demo-receipt.png"
 	@echo "make test   run every test (installs what it needs first)"
+	@echo "make bench  engine benchmarks on the mechanism twin -> $(OUT)/bench.json"
 	@echo "make font   rebuild firmware/fonts from Debian's xfonts-base (Sony 12x24)"
 	@echo "make clean  remove .venv, node_modules and $(OUT)"
 
@@ -54,6 +55,9 @@ demo: $(BIN)/.installed
 
 test: $(BIN)/.installed $(STUBS)/.installed node_modules/.installed apt
 	$(BIN)/python -m pytest
+
+bench: $(BIN)/.installed
+	$(BIN)/python tests/bench/run.py
 
 font: $(BIN)/.installed apt
 	$(BIN)/tillroll fontc /usr/share/fonts/X11/misc/12x24.pcf.gz \

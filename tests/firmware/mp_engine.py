@@ -174,14 +174,14 @@ def test_lookahead_slows_down_in_time_for_a_dense_line():
     q.push_line(solid, 0)
     for _ in range(4):
         q.push_line(blank, 0)
-    caps = bytearray(20)
+    caps = bytearray(49)  # by black dots, 8 a bucket
     caps[0] = 90  # blank lines may run at position 90
-    for k in range(1, 20):
-        caps[k] = 5  # solid (k = 9) only at position 5
+    for b in range(1, 49):
+        caps[b] = 5  # solid (384 dots, bucket 48) only at position 5
     # the solid line is 3 lines ahead: 4 steps a line, one position a step
-    assert lookahead(q.buffer, 0, len(q), 8, caps, 45, 4, 25) == 5 + 2 * 4 + 1
-    # with nothing after it, the motor must be able to stop after the last line
-    assert lookahead(q.buffer, 0, 3, 8, caps, 45, 4, 25) == 2 * 4 + 1
+    assert lookahead(q.buffer, 0, len(q), 8, caps, 4, 25) == 5 + 2 * 4 + 1
+    # with nothing after it, the motor must come to rest after the last line
+    assert lookahead(q.buffer, 0, 3, 8, caps, 4, 25) == 2 * 4
 
 
 def test_the_motor_follows_the_ramp_line_by_line():
@@ -209,7 +209,7 @@ def test_the_motor_follows_the_ramp_line_by_line():
     run(engine, produce)
     # Starts at the ramp's slow end, speeds up one position a step, never skips one.
     first = periods[:3]
-    assert first[0] == sum(ramp[1:5]), first
+    assert first[0] == sum(ramp[0:4]), first
     assert first[0] > first[1] > first[2]
     assert periods[-1] >= ramp[0]  # and comes to rest at the slow end
     assert t.stepper.lost_steps == 0

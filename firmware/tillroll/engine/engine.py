@@ -33,10 +33,9 @@ _SLOT = const(51)
 _POLL_US = const(10000)  # while stopped, look at the sensors this often
 _SUPPLY_STEP_MV = const(50)  # re-plan when the supply moved this much
 _NO_SUPPLY_MV = const(1000)
-_CHECK_US = const(5000)
-_IDLE_US = const(
-    60000
-)  # longer than any heat history  # sensors are read this often while printing (paper: twice in 10 ms)
+_CHECK_US = const(5000)  # supply and thermistor are read this often while printing
+_IDLE_US = const(60000)  # longer than any heat history
+_BUCKETS = const(49)  # 0, 1-8, 9-16, ... 377-384 black dots
 
 
 class Engine:
@@ -67,11 +66,13 @@ class Engine:
         self._rated_step_us = 1000000 // m.max_pps(m.RATED_MV)
         self._window = (len(self._ramp) + self._s - 1) // self._s + 1
         kmax = 2 * ((m.DOTS + self._cap_max - 1) // self._cap_max) + 2
-        self._caps = bytearray(m.DOTS + 1)  # furthest ramp position by sub-strobes
-        self._need = array("H", [0] * (kmax + 1))  # slowest step by sub-strobes, us
+        # By black dots in buckets of 8: the furthest ramp position and the slowest step (us)
+        # heating such a line needs.
+        self._caps = bytearray(_BUCKETS)
+        self._need = array("H", [0] * _BUCKETS)
         self._groups = (bytearray(_LINE_BYTES * kmax), bytearray(_LINE_BYTES * kmax))
         self._flip = 0
-        self._pos = 0  # ramp position of the last step
+        self._pos = -1  # ramp position of the last step; -1: at rest
         self._idle_us = _IDLE_US  # since the head's last activation began
         self._floor_us = 0  # no step is faster than this (supply, speed setting)
         self._planned_mv = -1000
@@ -158,21 +159,23 @@ class Engine:
         ramp = self._ramp
         s = self._s
         a = self._a
-        kmax = (m.DOTS + cap - 1) // cap
-        for k in range(kmax + 1):
+        for b in range(_BUCKETS):
             step = floor
-            if k:
+            if b:
+                dots = 8 * b  # the most a line in this bucket has
+                k = (dots + cap - 1) // cap
+                nsa = (dots + k - 1) // k
                 for _ in range(8):  # fixed point: the pulse depends on W through the history
                     w = step * s // a
-                    need = self._heat_us(k, heat.pulse_us(cap, w))
+                    need = self._heat_us(k, heat.pulse_us(nsa, w))
                     if need <= w:
                         break
                     step = (need * a + s - 1) // s
-            self._need[k] = step
+            self._need[b] = step
             i = 0
             while i < self._top and ramp[i] > step:
                 i += 1
-            self._caps[k] = i
+            self._caps[b] = i
 
     def _heat_us(self, k: int, t: int) -> int:
         """Time one activation of k sub-strobes of t us takes: the next group's data shifts
@@ -231,7 +234,7 @@ class Engine:
         since_check = _CHECK_US
         while True:
             if not len(queue):
-                self._pos = 0  # the motor stops
+                self._pos = -1  # the motor stops
                 self._idle_us = _IDLE_US
                 self._work.clear()
                 await self._work.wait()
@@ -247,7 +250,7 @@ class Engine:
             ):
                 since_check = 0
                 if self._check():
-                    self._pos = 0
+                    self._pos = -1
                     self._idle_us += _POLL_US
                     await clock.sleep_us(_POLL_US)
                     continue
@@ -277,15 +280,11 @@ class Engine:
         cap = self._cap
         k = (arg + cap - 1) // cap if kind == LINE else 0
         # Speed: one ramp position a step towards the furthest one the look-ahead allows.
-        target = lookahead(
-            buf, at // _SLOT, len(queue), queue.slots, self._caps, cap, s, self._window
-        )
+        target = lookahead(buf, at // _SLOT, len(queue), queue.slots, self._caps, s, self._window)
         pos = self._pos
         if target > pos + s:
             target = pos + s
-        need = self._need[k]
-        if need < self._floor_us:
-            need = self._floor_us
+        need = self._need[(arg + 7) >> 3 if k else 0]
         ramp = self._ramp
         if pos == target:  # cruising: every step alike
             step = ramp[pos]

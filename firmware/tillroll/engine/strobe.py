@@ -39,12 +39,11 @@ def split(src: ptr8, s: int, out: ptr8, per: int) -> int:
 
 
 @micropython.viper
-def lookahead(
-    q: ptr8, head: int, count: int, slots: int, caps: ptr8, cap: int, s: int, n: int
-) -> int:
+def lookahead(q: ptr8, head: int, count: int, slots: int, caps: ptr8, s: int, n: int) -> int:
     """The furthest ramp position the current line may reach so that every line in the next
     `n` can still be reached decelerating one position a step, and the motor can stop after
-    the last queued line. caps[k] is the furthest position for a line of k sub-strobes."""
+    the last queued line. caps[b] is the furthest position for a line of up to 8 b black
+    dots."""
     bound = 255
     dist = 0
     i = 0
@@ -59,20 +58,19 @@ def lookahead(
             continue
         arg = q[at + 1] | (q[at + 2] << 8)
         if kind == 0:
-            k = (arg + cap - 1) // cap
+            c = caps[(arg + 7) >> 3]
             lines = 1
         else:
-            k = 0
+            c = caps[0]
             lines = arg
-        c = caps[k]
         if dist:
             c += (dist - 1) * s + 1
         if c < bound:
             bound = c
         dist += lines
         i += 1
-    if dist < n:  # the queue ends here: the motor must be able to stop
-        c = (dist - 1) * s + 1 if dist else 0
+    if dist < n:  # the queue ends here: the motor must come to rest (position -1) after it
+        c = (dist - 1) * s if dist else 0
         if c < bound:
             bound = c
     return bound
