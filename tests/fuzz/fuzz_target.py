@@ -10,6 +10,7 @@ the board's own (receipts torn off).
 """
 
 import asyncio
+import gc
 import io
 import sys
 
@@ -44,10 +45,8 @@ class StdinStream:
             self._left -= len(self._stdin.read(min(self._left, 512)))
 
 
-async def main(out_dir, font_dir):
+async def main(app):
     stdin = sys.stdin.buffer
-    board = SimBoard(out_dir=out_dir, font_dir=font_dir)
-    app = App(board)
     app.start()
     while True:
         header = stdin.readline()
@@ -76,4 +75,6 @@ async def main(out_dir, font_dir):
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2]))
+    board = SimBoard(out_dir=sys.argv[1], font_dir=sys.argv[2])
+    gc.collect()  # compiling the modules left garbage: the App's buffers want whole blocks
+    asyncio.run(main(App(board)))
