@@ -1,0 +1,430 @@
+"""QR Code model 2 (ISO/IEC 18004), encoded on the module: data -> a matrix of modules.
+
+Byte mode, versions 1 to `max_version` (the smallest that holds the data at the chosen error
+correction level), Reed-Solomon over GF(256), all eight masks scored by the standard's penalty
+rules. The matrix and the function-pattern map are bit-packed rows (MONO_HLSB framebufs), made
+once for the largest version; encoding allocates nothing that grows with the data.
+
+Viper: data placement, masking and the penalty score walk every module nine times per symbol;
+as viper loops they take a version 25 symbol from about 2.4 s to 0.03 s on the unix port
+(bench_qr.py measures it).
+"""
+
+import framebuf
+import micropython
+from micropython import const
+
+# Error correction levels in GS ( k fn 69 order: L, M, Q, H; their 2-bit format codes.
+_FORMAT_BITS = (1, 0, 3, 2)
+# ECC codewords per block and block counts, by level then version 1-40 (ISO/IEC 18004 table 9).
+_ECC_PER_BLOCK = (
+    b"\x07\x0a\x0f\x14\x1a\x12\x14\x18\x1e\x12\x14\x18\x1a\x1e\x16\x18\x1c\x1e\x1c\x1c"
+    b"\x1c\x1c\x1e\x1e\x1a\x1c\x1e\x1e\x1e\x1e\x1e\x1e\x1e\x1e\x1e\x1e\x1e\x1e\x1e\x1e",
+    b"\x0a\x10\x1a\x12\x18\x10\x12\x16\x16\x1a\x1e\x16\x16\x18\x18\x1c\x1c\x1a\x1a\x1a"
+    b"\x1a\x1c\x1c\x1c\x1c\x1c\x1c\x1c\x1c\x1c\x1c\x1c\x1c\x1c\x1c\x1c\x1c\x1c\x1c\x1c",
+    b"\x0d\x16\x12\x1a\x12\x18\x12\x16\x14\x18\x1c\x1a\x18\x14\x1e\x18\x1c\x1c\x1a\x1e"
+    b"\x1c\x1e\x1e\x1e\x1e\x1c\x1e\x1e\x1e\x1e\x1e\x1e\x1e\x1e\x1e\x1e\x1e\x1e\x1e\x1e",
+    b"\x11\x1c\x16\x10\x16\x1c\x1a\x1a\x18\x1c\x18\x1c\x16\x18\x18\x1e\x1c\x1c\x1a\x1c"
+    b"\x1e\x18\x1e\x1e\x1e\x1e\x1e\x1e\x1e\x1e\x1e\x1e\x1e\x1e\x1e\x1e\x1e\x1e\x1e\x1e",
+)
+_BLOCKS = (
+    bytes((1, 1, 1, 1, 1, 2, 2, 2, 2, 4, 4, 4, 4, 4, 6, 6, 6, 6, 7, 8,
+           8, 9, 9, 10, 12, 12, 12, 13, 14, 15, 16, 17, 18, 19, 19, 20, 21, 22, 24, 25)),
+    bytes((1, 1, 1, 2, 2, 4, 4, 4, 5, 5, 5, 8, 9, 9, 10, 10, 11, 13, 14, 16,
+           17, 17, 18, 20, 21, 23, 25, 26, 28, 29, 31, 33, 35, 37, 38, 40, 43, 45, 47, 49)),
+    bytes((1, 1, 2, 2, 4, 4, 6, 6, 8, 8, 8, 10, 12, 16, 12, 17, 16, 18, 21, 20,
+           23, 23, 25, 27, 29, 34, 34, 35, 38, 40, 43, 45, 48, 51, 53, 56, 59, 62, 65, 68)),
+    bytes((1, 1, 2, 4, 4, 4, 5, 6, 8, 8, 11, 11, 16, 16, 18, 16, 19, 21, 25, 25,
+           25, 34, 30, 32, 35, 37, 40, 42, 45, 48, 51, 54, 57, 60, 63, 66, 70, 74, 77, 81)),
+)  # fmt: skip
+_MASK_COUNT = const(8)
+
+
+def raw_codewords(version: int) -> int:
+    """Codewords a version holds: its modules less the function patterns, over 8."""
+    n = (16 * version + 128) * version + 64
+    if version >= 2:
+        align = version // 7 + 2
+        n -= (25 * align - 10) * align - 55
+        if version >= 7:
+            n -= 36
+    return n // 8
+
+
+def data_codewords(version: int, level: int) -> int:
+    return raw_codewords(version) - _ECC_PER_BLOCK[level][version - 1] * _BLOCKS[level][version - 1]
+
+
+def capacity(version: int, level: int) -> int:
+    """Bytes of data byte mode holds at this version and level."""
+    count_bits = 8 if version < 10 else 16
+    return (data_codewords(version, level) * 8 - 4 - count_bits) // 8
+
+
+@micropython.viper
+def _rs_remainder(data: ptr8, at: int, n: int, out: ptr8, gen: ptr8, degree: int, exp: ptr8,
+                  log: ptr8):
+    # Polynomial division over GF(256): the ECC codewords of data[at:at+n] into out[0:degree].
+    for k in range(degree):
+        out[k] = 0
+    for i in range(n):
+        factor = data[at + i] ^ out[0]
+        for k in range(degree - 1):
+            out[k] = out[k + 1]
+        out[degree - 1] = 0
+        if factor:
+            lf = log[factor]
+            for k in range(degree):
+                g = gen[k]
+                if g:
+                    s = lf + log[g]
+                    if s >= 255:
+                        s -= 255
+                    out[k] = out[k] ^ exp[s]
+
+
+@micropython.viper
+def _place(m: ptr8, fn: ptr8, stride: int, size: int, words: ptr8, nbits: int):
+    # The zigzag: column pairs from the right, upwards then downwards, skipping function
+    # modules and column 6 (the vertical timing pattern).
+    i = 0
+    right = size - 1
+    while right >= 1:
+        if right == 6:
+            right = 5
+        upward = ((right + 1) & 2) == 0
+        for vert in range(size):
+            y = size - 1 - vert if upward else vert
+            for j in range(2):
+                x = right - j
+                at = y * stride + (x >> 3)
+                bit = 0x80 >> (x & 7)
+                if fn[at] & bit:
+                    continue
+                if i < nbits and (words[i >> 3] >> (7 - (i & 7))) & 1:
+                    m[at] = m[at] | bit
+                else:
+                    m[at] = m[at] & (0xFF ^ bit)
+                i += 1
+        right -= 2
+
+
+@micropython.viper
+def _apply_mask(m: ptr8, fn: ptr8, stride: int, size: int, mask: int):
+    # XOR mask pattern `mask` over the data modules; applying it twice undoes it. Counters
+    # stand in for % 3 and // 3 (no divide on Cortex-M0+).
+    i3 = 0  # row % 3
+    for i in range(size):
+        j3 = 0  # column % 3
+        jd3 = 0  # column // 3
+        for j in range(size):
+            if mask == 0:
+                hit = ((i + j) & 1) == 0
+            elif mask == 1:
+                hit = (i & 1) == 0
+            elif mask == 2:
+                hit = j3 == 0
+            elif mask == 3:
+                s = i3 + j3
+                hit = s == 0 or s == 3
+            elif mask == 4:
+                hit = (((i >> 1) + jd3) & 1) == 0
+            else:
+                p3 = i3 * j3
+                if p3 >= 3:
+                    p3 = 1 if p3 == 4 else 0  # (i*j) % 3 from the residues
+                p2 = (i & j) & 1
+                if mask == 5:
+                    hit = p2 + p3 == 0
+                elif mask == 6:
+                    hit = ((p2 + p3) & 1) == 0
+                else:
+                    hit = ((((i + j) & 1) + p3) & 1) == 0
+            if hit:
+                at = i * stride + (j >> 3)
+                bit = 0x80 >> (j & 7)
+                if not (fn[at] & bit):
+                    m[at] = m[at] ^ bit
+            j3 += 1
+            if j3 == 3:
+                j3 = 0
+                jd3 += 1
+        i3 += 1
+        if i3 == 3:
+            i3 = 0
+
+
+@micropython.viper
+def _penalty(m: ptr8, stride: int, size: int) -> int:
+    # Rules 1-3 of the mask evaluation: runs of 5+, 2x2 blocks, finder-like 1:1:3:1:1 runs.
+    score = 0
+    for pass_ in range(2):  # rows, then columns
+        for a in range(size):
+            run = 0
+            prev = 2
+            window = 0
+            for b in range(size):
+                if pass_ == 0:
+                    v = (m[a * stride + (b >> 3)] >> (7 - (b & 7))) & 1
+                else:
+                    v = (m[b * stride + (a >> 3)] >> (7 - (a & 7))) & 1
+                if v == prev:
+                    run += 1
+                else:
+                    if run >= 5:
+                        score += run - 2
+                    run = 1
+                    prev = v
+                window = ((window << 1) | v) & 0x7FF
+                if b >= 10 and (window == 0x5D0 or window == 0x5D):
+                    score += 40
+            if run >= 5:
+                score += run - 2
+    for y in range(size - 1):
+        r0 = y * stride
+        r1 = r0 + stride
+        for x in range(size - 1):
+            sh = 7 - (x & 7)
+            sh2 = 7 - ((x + 1) & 7)
+            c0 = x >> 3
+            c1 = (x + 1) >> 3
+            v = (m[r0 + c0] >> sh) & 1
+            if (
+                ((m[r0 + c1] >> sh2) & 1) == v
+                and ((m[r1 + c0] >> sh) & 1) == v
+                and ((m[r1 + c1] >> sh2) & 1) == v
+            ):
+                score += 3
+    return score
+
+
+@micropython.viper
+def _dark(m: ptr8, stride: int, size: int) -> int:
+    n = 0
+    for y in range(size):
+        for x in range(size):
+            n += (m[y * stride + (x >> 3)] >> (7 - (x & 7))) & 1
+    return n
+
+
+class QR:
+    """The GS ( k QR settings and the symbol last encoded (`matrix`, `size` modules a side)."""
+
+    def __init__(self, max_version: int):
+        self.max_version = max_version
+        side = 17 + 4 * max_version
+        self._stride = (side + 7) >> 3
+        self._buf = bytearray(self._stride * side)
+        self._fn_buf = bytearray(self._stride * side)
+        self.matrix = framebuf.FrameBuffer(self._buf, side, side, framebuf.MONO_HLSB)
+        self._fn = framebuf.FrameBuffer(self._fn_buf, side, side, framebuf.MONO_HLSB)
+        most = raw_codewords(max_version)
+        self._words = bytearray(most)  # data codewords, block after block, then interleaved
+        self._final = bytearray(most)
+        self._ecc = bytearray(30)
+        self._gen = bytearray(30)
+        self._exp = bytearray(256)
+        self._log = bytearray(256)
+        x = 1
+        for k in range(255):
+            self._exp[k] = x
+            self._log[x] = k
+            x <<= 1
+            if x & 0x100:
+                x ^= 0x11D
+        self._exp[255] = self._exp[0]
+        self.size = 0
+        self.version = 0
+        self.reset()
+
+    def reset(self):
+        self.module = 3
+        self.level = 0  # L
+
+    def encode(self, data, n: int) -> bool:
+        """Encode data[0:n] at `level` in the smallest version that holds it."""
+        self.size = 0
+        level = self.level
+        version = 1
+        while version <= self.max_version and capacity(version, level) < n:
+            version += 1
+        if version > self.max_version:
+            return False
+        self.version = version
+        self._codewords(data, n, version, level)
+        size = 17 + 4 * version
+        self.size = size
+        self.matrix.fill(0)
+        self._fn.fill(0)
+        self._function_patterns(version, size)
+        total = raw_codewords(version)
+        _place(self._buf, self._fn_buf, self._stride, size, self._final, total * 8)
+        best = 0
+        best_score = -1
+        for mask in range(_MASK_COUNT):
+            _apply_mask(self._buf, self._fn_buf, self._stride, size, mask)
+            self._format(level, mask, size)
+            score = self._score(size)
+            if best_score < 0 or score < best_score:
+                best = mask
+                best_score = score
+            _apply_mask(self._buf, self._fn_buf, self._stride, size, mask)
+        _apply_mask(self._buf, self._fn_buf, self._stride, size, best)
+        self._format(level, best, size)
+        return True
+
+    def dark(self, x: int, y: int) -> int:
+        return self.matrix.pixel(x, y)
+
+    # ---- codewords ---------------------------------------------------------------------
+
+    def _codewords(self, data, n: int, version: int, level: int):
+        words = self._words
+        count = data_codewords(version, level)
+        for k in range(count):
+            words[k] = 0
+        bit = 0
+        bit = _put(words, bit, 0b0100, 4)  # byte mode
+        bit = _put(words, bit, n, 8 if version < 10 else 16)
+        for k in range(n):
+            bit = _put(words, bit, data[k], 8)
+        bit += 4 if count * 8 - bit >= 4 else count * 8 - bit  # terminator
+        at = (bit + 7) >> 3
+        pad = 0xEC
+        while at < count:
+            words[at] = pad
+            pad ^= 0xEC ^ 0x11
+            at += 1
+        self._interleave(version, level, count)
+
+    def _interleave(self, version: int, level: int, count: int):
+        blocks = _BLOCKS[level][version - 1]
+        degree = _ECC_PER_BLOCK[level][version - 1]
+        total = raw_codewords(version)
+        short_count = blocks - total % blocks
+        short_len = total // blocks - degree  # data codewords in a short block
+        self._generator(degree)
+        words = self._words
+        final = self._final
+        ecc = self._ecc
+        # Data: the i-th codeword of every block in turn (long blocks have one more).
+        at = 0
+        for i in range(short_len + 1):
+            start = 0
+            for b in range(blocks):
+                length = short_len + (0 if b < short_count else 1)
+                if i < length:
+                    final[at] = words[start + i]
+                    at += 1
+                start += length
+        # ECC, the same way round.
+        start = 0
+        for b in range(blocks):
+            length = short_len + (0 if b < short_count else 1)
+            _rs_remainder(words, start, length, ecc, self._gen, degree, self._exp, self._log)
+            for i in range(degree):
+                final[count + i * blocks + b] = ecc[i]
+            start += length
+
+    def _generator(self, degree: int):
+        # Coefficients (highest first, the leading 1 implied) of prod (x - a^i), i < degree.
+        gen = self._gen
+        exp = self._exp
+        log = self._log
+        for k in range(degree):
+            gen[k] = 0
+        gen[degree - 1] = 1
+        root = 1
+        for _ in range(degree):
+            for k in range(degree):
+                g = gen[k]
+                gen[k] = (exp[(log[g] + log[root]) % 255] if g else 0) ^ (
+                    gen[k + 1] if k + 1 < degree else 0
+                )
+            root = exp[(log[root] + 1) % 255]
+
+    # ---- function patterns -------------------------------------------------------------
+
+    def _set(self, x: int, y: int, dark: int):
+        self.matrix.pixel(x, y, dark)
+        self._fn.pixel(x, y, 1)
+
+    def _function_patterns(self, version: int, size: int):
+        for i in range(size):  # timing
+            self._set(6, i, (i + 1) & 1)
+            self._set(i, 6, (i + 1) & 1)
+        for cx, cy in ((3, 3), (size - 4, 3), (3, size - 4)):  # finders and separators
+            for dy in range(-4, 5):
+                for dx in range(-4, 5):
+                    x = cx + dx
+                    y = cy + dy
+                    if 0 <= x < size and 0 <= y < size:
+                        d = max(abs(dx), abs(dy))
+                        self._set(x, y, 1 if d != 2 and d != 4 else 0)
+        if version > 1:
+            pos = _alignment(version, size)
+            last = len(pos) - 1
+            for i in range(len(pos)):
+                for j in range(len(pos)):
+                    if (i == 0 and j == 0) or (i == 0 and j == last) or (i == last and j == 0):
+                        continue
+                    for dy in range(-2, 3):
+                        for dx in range(-2, 3):
+                            d = max(abs(dx), abs(dy))
+                            self._set(pos[i] + dx, pos[j] + dy, 1 if d != 1 else 0)
+        self._format(0, 0, size)  # reserve the format areas; real bits come with the mask
+        if version >= 7:
+            rem = version
+            for _ in range(12):
+                rem = (rem << 1) ^ ((rem >> 11) * 0x1F25)
+            bits = (version << 12) | rem
+            for i in range(18):
+                bit = (bits >> i) & 1
+                a = size - 11 + i % 3
+                b = i // 3
+                self._set(a, b, bit)
+                self._set(b, a, bit)
+
+    def _format(self, level: int, mask: int, size: int):
+        data = (_FORMAT_BITS[level] << 3) | mask
+        rem = data
+        for _ in range(10):
+            rem = (rem << 1) ^ ((rem >> 9) * 0x537)
+        bits = ((data << 10) | rem) ^ 0x5412
+        for i in range(6):
+            self._set(8, i, (bits >> i) & 1)
+        self._set(8, 7, (bits >> 6) & 1)
+        self._set(8, 8, (bits >> 7) & 1)
+        self._set(7, 8, (bits >> 8) & 1)
+        for i in range(9, 15):
+            self._set(14 - i, 8, (bits >> i) & 1)
+        for i in range(8):
+            self._set(size - 1 - i, 8, (bits >> i) & 1)
+        for i in range(8, 15):
+            self._set(8, size - 15 + i, (bits >> i) & 1)
+        self._set(8, size - 8, 1)  # the dark module
+
+    def _score(self, size: int) -> int:
+        score = _penalty(self._buf, self._stride, size)
+        total = size * size
+        dark = _dark(self._buf, self._stride, size)
+        k = (abs(dark * 20 - total * 10) + total - 1) // total - 1
+        return score + 10 * k
+
+
+def _put(words, bit: int, value: int, n: int) -> int:
+    """Write the n low bits of value, MSB first, at bit offset `bit`; return the next offset."""
+    for k in range(n - 1, -1, -1):
+        if (value >> k) & 1:
+            words[bit >> 3] |= 0x80 >> (bit & 7)
+        bit += 1
+    return bit
+
+
+def _alignment(version: int, size: int):
+    count = version // 7 + 2
+    step = 26 if version == 32 else (version * 4 + count * 2 + 1) // (count * 2 - 2) * 2
+    pos = [6] * count
+    for i in range(count - 1):
+        pos[count - 1 - i] = size - 7 - i * step
+    return pos
