@@ -5,6 +5,7 @@ WIRING (simulated)
     head        sim.mechanism.Head   (shift register, latch, strobe)
     motor       sim.mechanism.Motor  (steps per dot line from the mechanism profile)
     tear bar    sim.mechanism.TearBar -> <out>/receipt-NNNN.png
+    flash       a directory standing for the module's flash (NV logos): <out>/flash or --flash
 """
 
 import asyncio
@@ -30,9 +31,12 @@ class FileStream:
 
 
 class SimBoard:
-    def __init__(self, out_dir, font_dir, data_port=0, render_path=None, mechanism=ltp02_245):
+    def __init__(
+        self, out_dir, font_dir, data_port=0, render_path=None, mechanism=ltp02_245, nv_dir=None
+    ):
         self.mechanism = mechanism
         self.font_dir = font_dir
+        self.nv_dir = nv_dir or out_dir + "/flash"
         self.tear_lines = _TEAR_LINES
         self.paper = Paper(out_dir)
         self.head = Head(self.paper)

@@ -4,6 +4,7 @@
 --render FILE   print one ESC/POS file instead, then exit
 --out DIR       where receipt PNGs go (default out)
 --fonts DIR     compiled fonts (default firmware/fonts)
+--flash DIR     the module's flash, where NV logos stay across restarts (default OUT/flash)
 """
 
 import sys
@@ -13,7 +14,13 @@ from tillroll.app import App
 
 
 def _options(argv):
-    opts = {"--data-port": "9100", "--render": None, "--out": "out", "--fonts": "firmware/fonts"}
+    opts = {
+        "--data-port": "9100",
+        "--render": None,
+        "--out": "out",
+        "--fonts": "firmware/fonts",
+        "--flash": None,
+    }
     i = 0
     while i < len(argv):
         if argv[i] not in opts or i + 1 >= len(argv):
@@ -31,6 +38,7 @@ def main():
         font_dir=opts["--fonts"],
         data_port=int(opts["--data-port"]),
         render_path=opts["--render"],
+        nv_dir=opts["--flash"],
     )
     try:
         App(board).run()

@@ -13,6 +13,7 @@ from .escpos.parser import Parser
 from .link import DataLink
 from .render.font import Font
 from .render.layout import Layout
+from .render.logo_store import LogoStore
 
 
 class App:
@@ -21,7 +22,14 @@ class App:
         self.engine = Engine(board.head, board.motor, board.tear, board.mechanism)
         self.font_a = Font(board.font_dir + "/font_a_12x24.trf")
         self.layout = Layout(self.font_a, self.engine, board.tear_lines)
-        self.parser = Parser(self.layout)
+        # Imported once the large buffers above are made: compiling the graphics code first
+        # would leave the heap too fragmented for them on a board-sized heap.
+        from .escpos.graphics import Graphics
+
+        nv_dir = getattr(board, "nv_dir", None)
+        logos = LogoStore(nv_dir) if nv_dir else None
+        self.graphics = Graphics(self.layout, self.engine, self.font_a, logos)
+        self.parser = Parser(self.layout, self.graphics)
         self.link = DataLink(self.parser, self.engine)
 
     async def receive(self, stream):

@@ -345,6 +345,8 @@ class Parser:
             out.set_print_mode(a[0])
         elif key == _ESC_INIT:
             out.reset()
+            if self._gfx is not None:
+                self._gfx.reset()
         elif key == _ESC_ALIGN:
             out.set_align(a[0])
         elif key == _ESC_EMPHASIS:
@@ -460,7 +462,7 @@ class Parser:
         elif key == _FS_PRINT_NV:
             g.print_nv(a[0], a[1])
         elif key == _FS_NV_IMAGES:
-            g.logos.define_begin()
+            g.nv_begin()
             self._repeat = a[0]
             if self._repeat:
                 self._more(_FS_Q_NV)
