@@ -1,0 +1,126 @@
+"""Images and logos through the parser: rows reach the engine dot for dot, clipped, justified,
+streamed without allocating, and NV logos survive a new module built on the same flash."""
+
+import os
+
+import micropython
+
+from recorder import EngineRecorder
+from tillroll.escpos.graphics import Graphics
+from tillroll.escpos.parser import Parser
+from tillroll.render.font import Font
+from tillroll.render.layout import Layout
+from tillroll.render.logo_store import LogoStore
+
+FONT_A = os.getenv("TILLROLL_FONTS") + "/font_a_12x24.trf"
+GS = b"\x1d"
+ESC = b"\x1b"
+FS = b"\x1c"
+FLASH = "/tmp/tillroll-mp-graphics-flash"
+
+
+def make(flash=None):
+    font = Font(FONT_A)
+    engine = EngineRecorder()
+    layout = Layout(font, engine, 96)
+    logos = LogoStore(flash) if flash else None
+    gfx = Graphics(layout, engine, font, logos, qr_max_version=10)
+    return Parser(layout, gfx), engine
+
+
+def feed(parser, data):
+    buf = bytearray(data)
+    i = 0
+    while i < len(buf) or parser.pending():
+        i = parser.feed(buf, i, len(buf))
+
+
+def test_a_raster_image_comes_out_dot_for_dot():
+    p, engine = make()
+    feed(p, GS + b"v0\x00\x02\x00\x03\x00" + b"\x80\x01" + b"\xf0\x0f" + b"\x00\xff")
+    assert [engine.columns(r) for r in range(3)] == [
+        [0, 15],
+        [0, 1, 2, 3, 12, 13, 14, 15],
+        list(range(8, 16)),
+    ]
+
+
+def test_double_width_and_height_scale_each_dot():
+    p, engine = make()
+    feed(p, GS + b"v0\x03\x01\x00\x01\x00" + b"\x81")
+    assert len(engine.lines) == 2
+    assert engine.columns(0) == engine.columns(1) == [0, 1, 14, 15]
+
+
+def test_centred_and_right_justified_images():
+    p, engine = make()
+    feed(p, ESC + b"a\x01" + GS + b"v0\x00\x01\x00\x01\x00\x80" + ESC + b"a\x02")
+    feed(p, GS + b"v0\x00\x01\x00\x01\x00\x01")
+    assert engine.columns(0) == [188] and engine.columns(1) == [383]
+
+
+class CountingEngine:
+    """An engine that keeps the first dot line and counts the rest, allocating nothing."""
+
+    def __init__(self):
+        self.first = bytearray(48)
+        self.lines = 0
+
+    def free(self):
+        return 256
+
+    def push_line(self, buf, offset):
+        if not self.lines:
+            for k in range(48):
+                self.first[k] = buf[offset + k]
+        self.lines += 1
+
+    def feed(self, dots):
+        pass
+
+
+def test_a_huge_image_clips_to_the_paper_and_streams_without_allocating():
+    font = Font(FONT_A)
+    engine = CountingEngine()
+    layout = Layout(font, engine, 96)
+    p = Parser(layout, Graphics(layout, engine, font, None, qr_max_version=1))
+    header = bytearray(GS + b"v0\x00\xff\xff\xff\xff")
+    data = bytearray(b"\xaa" * 4096)
+    p.feed(header, 0, len(header))
+    micropython.heap_lock()
+    try:
+        for _ in range(64):  # 256 KiB: four rows of 65535 bytes
+            assert p.feed(data, 0, len(data)) == len(data)
+    finally:
+        micropython.heap_unlock()
+    assert engine.lines == 4
+    assert engine.first == b"\xaa" * 48  # 48 of 65535 bytes a row reach the paper
+
+
+def test_esc_star_24_dot_columns_join_the_text_line():
+    p, engine = make()
+    # 2 columns, 24 dots each: first all dark, second only its top dot.
+    feed(p, ESC + b"*\x21\x02\x00" + b"\xff\xff\xff" + b"\x80\x00\x00" + b"\n")
+    assert engine.columns(0) == [0, 1]
+    assert all(engine.columns(r) == [0] for r in range(1, 24))
+
+
+def _clean(path):
+    try:
+        for name in os.listdir(path):
+            os.remove(path + "/" + name)
+    except OSError:
+        pass
+
+
+def test_an_nv_logo_survives_a_new_module_on_the_same_flash():
+    _clean(FLASH)
+    p, _ = make(FLASH)
+    # GS ( L fn 67: key "AB", 16 x 2 dots, then FS q with one 8 x 8 image.
+    define = GS + b"(L\x0f\x000C0AB\x01\x10\x00\x02\x001" + b"\xff\x00\x00\xff"
+    feed(p, define + FS + b"q\x01\x01\x00\x01\x00" + b"\x80" * 8)
+    p2, engine = make(FLASH)  # a reboot: everything in RAM is new
+    feed(p2, GS + b"(L\x06\x000EAB\x01\x01" + FS + b"p\x01\x00")
+    assert engine.columns(0) == list(range(8)) and engine.columns(1) == list(range(8, 16))
+    assert [engine.columns(r) for r in range(2, 10)] == [list(range(8))] + [[]] * 7
+    _clean(FLASH)
