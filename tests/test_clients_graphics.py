@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from escpos.printer import File
 from PIL import Image, ImageDraw
-
 from test_codes import decode, render
 
 ROOT = Path(__file__).resolve().parents[1]

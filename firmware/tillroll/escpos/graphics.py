@@ -6,6 +6,9 @@ from flash prints as a `job`: a generator the parser steps while the engine's qu
 a few dot lines a step, so nothing waits on a full queue and nothing is held in RAM whole.
 """
 
+# viper takes any buffer as ptr8; the stubs type ptr8 as a class of its own.
+# pyright: reportArgumentType=false
+
 import framebuf
 import micropython
 
@@ -53,7 +56,8 @@ class Graphics:
 
     def step(self):
         """Run the job a few dot lines further; drop it when it is done."""
-        if next(self.job, None) is None:
+        job = self.job
+        if job is None or next(job, None) is None:
             self.job = None
             self._layout.printed = True
 

@@ -267,6 +267,9 @@ class Parser:
 
     def _data(self, buf, i: int, end: int) -> int:
         sink = self._sink
+        if sink is None:
+            self._state = _TEXT
+            return i
         left = self._left
         stop = end
         if left >= 0 and end - i > left:
@@ -379,7 +382,7 @@ class Parser:
     def _variable(self, key, a):
         """Commands followed by data whose length their parameters give: printed when there is
         a graphics part, else skipped."""
-        if self._gfx is not None and self._graphics(key, a):
+        if self._gfx is not None and self._graphics(self._gfx, key, a):
             return
         if key == _GS_PAREN or key == _ESC_PAREN or key == _FS_PAREN:
             self._skip_data(a[1] | (a[2] << 8))
@@ -430,9 +433,8 @@ class Parser:
             rows = a[0] | (a[1] << 8)
             self._skip_data(48, rows - 1 if rows else 0, 48)
 
-    def _graphics(self, key, a) -> bool:
+    def _graphics(self, g, key, a) -> bool:
         """Images, barcodes and 2D symbols; False for a command this does not handle."""
-        g = self._gfx
         if key == _GS_RASTER:  # GS v 0 m xL xH yL yH
             m = a[1] & 0x0F
             sink = g.raster_image(a[2] | (a[3] << 8), a[4] | (a[5] << 8), m & 1, m & 2)

@@ -10,6 +10,9 @@ as viper loops they take a version 25 symbol from about 2.4 s to 0.03 s on the u
 (bench_qr.py measures it).
 """
 
+# viper takes any buffer as ptr8; the stubs type ptr8 as a class of its own.
+# pyright: reportArgumentType=false
+
 import framebuf
 import micropython
 from micropython import const
@@ -52,7 +55,9 @@ def raw_codewords(version: int) -> int:
 
 
 def data_codewords(version: int, level: int) -> int:
-    return raw_codewords(version) - _ECC_PER_BLOCK[level][version - 1] * _BLOCKS[level][version - 1]
+    return (
+        raw_codewords(version) - _ECC_PER_BLOCK[level][version - 1] * _BLOCKS[level][version - 1]
+    )
 
 
 def capacity(version: int, level: int) -> int:
@@ -62,8 +67,9 @@ def capacity(version: int, level: int) -> int:
 
 
 @micropython.viper
-def _rs_remainder(data: ptr8, at: int, n: int, out: ptr8, gen: ptr8, degree: int, exp: ptr8,
-                  log: ptr8):
+def _rs_remainder(
+    data: ptr8, at: int, n: int, out: ptr8, gen: ptr8, degree: int, exp: ptr8, log: ptr8
+):
     # Polynomial division over GF(256): the ECC codewords of data[at:at+n] into out[0:degree].
     for k in range(degree):
         out[k] = 0

@@ -5,6 +5,9 @@ is kept only as far as the paper shows it (48 bytes, 24 at double width), so an 
 announced size streams through one row buffer; the rest of each row is counted past.
 """
 
+# viper takes any buffer as ptr8; the stubs type ptr8 as a class of its own.
+# pyright: reportArgumentType=false
+
 import framebuf
 import micropython
 
