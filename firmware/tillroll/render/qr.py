@@ -5,9 +5,10 @@ correction level), Reed-Solomon over GF(256), all eight masks scored by the stan
 rules. The matrix and the function-pattern map are bit-packed rows (MONO_HLSB framebufs), made
 once for the largest version; encoding allocates nothing that grows with the data.
 
-Viper: data placement, masking and the penalty score walk every module nine times per symbol;
-as viper loops they take a version 25 symbol from about 2.4 s to 0.03 s on the unix port
-(bench_qr.py measures it).
+Viper: data placement, masking and the penalty score walk every module nine times a symbol,
+and Reed-Solomon runs a GF(256) multiply per data byte per ECC codeword. As viper loops a
+version 25 symbol (1200 bytes) encodes in 15 ms on the unix port against 680 ms as bytecode,
+45 times faster (tests/bench/bench_qr.py, which also scales it to the RP2040).
 """
 
 # viper takes any buffer as ptr8; the stubs type ptr8 as a class of its own.
