@@ -128,3 +128,22 @@ def test_qr_data_beyond_version_25_prints_nothing_but_the_text_after_it(tmp_path
     png = render(tmp_path, qr(b"y" * 1300, size=2) + b"after\n")
     assert decode(png) == []
     assert Image.open(png).convert("L").getextrema()[0] == 0  # "after" printed
+
+
+def test_a_logo_defined_in_one_render_prints_in_the_next_from_flash(tmp_path: Path):
+    flash = tmp_path / "flash"
+    define = GS + b"(L\x0f\x000C0TL\x01\x10\x00\x02\x001" + b"\xff\x00\x00\xff"
+    first = tmp_path / "define.bin"
+    first.write_bytes(define + b"defined\n")
+    second = tmp_path / "print.bin"
+    second.write_bytes(GS + b"(L\x06\x000ETL\x01\x01" + b"\n")
+    for source in (first, second):
+        done = subprocess.run(
+            [sys.executable, "-m", "tillroll_host.cli", "render", str(source), "-o",
+             str(tmp_path / "out.png"), "--flash", str(flash)],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    im = Image.open(tmp_path / "out.png").convert("L")
+    rows = [[x for x in range(im.width) if im.getpixel((x, y)) < 128] for y in range(2)]
+    assert rows == [list(range(8)), list(range(8, 16))]

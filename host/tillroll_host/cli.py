@@ -27,6 +27,8 @@ def cmd_sim(args) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     cmd = sim_command(["--data-port", str(args.data_port), "--out", str(out)])
+    if args.flash:
+        cmd += ["--flash", str(Path(args.flash).resolve())]
     print(
         f"tillroll sim: receipts go to {out.resolve()}/receipt-NNNN.png; Ctrl-C stops", flush=True
     )
@@ -39,7 +41,8 @@ def cmd_sim(args) -> int:
 
 
 def cmd_render(args) -> int:
-    count = render(Path(args.source), Path(args.output))
+    flash = Path(args.flash) if args.flash else None
+    count = render(Path(args.source), Path(args.output), flash)
     noun = "receipt" if count == 1 else "receipts"
     print(f"{args.output}: {count} {noun}")
     return 0
@@ -84,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--data-port", type=int, default=9100, help="TCP port for ESC/POS (9100)")
     p.add_argument("--out", default="out", help="folder for receipt PNGs (out)")
+    p.add_argument(
+        "--flash", metavar="DIR", help="the module's flash, where NV logos stay (OUT/flash)"
+    )
     p.set_defaults(func=cmd_sim)
 
     p = sub.add_parser(
@@ -94,6 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("source", metavar="IN.bin", help="ESC/POS file")
     p.add_argument("-o", "--output", required=True, metavar="OUT.png", help="PNG to write")
+    p.add_argument(
+        "--flash",
+        metavar="DIR",
+        help="the module's flash: NV logos defined by one render print in the next "
+        "(default: a fresh, empty flash)",
+    )
     p.set_defaults(func=cmd_render)
 
     p = sub.add_parser(
