@@ -65,9 +65,10 @@ class CountingEngine:
     def __init__(self):
         self.first = bytearray(48)
         self.lines = 0
+        self.room = 256
 
     def free(self):
-        return 256
+        return self.room
 
     def push_line(self, buf, offset):
         if not self.lines:
@@ -123,4 +124,70 @@ def test_an_nv_logo_survives_a_new_module_on_the_same_flash():
     feed(p2, GS + b"(L\x06\x000EAB\x01\x01" + FS + b"p\x01\x00")
     assert engine.columns(0) == list(range(8)) and engine.columns(1) == list(range(8, 16))
     assert [engine.columns(r) for r in range(2, 10)] == [list(range(8))] + [[]] * 7
+    _clean(FLASH)
+
+
+def test_barcodes_and_qr_codes_print_their_dot_lines_without_allocating():
+    font = Font(FONT_A)
+    engine = CountingEngine()
+    layout = Layout(font, engine, 96)
+    gfx = Graphics(layout, engine, font, None, qr_max_version=10)
+    p = Parser(layout, gfx)
+    codes = (
+        GS + b"H\x03" + GS + b"kI\x0a{BTill-128",
+        GS + b"(k\x03\x001C\x04" + GS + b"(k\x10\x001P0tillroll.test" + GS + b"(k\x03\x001Q0",
+    )
+    for data in codes:
+        buf = bytearray(data)
+        # The data is parsed and encoded up to its last byte; the symbol prints from there.
+        p.feed(buf, 0, len(buf) - 1)
+        before = engine.lines
+        engine.room = 0  # a full queue: the symbol waits to print
+        p.feed(buf, len(buf) - 1, len(buf))
+        assert p.pending()
+        engine.room = 256
+        micropython.heap_lock()
+        try:
+            while p.pending():
+                p.feed(buf, len(buf), len(buf))
+        finally:
+            micropython.heap_unlock()
+        assert engine.lines > before + 40
+
+
+def test_the_parser_stops_while_the_queue_is_full_and_resumes_where_it_stopped():
+    p, engine = make()
+    engine.slots = 100  # below the layout's high-water mark: the parser must wait
+    data = bytearray(GS + b"v0\x00\x01\x00\x05\x00" + b"\x80\x40\x20\x10\x08")
+    i = p.feed(data, 0, len(data))
+    assert i < len(data) and len(engine.lines) <= 1
+    engine.slots = 256
+    while i < len(data):
+        i = p.feed(data, i, len(data))
+    assert [engine.columns(r) for r in range(5)] == [[0], [1], [2], [3], [4]]
+
+
+def test_nv_logos_print_from_flash_without_allocating():
+    _clean(FLASH)
+    p, _ = make(FLASH)
+    feed(p, GS + b"(L\x0f\x000C0AB\x01\x10\x00\x02\x001" + b"\xff\x00\x00\xff")
+    feed(p, FS + b"q\x01\x01\x00\x01\x00" + b"\x80" * 8)
+    font = Font(FONT_A)
+    engine = CountingEngine()
+    layout = Layout(font, engine, 96)
+    p = Parser(layout, Graphics(layout, engine, font, LogoStore(FLASH), qr_max_version=1))
+    for command in (GS + b"(L\x06\x000EAB\x01\x01", FS + b"p\x01\x00"):
+        buf = bytearray(command)
+        p.feed(buf, 0, len(buf) - 1)
+        engine.room = 0  # a full queue: the logo waits to print
+        p.feed(buf, len(buf) - 1, len(buf))
+        assert p.pending()
+        engine.room = 256
+        micropython.heap_lock()
+        try:
+            while p.pending():
+                p.feed(buf, len(buf), len(buf))
+        finally:
+            micropython.heap_unlock()
+    assert engine.lines == 2 + 8
     _clean(FLASH)

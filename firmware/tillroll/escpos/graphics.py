@@ -44,6 +44,7 @@ class Graphics:
         self._qr_data = bytearray(capacity(qr_max_version, 0))
         self._qr_len = 0  # -1: the data stored did not fit
         self._column_bytes = bytearray(DOTS)  # one byte of every column of an FS q logo
+        self._one = bytearray(1)
         self._bar_sink = _BarcodeData(self)
         self._fn_sink = _Function(self)
         self._bit_sink = _BitImage(self)
@@ -117,12 +118,33 @@ class Graphics:
             self.job = self._barcode_job()
 
     def _barcode_job(self):
+        # One generator for the HRI above, the bars and the HRI below: a generator made per
+        # part would allocate while printing.
         self._layout.print_line(0)
         yield True
         bc = self.barcode
         offset = self._offset(bc.width)
-        if bc.hri & 1:
-            yield from self._hri(offset, bc.width)
+        engine = self._engine
+        for part in range(3):
+            if part == 1:
+                self._draw_bars(offset)
+                rows = bc.height
+                step = 0
+            elif bc.hri & (1 if part == 0 else 2):
+                self._draw_hri(offset, bc.width)
+                rows = _HRI_H
+                step = _LINE_BYTES
+            else:
+                continue
+            buf = self._strip if step else self._line
+            for row in range(rows):
+                engine.push_line(buf, row * step)
+                if row % _ROWS_A_STEP == _ROWS_A_STEP - 1:
+                    yield True
+            yield True
+
+    def _draw_bars(self, offset: int):
+        bc = self.barcode
         line = self._line_fb
         line.fill(0)
         x = offset
@@ -131,15 +153,8 @@ class Graphics:
             if not k & 1:
                 line.fill_rect(x, 0, runs[k], 1, 1)
             x += runs[k]
-        engine = self._engine
-        for row in range(bc.height):
-            engine.push_line(self._line, 0)
-            if row % _ROWS_A_STEP == _ROWS_A_STEP - 1:
-                yield True
-        if bc.hri & 2:
-            yield from self._hri(offset, bc.width)
 
-    def _hri(self, offset: int, width: int):
+    def _draw_hri(self, offset: int, width: int):
         """The barcode's human-readable text, centred under (or over) it, in Font A (GS f's
         Font B comes with the second font)."""
         bc = self.barcode
@@ -153,12 +168,6 @@ class Graphics:
         for k in range(n):
             strip.blit(font.load(bc.text[k]), x, 0, 0)
             x += font.width
-        engine = self._engine
-        for row in range(_HRI_H):
-            engine.push_line(self._strip, row * _LINE_BYTES)
-            if row % _ROWS_A_STEP == _ROWS_A_STEP - 1:
-                yield True
-        yield True
 
     def _qr_job(self):
         self._layout.print_line(0)
@@ -185,39 +194,36 @@ class Graphics:
     def _logo_job(self, found, xs: int, ys: int):
         f, kind, a, b = found
         r = self.raster
+        row = r.row
         try:
-            if kind == RASTER:
+            if kind == RASTER:  # a bytes a row, b rows
                 r.start(a, b, xs, ys)
                 yield True
                 keep = a if a < _LINE_BYTES // xs else _LINE_BYTES // xs
-                row = r.row_view[:keep]
                 for k in range(b):
                     f.seek(HEADER + k * a)
-                    f.readinto(row)
+                    f.readinto(r.row_view)  # 48 bytes; those past the image are cleared
+                    for c in range(keep, _LINE_BYTES):
+                        row[c] = 0
                     r.emit_row()
                     yield True
-            elif kind == COLUMNS:
-                yield from self._column_logo(f, a, b, xs, ys)
+            elif kind == COLUMNS:  # a columns of b bytes: gather one byte of each a band
+                r.start((a + 7) >> 3, b * 8, xs, ys)
+                yield True
+                shown = a if a < DOTS // xs else DOTS // xs
+                col = self._column_bytes
+                one = self._one
+                for band in range(b):
+                    for c in range(shown):
+                        f.seek(HEADER + c * b + band)
+                        f.readinto(one)
+                        col[c] = one[0]
+                    for bit in range(8):
+                        _gather(row, col, shown, 0x80 >> bit)
+                        r.emit_row()
+                        yield True
         finally:
             f.close()
-
-    def _column_logo(self, f, columns: int, depth: int, xs: int, ys: int):
-        """FS q logos are stored as sent, column by column; each band of 8 rows gathers one
-        byte of every column."""
-        r = self.raster
-        r.start((columns + 7) >> 3, depth * 8, xs, ys)
-        yield True
-        shown = columns if columns < DOTS // xs else DOTS // xs
-        col = self._column_bytes
-        one = memoryview(col)
-        for band in range(depth):
-            for c in range(shown):
-                f.seek(HEADER + c * depth + band)
-                f.readinto(one[c : c + 1])
-            for bit in range(8):
-                _gather(r.row, col, shown, 0x80 >> bit)
-                r.emit_row()
-                yield True
 
 
 @micropython.viper
