@@ -191,3 +191,33 @@ def test_nv_logos_print_from_flash_without_allocating():
             micropython.heap_unlock()
     assert engine.lines == 2 + 8
     _clean(FLASH)
+
+
+def test_malformed_graphics_commands_never_crash_the_parser():
+    # Valid graphics commands with bytes overwritten at pseudo-random places: whatever the
+    # damage says, the parser prints or skips, and always finishes.
+    valid = (
+        GS + b"v0\x00\x02\x00\x04\x00" + b"\xf0\x0f" * 4 + b"\n"
+        + GS + b"kI\x0a{BTill-128\n" + GS + b"k\x02400638133393\x00"
+        + GS + b"(k\x03\x001C\x03" + GS + b"(k\x08\x001P0abcde" + GS + b"(k\x03\x001Q0"
+        + ESC + b"*\x21\x02\x00" + b"\xff" * 6 + b"\n"
+        + GS + b"(L\x0b\x000p0\x01\x011\x08\x00\x01\x00\xaa"
+        + FS + b"q\x01\x01\x00\x01\x00" + b"\x80" * 8 + FS + b"p\x01\x00"
+        + GS + b"(L\x0f\x000C0AB\x01\x10\x00\x02\x001\xff\x00\x00\xff"
+        + GS + b"(L\x06\x000EAB\x01\x01" + GS + b"(L\x04\x000BAB"
+    )  # fmt: skip
+    font = Font(FONT_A)
+    engine = CountingEngine()
+    layout = Layout(font, engine, 96)
+    p = Parser(layout, Graphics(layout, engine, font, LogoStore(FLASH), qr_max_version=10))
+    seed = 12345
+    for _ in range(400):
+        stream = bytearray(valid)
+        for _ in range(3):
+            seed = (seed * 1103515245 + 12345) & 0x7FFFFFFF
+            stream[seed % len(stream)] = (seed >> 8) & 0xFF
+        i = 0
+        while i < len(stream) or p.pending():
+            i = p.feed(stream, i, len(stream))
+    _clean(FLASH)
+    assert engine.lines > 1000  # the damaged streams still printed most of their images and codes
