@@ -124,6 +124,15 @@ def test_long_qr_data_up_to_version_25_scans(tmp_path: Path):
     assert decode(png) == [(text, "QRCode")]
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["0123456789" * 90, "HTTPS://EXAMPLE.COM/R/42 $%*+-./:", "1", "A1", "12", "ABC"],
+)
+def test_digits_and_capitals_pack_into_numeric_and_alphanumeric_qr_codes(tmp_path, text):
+    png = render(tmp_path, ESC + b"a\x01" + qr(text.encode(), size=3, level=1) + b"\n")
+    assert decode(png) == [(text, "QRCode")]
+
+
 def test_qr_data_beyond_version_25_prints_nothing_but_the_text_after_it(tmp_path: Path):
     png = render(tmp_path, qr(b"y" * 1300, size=2) + b"after\n")
     assert decode(png) == []

@@ -221,3 +221,26 @@ def test_malformed_graphics_commands_never_crash_the_parser():
             i = p.feed(stream, i, len(stream))
     _clean(FLASH)
     assert engine.lines > 1000  # the damaged streams still printed most of their images and codes
+
+
+def test_qr_picks_the_tightest_mode_so_digits_need_a_smaller_version():
+    from tillroll.render.qr import QR
+
+    qr = QR(25)
+    found = []
+    for data in (
+        b"1234567890" * 20,
+        (b"HELLO WORLD 1234" * 13)[:200],
+        b"hello world " * 16 + b"12345678",
+    ):
+        assert len(data) == 200 and qr.encode(data, 200)
+        found.append((qr.mode, qr.version))
+    # 200 characters at level L: numeric 681 bits fit version 5 (108 data codewords),
+    # alphanumeric 1113 bits version 7 (156), bytes 1612 bits version 9 (232).
+    assert found == [(0, 5), (1, 7), (2, 9)]
+
+
+def test_cheap_module_raster_rows_print_like_gs_v_0():
+    p, engine = make()
+    feed(p, b"\x12V\x01\x00" + b"\x80" + b"\x00" * 46 + b"\x01" + b"\x12*\x02\x01\xc0\x03")
+    assert [engine.columns(r) for r in range(3)] == [[0, 383], [0, 1], [6, 7]]

@@ -439,6 +439,10 @@ class Parser:
             m = a[1] & 0x0F
             sink = g.raster_image(a[2] | (a[3] << 8), a[4] | (a[5] << 8), m & 1, m & 2)
             self._to_sink(sink, -1)
+        elif key == _DC2_RASTER:  # DC2 V nL nH: rows of 48 bytes
+            self._to_sink(g.raster_image(48, a[0] | (a[1] << 8), 0, 0), -1)
+        elif key == _DC2_BITMAP:  # DC2 * r n: r rows of n bytes
+            self._to_sink(g.raster_image(a[1], a[0], 0, 0), -1)
         elif key == _GS_PAREN and (a[0] == _L or a[0] == _K):
             self._to_sink(g.function(a[0]), a[1] | (a[2] << 8))
         elif key == _GS_8 and a[0] == _L:

@@ -1,8 +1,8 @@
 """QR Code model 2 (ISO/IEC 18004), encoded on the module: data -> a matrix of modules.
 
-Byte mode, versions 1 to `max_version` (the smallest that holds the data at the chosen error
-correction level), Reed-Solomon over GF(256), all eight masks scored by the standard's penalty
-rules. The matrix and the function-pattern map are bit-packed rows (MONO_HLSB framebufs), made
+Numeric, alphanumeric or byte mode (the tightest for the whole data), versions 1 to
+`max_version` (the smallest that holds the data at the chosen error correction level),
+Reed-Solomon over GF(256), all eight masks scored by the standard's penalty rules. The matrix and the function-pattern map are bit-packed rows (MONO_HLSB framebufs), made
 once for the largest version; encoding allocates nothing that grows with the data.
 
 Viper: data placement, masking and the penalty score walk every module nine times a symbol,
@@ -65,6 +65,27 @@ def capacity(version: int, level: int) -> int:
     """Bytes of data byte mode holds at this version and level."""
     count_bits = 8 if version < 10 else 16
     return (data_codewords(version, level) * 8 - 4 - count_bits) // 8
+
+
+# Segment modes: mode indicator, and character count bits for versions 1-9, 10-26, 27-40.
+NUMERIC = const(0)
+ALPHANUMERIC = const(1)
+BYTE = const(2)
+_MODE_BITS = (0b0001, 0b0010, 0b0100)
+_COUNT_BITS = ((10, 12, 14), (9, 11, 13), (8, 16, 16))
+_ALNUM = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+
+
+def _count_bits(mode: int, version: int) -> int:
+    return _COUNT_BITS[mode][0 if version < 10 else (1 if version < 27 else 2)]
+
+
+def _data_bits(mode: int, n: int) -> int:
+    if mode == NUMERIC:
+        return 10 * (n // 3) + (0, 4, 7)[n % 3]
+    if mode == ALPHANUMERIC:
+        return 11 * (n >> 1) + 6 * (n & 1)
+    return 8 * n
 
 
 @micropython.viper
@@ -240,8 +261,12 @@ class QR:
             if x & 0x100:
                 x ^= 0x11D
         self._exp[255] = self._exp[0]
+        self._alnum = bytearray(b"\xff" * 128)  # character -> alphanumeric value
+        for k in range(len(_ALNUM)):
+            self._alnum[_ALNUM[k]] = k
         self.size = 0
         self.version = 0
+        self.mode = BYTE
         self.reset()
 
     def reset(self):
@@ -252,11 +277,16 @@ class QR:
         """Encode data[0:n] at `level` in the smallest version that holds it."""
         self.size = 0
         level = self.level
+        mode = self._mode(data, n)
         version = 1
-        while version <= self.max_version and capacity(version, level) < n:
+        while version <= self.max_version and (
+            4 + _count_bits(mode, version) + _data_bits(mode, n)
+            > data_codewords(version, level) * 8
+        ):
             version += 1
         if version > self.max_version:
             return False
+        self.mode = mode
         self.version = version
         self._codewords(data, n, version, level)
         size = 17 + 4 * version
@@ -280,6 +310,18 @@ class QR:
         self._format(level, best, size)
         return True
 
+    def _mode(self, data, n: int) -> int:
+        """The tightest single mode for the whole data, as Epson printers choose it."""
+        mode = NUMERIC
+        alnum = self._alnum
+        for k in range(n):
+            c = data[k]
+            if c < 0x30 or c > 0x39:
+                if c >= 128 or alnum[c] == 0xFF:
+                    return BYTE
+                mode = ALPHANUMERIC
+        return mode
+
     def dark(self, x: int, y: int) -> int:
         return self.matrix.pixel(x, y)
 
@@ -291,10 +333,25 @@ class QR:
         for k in range(count):
             words[k] = 0
         bit = 0
-        bit = _put(words, bit, 0b0100, 4)  # byte mode
-        bit = _put(words, bit, n, 8 if version < 10 else 16)
-        for k in range(n):
-            bit = _put(words, bit, data[k], 8)
+        mode = self.mode
+        bit = _put(words, bit, _MODE_BITS[mode], 4)
+        bit = _put(words, bit, n, _count_bits(mode, version))
+        if mode == NUMERIC:  # three digits in 10 bits, two in 7, one in 4
+            for k in range(0, n, 3):
+                left = n - k if n - k < 3 else 3
+                value = 0
+                for d in range(left):
+                    value = value * 10 + data[k + d] - 0x30
+                bit = _put(words, bit, value, (4, 7, 10)[left - 1])
+        elif mode == ALPHANUMERIC:  # two characters in 11 bits, one in 6
+            alnum = self._alnum
+            for k in range(0, n - 1, 2):
+                bit = _put(words, bit, alnum[data[k]] * 45 + alnum[data[k + 1]], 11)
+            if n & 1:
+                bit = _put(words, bit, alnum[data[n - 1]], 6)
+        else:
+            for k in range(n):
+                bit = _put(words, bit, data[k], 8)
         bit += 4 if count * 8 - bit >= 4 else count * 8 - bit  # terminator
         at = (bit + 7) >> 3
         pad = 0xEC
