@@ -244,3 +244,13 @@ def test_cheap_module_raster_rows_print_like_gs_v_0():
     p, engine = make()
     feed(p, b"\x12V\x01\x00" + b"\x80" + b"\x00" * 46 + b"\x01" + b"\x12*\x02\x01\xc0\x03")
     assert [engine.columns(r) for r in range(3)] == [[0, 383], [0, 1], [6, 7]]
+
+
+def test_a_flash_that_cannot_be_written_drops_the_logo_not_the_receipt():
+    p, engine = make("/proc/tillroll-no-flash")  # no directory can be made there
+    define = GS + b"(L\x0f\x000C0AB\x01\x10\x00\x02\x001" + b"\xff\x00\x00\xff"
+    feed(p, define + FS + b"q\x01\x01\x00\x01\x00" + b"\x80" * 8)
+    feed(
+        p, GS + b"(L\x06\x000EAB\x01\x01" + FS + b"p\x01\x00" + GS + b"v0\x00\x01\x00\x01\x00\x81"
+    )
+    assert [engine.columns(r) for r in range(len(engine.lines))] == [[0, 7]]

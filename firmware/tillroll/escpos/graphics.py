@@ -58,7 +58,11 @@ class Graphics:
     def step(self):
         """Run the job a few dot lines further; drop it when it is done."""
         job = self.job
-        if job is None or next(job, None) is None:
+        try:
+            more = job is not None and next(job, None) is not None
+        except OSError:
+            more = False  # the flash failed under a logo: the logo ends there
+        if not more:
             self.job = None
             self._layout.printed = True
 
@@ -457,6 +461,8 @@ class _Function:
             elif fn == 67 and gfx.logos is not None and h[10] == 49:
                 x = h[6] | (h[7] << 8)
                 y = h[8] | (h[9] << 8)
+                if not (0 < x <= 8192 and 0 < y <= 2304):  # Epson's NV graphics limits
+                    return
                 gfx.logos.begin("g%02x%02x" % (h[3], h[4]), RASTER, (x + 7) >> 3, y)
                 self._logo = True
         elif fn == 80:

@@ -458,7 +458,8 @@ class Parser:
         elif key == _GS_K_B:
             self._to_sink(g.barcode_data(self._symbology, a[0]), a[0])
         elif key == _GS_BAR_HEIGHT:
-            g.barcode.height = a[0]
+            if a[0]:  # 1-255 dots
+                g.barcode.height = a[0]
         elif key == _GS_BAR_WIDTH:
             g.barcode.set_module(a[0])
         elif key == _GS_HRI_POSITION:

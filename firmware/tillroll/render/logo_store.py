@@ -30,30 +30,44 @@ class LogoStore:
         return self._dir + "/" + name
 
     def begin(self, name: str, kind: int, a: int, b: int):
-        """Start writing logo `name` (a short file name)."""
+        """Start writing logo `name` (a short file name). A flash that is full or failing
+        drops the definition, never the receipt: every write below catches OSError."""
         self.abort()
         self._name = name
-        self._file = open(self._path(name + ".tmp"), "wb")
-        struct.pack_into("<BHH", self._head, 0, kind, a, b)
-        self._file.write(self._head)
+        try:
+            self._file = open(self._path(name + ".tmp"), "wb")
+            struct.pack_into("<BHH", self._head, 0, kind, a, b)
+            self._file.write(self._head)
+        except OSError:
+            self.abort()
 
     def write(self, data):
         if self._file is not None:
-            self._file.write(data)
+            try:
+                self._file.write(data)
+            except OSError:
+                self.abort()
 
     def commit(self):
         """The definition is complete: it replaces the old logo of that name."""
         if self._file is None:
             return
-        self._file.close()
-        self._file = None
-        self.delete(self._name)
-        os.rename(self._path(self._name + ".tmp"), self._path(self._name))
+        try:
+            self._file.close()
+            self._file = None
+            self.delete(self._name)
+            os.rename(self._path(self._name + ".tmp"), self._path(self._name))
+        except OSError:
+            self.abort()
 
     def abort(self):
         if self._file is not None:
-            self._file.close()
+            try:
+                self._file.close()
+            except OSError:
+                pass
             self._file = None
+        if self._name:
             self._remove(self._name + ".tmp")
 
     def open(self, name: str):
@@ -72,7 +86,11 @@ class LogoStore:
         self._remove(name)
 
     def delete_all(self, prefix: str):
-        for name in os.listdir(self._dir):
+        try:
+            names = os.listdir(self._dir)
+        except OSError:
+            return
+        for name in names:
             if name.startswith(prefix):
                 self._remove(name)
 
