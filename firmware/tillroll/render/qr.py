@@ -2,21 +2,25 @@
 
 Numeric, alphanumeric or byte mode (the tightest for the whole data), versions 1 to
 `max_version` (the smallest that holds the data at the chosen error correction level),
-Reed-Solomon over GF(256), all eight masks scored by the standard's penalty rules. The matrix and the function-pattern map are bit-packed rows (MONO_HLSB framebufs), made
-once for the largest version; encoding allocates nothing that grows with the data.
+Reed-Solomon over GF(256), all eight masks scored by the standard's penalty rules. The matrix
+and the function-pattern map are bit-packed rows (MONO_HLSB framebufs), made once for the
+largest version; encoding allocates nothing that grows with the data.
 
-Viper: data placement, masking and the penalty score walk every module nine times a symbol,
-and Reed-Solomon runs a GF(256) multiply per data byte per ECC codeword. As viper loops a
-version 25 symbol (1200 bytes) encodes in 15 ms on the unix port against 680 ms as bytecode,
-45 times faster (tests/bench/bench_qr.py, which also scales it to the RP2040).
+Viper (qr_matrix.py, reed_solomon.py): data placement, masking and the penalty score walk
+every module nine times a symbol, and Reed-Solomon runs a GF(256) multiply per data byte per
+ECC codeword. As viper loops a version 25 symbol (1200 bytes) encodes in 14 ms on the unix
+port against 350 ms as bytecode, 25 times faster (tests/bench/bench_qr.py, which also scales
+it to the RP2040).
 """
 
 # viper takes any buffer as ptr8; the stubs type ptr8 as a class of its own.
 # pyright: reportArgumentType=false
 
 import framebuf
-import micropython
 from micropython import const
+
+from .qr_matrix import apply_mask, place, score
+from .reed_solomon import ReedSolomon
 
 # Error correction levels in GS ( k fn 69 order: L, M, Q, H; their 2-bit format codes.
 _FORMAT_BITS = (1, 0, 3, 2)
@@ -88,153 +92,6 @@ def _data_bits(mode: int, n: int) -> int:
     return 8 * n
 
 
-@micropython.viper
-def _rs_remainder(
-    data: ptr8, at: int, n: int, out: ptr8, gen: ptr8, degree: int, exp: ptr8, log: ptr8
-):
-    # Polynomial division over GF(256): the ECC codewords of data[at:at+n] into out[0:degree].
-    for k in range(degree):
-        out[k] = 0
-    for i in range(n):
-        factor = data[at + i] ^ out[0]
-        for k in range(degree - 1):
-            out[k] = out[k + 1]
-        out[degree - 1] = 0
-        if factor:
-            lf = log[factor]
-            for k in range(degree):
-                g = gen[k]
-                if g:
-                    s = lf + log[g]
-                    if s >= 255:
-                        s -= 255
-                    out[k] = out[k] ^ exp[s]
-
-
-@micropython.viper
-def _place(m: ptr8, fn: ptr8, stride: int, size: int, words: ptr8, nbits: int):
-    # The zigzag: column pairs from the right, upwards then downwards, skipping function
-    # modules and column 6 (the vertical timing pattern).
-    i = 0
-    right = size - 1
-    while right >= 1:
-        if right == 6:
-            right = 5
-        upward = ((right + 1) & 2) == 0
-        for vert in range(size):
-            y = size - 1 - vert if upward else vert
-            for j in range(2):
-                x = right - j
-                at = y * stride + (x >> 3)
-                bit = 0x80 >> (x & 7)
-                if fn[at] & bit:
-                    continue
-                if i < nbits and (words[i >> 3] >> (7 - (i & 7))) & 1:
-                    m[at] = m[at] | bit
-                else:
-                    m[at] = m[at] & (0xFF ^ bit)
-                i += 1
-        right -= 2
-
-
-@micropython.viper
-def _apply_mask(m: ptr8, fn: ptr8, stride: int, size: int, mask: int):
-    # XOR mask pattern `mask` over the data modules; applying it twice undoes it. Counters
-    # stand in for % 3 and // 3 (no divide on Cortex-M0+).
-    i3 = 0  # row % 3
-    for i in range(size):
-        j3 = 0  # column % 3
-        jd3 = 0  # column // 3
-        for j in range(size):
-            if mask == 0:
-                hit = ((i + j) & 1) == 0
-            elif mask == 1:
-                hit = (i & 1) == 0
-            elif mask == 2:
-                hit = j3 == 0
-            elif mask == 3:
-                s = i3 + j3
-                hit = s == 0 or s == 3
-            elif mask == 4:
-                hit = (((i >> 1) + jd3) & 1) == 0
-            else:
-                p3 = i3 * j3
-                if p3 >= 3:
-                    p3 = 1 if p3 == 4 else 0  # (i*j) % 3 from the residues
-                p2 = (i & j) & 1
-                if mask == 5:
-                    hit = p2 + p3 == 0
-                elif mask == 6:
-                    hit = ((p2 + p3) & 1) == 0
-                else:
-                    hit = ((((i + j) & 1) + p3) & 1) == 0
-            if hit:
-                at = i * stride + (j >> 3)
-                bit = 0x80 >> (j & 7)
-                if not (fn[at] & bit):
-                    m[at] = m[at] ^ bit
-            j3 += 1
-            if j3 == 3:
-                j3 = 0
-                jd3 += 1
-        i3 += 1
-        if i3 == 3:
-            i3 = 0
-
-
-@micropython.viper
-def _penalty(m: ptr8, stride: int, size: int) -> int:
-    # Rules 1-3 of the mask evaluation: runs of 5+, 2x2 blocks, finder-like 1:1:3:1:1 runs.
-    score = 0
-    for pass_ in range(2):  # rows, then columns
-        for a in range(size):
-            run = 0
-            prev = 2
-            window = 0
-            for b in range(size):
-                if pass_ == 0:
-                    v = (m[a * stride + (b >> 3)] >> (7 - (b & 7))) & 1
-                else:
-                    v = (m[b * stride + (a >> 3)] >> (7 - (a & 7))) & 1
-                if v == prev:
-                    run += 1
-                else:
-                    if run >= 5:
-                        score += run - 2
-                    run = 1
-                    prev = v
-                window = ((window << 1) | v) & 0x7FF
-                if b >= 10 and (window == 0x5D0 or window == 0x5D):
-                    score += 40
-            if run >= 5:
-                score += run - 2
-    for y in range(size - 1):
-        r0 = y * stride
-        r1 = r0 + stride
-        for x in range(size - 1):
-            sh = 7 - (x & 7)
-            sh2 = 7 - ((x + 1) & 7)
-            c0 = x >> 3
-            c1 = (x + 1) >> 3
-            v = (m[r0 + c0] >> sh) & 1
-            if (
-                ((m[r0 + c1] >> sh2) & 1) == v
-                and ((m[r1 + c0] >> sh) & 1) == v
-                and ((m[r1 + c1] >> sh2) & 1) == v
-            ):
-                score += 3
-    return score
-
-
-@micropython.viper
-def _dark(m: ptr8, stride: int, size: int) -> int:
-    n = 0
-    for y in range(size):
-        for x in range(size):
-            n += (m[y * stride + (x >> 3)] >> (7 - (x & 7))) & 1
-    return n
-
-
 class QR:
     """The GS ( k QR settings and the symbol last encoded (`matrix`, `size` modules a side)."""
 
@@ -250,17 +107,7 @@ class QR:
         self._words = bytearray(most)  # data codewords, block after block, then interleaved
         self._final = bytearray(most)
         self._ecc = bytearray(30)
-        self._gen = bytearray(30)
-        self._exp = bytearray(256)
-        self._log = bytearray(256)
-        x = 1
-        for k in range(255):
-            self._exp[k] = x
-            self._log[x] = k
-            x <<= 1
-            if x & 0x100:
-                x ^= 0x11D
-        self._exp[255] = self._exp[0]
+        self._rs = ReedSolomon()
         self._alnum = bytearray(b"\xff" * 128)  # character -> alphanumeric value
         for k in range(len(_ALNUM)):
             self._alnum[_ALNUM[k]] = k
@@ -295,18 +142,18 @@ class QR:
         self._fn.fill(0)
         self._function_patterns(version, size)
         total = raw_codewords(version)
-        _place(self._buf, self._fn_buf, self._stride, size, self._final, total * 8)
+        place(self._buf, self._fn_buf, self._stride, size, self._final, total * 8)
         best = 0
         best_score = -1
         for mask in range(_MASK_COUNT):
-            _apply_mask(self._buf, self._fn_buf, self._stride, size, mask)
+            apply_mask(self._buf, self._fn_buf, self._stride, size, mask)
             self._format(level, mask, size)
-            score = self._score(size)
-            if best_score < 0 or score < best_score:
+            penalty = score(self._buf, self._stride, size)
+            if best_score < 0 or penalty < best_score:
                 best = mask
-                best_score = score
-            _apply_mask(self._buf, self._fn_buf, self._stride, size, mask)
-        _apply_mask(self._buf, self._fn_buf, self._stride, size, best)
+                best_score = penalty
+            apply_mask(self._buf, self._fn_buf, self._stride, size, mask)
+        apply_mask(self._buf, self._fn_buf, self._stride, size, best)
         self._format(level, best, size)
         return True
 
@@ -367,7 +214,7 @@ class QR:
         total = raw_codewords(version)
         short_count = blocks - total % blocks
         short_len = total // blocks - degree  # data codewords in a short block
-        self._generator(degree)
+        self._rs.generator(degree)
         words = self._words
         final = self._final
         ecc = self._ecc
@@ -385,27 +232,10 @@ class QR:
         start = 0
         for b in range(blocks):
             length = short_len + (0 if b < short_count else 1)
-            _rs_remainder(words, start, length, ecc, self._gen, degree, self._exp, self._log)
+            self._rs.remainder(words, start, length, ecc)
             for i in range(degree):
                 final[count + i * blocks + b] = ecc[i]
             start += length
-
-    def _generator(self, degree: int):
-        # Coefficients (highest first, the leading 1 implied) of prod (x - a^i), i < degree.
-        gen = self._gen
-        exp = self._exp
-        log = self._log
-        for k in range(degree):
-            gen[k] = 0
-        gen[degree - 1] = 1
-        root = 1
-        for _ in range(degree):
-            for k in range(degree):
-                g = gen[k]
-                gen[k] = (exp[(log[g] + log[root]) % 255] if g else 0) ^ (
-                    gen[k + 1] if k + 1 < degree else 0
-                )
-            root = exp[(log[root] + 1) % 255]
 
     # ---- function patterns -------------------------------------------------------------
 
@@ -467,13 +297,6 @@ class QR:
         for i in range(8, 15):
             self._set(8, size - 15 + i, (bits >> i) & 1)
         self._set(8, size - 8, 1)  # the dark module
-
-    def _score(self, size: int) -> int:
-        score = _penalty(self._buf, self._stride, size)
-        total = size * size
-        dark = _dark(self._buf, self._stride, size)
-        k = (abs(dark * 20 - total * 10) + total - 1) // total - 1
-        return score + 10 * k
 
 
 def _put(words, bit: int, value: int, n: int) -> int:
