@@ -41,6 +41,8 @@ def escpos_bytes(tmp_path: Path, build) -> bytes:
 
 
 def test_python_escpos_barcodes_and_native_qr_scan(tmp_path: Path):
+    # The ZJ-5870 profile has python-escpos draw its barcodes itself and send them as ESC *
+    # bit images; the QR code goes as GS ( k, encoded on the module.
     def build(p):
         p.text("python-escpos codes\n")
         p.barcode("4006381333931", "EAN13", width=2)
@@ -94,3 +96,32 @@ def test_a_python_escpos_image_comes_out_dot_for_dot(tmp_path: Path, impl: str):
     assert got == want
     # nothing printed beside the image
     assert all(out.getpixel((x, y)) >= 128 for y in range(im.height) for x in range(120, 384))
+
+
+@pytest.mark.parametrize(
+    "code, bc, kwargs, text, fmt",
+    [
+        ("03600029145", "UPC-A", {}, "0036000291452", "UPCA"),  # zxing reads it as EAN-13
+        ("0425261", "UPC-E", {}, "0042100005264", "UPCE"),  # ... and UPC-E expanded so
+        ("4006381333931", "EAN13", {}, "4006381333931", "EAN13"),
+        ("96385074", "EAN8", {}, "96385074", "EAN8"),
+        ("TILL-39", "CODE39", {}, "TILL-39", "Code39"),
+        ("0123456789", "ITF", {}, "0123456789", "ITF"),
+        ("A40156B", "NW7", {}, "A40156B", "Codabar"),
+        ("Till-93", "CODE93", {"function_type": "B"}, "Till-93", "Code93"),
+        ("{BTill-128", "CODE128", {"function_type": "B"}, "Till-128", "Code128"),
+    ],
+)
+def test_python_escpos_hardware_barcodes_scan(tmp_path: Path, code, bc, kwargs, text, fmt):
+    # The default profile has the printer draw them: GS k, every symbology python-escpos has.
+    def build(p):
+        p.barcode(code, bc, width=2, **kwargs)
+        p.cut()
+
+    path = tmp_path / "escpos.bin"
+    p = File(str(path), profile="default")
+    build(p)
+    p.close()
+    assert b"\x1dk" in path.read_bytes()
+    png = render(tmp_path, path.read_bytes())
+    assert decode(png, fmt if fmt.startswith("UPC") else None) == [(text, fmt)]
