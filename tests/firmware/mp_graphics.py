@@ -254,3 +254,26 @@ def test_a_flash_that_cannot_be_written_drops_the_logo_not_the_receipt():
         p, GS + b"(L\x06\x000EAB\x01\x01" + FS + b"p\x01\x00" + GS + b"v0\x00\x01\x00\x01\x00\x81"
     )
     assert [engine.columns(r) for r in range(len(engine.lines))] == [[0, 7]]
+
+
+def test_esc_star_densities_scale_as_epson_defines_them():
+    # One column, its top dot only: 8-dot modes print each dot 3 rows high; single density
+    # prints it 2 dots wide.
+    for m, data, rows, cols in (
+        (0, b"\x80", 3, [0, 1]),
+        (1, b"\x80", 3, [0]),
+        (32, b"\x80\x00\x00", 1, [0, 1]),
+        (33, b"\x80\x00\x00", 1, [0]),
+    ):
+        p, engine = make()
+        feed(p, ESC + b"*" + bytes((m, 1, 0)) + data + b"\n")
+        assert [engine.columns(r) for r in range(24)] == [cols] * rows + [[]] * (24 - rows), m
+
+
+def test_esc_star_follows_the_line_justification_and_clips_at_the_right_edge():
+    p, engine = make()
+    feed(p, ESC + b"a\x01" + ESC + b"*\x21\x04\x00" + b"\x80\x00\x00" * 4 + b"\n")
+    assert engine.columns(0) == [190, 191, 192, 193]
+    p, engine = make()
+    feed(p, ESC + b"*\x21\x90\x01" + b"\x80\x00\x00" * 400 + b"\n")  # 400 columns
+    assert engine.columns(0) == list(range(384))
