@@ -277,3 +277,22 @@ def test_esc_star_follows_the_line_justification_and_clips_at_the_right_edge():
     p, engine = make()
     feed(p, ESC + b"*\x21\x90\x01" + b"\x80\x00\x00" * 400 + b"\n")  # 400 columns
     assert engine.columns(0) == list(range(384))
+
+
+def test_gs_paren_l_graphics_scale_and_the_query_functions_print_nothing():
+    p, engine = make()
+    queries = (
+        GS + b"(L\x02\x000\x30"  # fn 48: NV capacity (no reply channel yet)
+        + GS + b"(L\x04\x000\x31\x33\x33"  # fn 49: dot density
+        + GS + b"(L\x02\x000\x33"  # fn 51: remaining capacity
+    )  # fmt: skip
+    store = GS + b"(L\x0b\x000p0\x02\x021\x08\x00\x01\x00\x81"  # fn 112, bx = by = 2
+    feed(p, queries + store + GS + b"(L\x02\x0002")  # then fn 50: print
+    assert [engine.columns(r) for r in range(len(engine.lines))] == [[0, 1, 14, 15]] * 2
+
+
+def test_gs_8_l_data_beyond_the_image_is_passed_over():
+    p, engine = make()
+    body = b"0p0\x01\x011\x08\x00\x01\x00" + b"\x18" + b"ZZZZ"  # 1 row, then 4 stray bytes
+    feed(p, GS + b"8L" + bytes((len(body), 0, 0, 0)) + body + GS + b"v0\x00\x01\x00\x01\x00\x80")
+    assert [engine.columns(r) for r in range(len(engine.lines))] == [[3, 4], [0]]
