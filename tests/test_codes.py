@@ -118,6 +118,15 @@ def test_a_qr_code_too_big_for_its_module_size_shrinks_to_fit_the_paper(tmp_path
     assert decode(png) == [(text, "QRCode")]
 
 
+def test_a_file_that_ends_with_the_print_command_still_prints_the_whole_code(tmp_path: Path):
+    # The sender closes the link while the code is still printing: it comes out whole.
+    text = "https://example.com/" + "x" * 200
+    png = render(tmp_path, qr(text.encode(), size=3))
+    assert decode(png) == [(text, "QRCode")]
+    png = render(tmp_path, GS + b"h\xff" + GS + b"w\x02" + GS + b"kI\x0a{BTill-128")
+    assert decode(png) == [("Till-128", "Code128")]
+
+
 def test_long_qr_data_up_to_version_25_scans(tmp_path: Path):
     text = "".join(chr(0x21 + k % 90) for k in range(1200))
     png = render(tmp_path, ESC + b"a\x01" + qr(text.encode(), size=3, level=0) + b"\n")

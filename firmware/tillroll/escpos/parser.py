@@ -469,7 +469,8 @@ class Parser:
         elif key == _FS_PRINT_NV:
             g.print_nv(a[0], a[1])
         elif key == _FS_NV_IMAGES:
-            g.nv_begin()
+            if a[0]:  # n 1-255; FS q 0 leaves the images as they are
+                g.nv_begin()
             self._repeat = a[0]
             if self._repeat:
                 self._more(_FS_Q_NV)
