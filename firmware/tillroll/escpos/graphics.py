@@ -2,9 +2,10 @@
 
 The parser hands each command's data to a sink (`write(buf, i, end)`, `end()`, `done`): the
 raster (GS v 0), bit_image.py (ESC *), functions.py (GS ( L, GS 8 L, GS ( k), nv_images.py
-(FS q) or the barcode data here. Images stream to the engine row by row as their data arrives. A barcode, a QR code or a logo
-from flash prints as a `job`: a generator the parser steps while the engine's queue has room,
-a few dot lines a step, so nothing waits on a full queue and nothing is held in RAM whole.
+(FS q) or the barcode data here. Images stream to the engine row by row as their data
+arrives. A barcode, a QR code or a logo from flash prints as a `job`: a generator the parser
+steps while the engine's queue has room, a few dot lines a step, so nothing waits on a full
+queue and nothing is held in RAM whole.
 """
 
 import framebuf
