@@ -4,6 +4,7 @@ zxing-cpp reads every code back, and a python-escpos image comes out dot for dot
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -125,3 +126,20 @@ def test_python_escpos_hardware_barcodes_scan(tmp_path: Path, code, bc, kwargs, 
     assert b"\x1dk" in path.read_bytes()
     png = render(tmp_path, path.read_bytes())
     assert decode(png, fmt if fmt.startswith("UPC") else None) == [(text, fmt)]
+
+
+@pytest.mark.parametrize("mode", ["raster", "column"])
+def test_a_receipt_printer_encoder_image_comes_out_dot_for_dot(tmp_path: Path, mode: str):
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is not installed: the npm POS clients need it")
+    out = tmp_path / "client.bin"
+    script = ROOT / "tests" / "clients" / "graphics_encoder_image.mjs"
+    done = subprocess.run(
+        [node, str(script), str(out), mode], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    want = json.loads((tmp_path / "client.bin.json").read_text())
+    im = Image.open(render(tmp_path, out.read_bytes())).convert("L")
+    got = [[x for x in range(im.width) if im.getpixel((x, y)) < 128] for y in range(len(want))]
+    assert got == want
