@@ -9,8 +9,8 @@ largest version; encoding allocates nothing that grows with the data.
 Viper (qr_matrix.py, reed_solomon.py): data placement, masking and the penalty score walk
 every module nine times a symbol, and Reed-Solomon runs a GF(256) multiply per data byte per
 ECC codeword. As viper loops a version 25 symbol (1200 bytes) encodes in 14 ms on the unix
-port against 350 ms as bytecode, 25 times faster (tests/bench/bench_qr.py, which also scales
-it to the RP2040).
+port against 350-540 ms as bytecode (runs on a shared machine vary), 25 times faster or more
+(tests/bench/bench_qr.py, which also scales it to the RP2040).
 """
 
 # viper takes any buffer as ptr8; the stubs type ptr8 as a class of its own.
