@@ -9,6 +9,7 @@ WIRING (simulated)
     tear bar    sim.mechanism.TearBar -> <out>/receipt-NNNN.png
     clock       sim.clock.VirtualClock, or tillroll.clock.RealClock with --real-time
     storage     <state>/settings (density, speed)
+    flash       a directory standing for the module's flash (NV logos): <out>/flash or --flash
 """
 
 import asyncio
@@ -55,11 +56,13 @@ class SimBoard:
         state_dir=None,
         real_time=False,
         feed_held=False,
+        nv_dir=None,
     ):
         if mechanism is None:
             mechanism = globals()["mechanism"]("ltp02-245")
         self.mechanism = mechanism
         self.font_dir = font_dir
+        self.nv_dir = nv_dir or out_dir + "/flash"
         self.tear_lines = _TEAR_LINES
         self.clock = RealClock() if real_time else VirtualClock()
         self.supply = Supply(mechanism.RATED_MV)

@@ -5,6 +5,7 @@
 --render FILE      print one ESC/POS file instead, then exit
 --out DIR          where receipt PNGs go (default out)
 --fonts DIR        compiled fonts (default firmware/fonts)
+--flash DIR        the module's flash, where NV logos stay across restarts (default OUT/flash)
 --state DIR        where settings persist (default: not persisted)
 --mechanism NAME   ltp02-245 (default), jx-2r-01, pt486f-b
 --real-time        run the mechanism in real time (demos); default virtual time
@@ -27,6 +28,7 @@ def _options(argv):
         "--render": None,
         "--out": "out",
         "--fonts": "firmware/fonts",
+        "--flash": None,
         "--state": None,
         "--mechanism": "ltp02-245",
     }
@@ -60,6 +62,7 @@ def main():
         state_dir=opts["--state"],
         real_time="--real-time" in flags,
         feed_held="--feed-held" in flags,
+        nv_dir=opts["--flash"],
     )
     gc.collect()  # compiling the modules left the heap in pieces: one piece again
     try:

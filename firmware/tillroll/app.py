@@ -13,6 +13,7 @@ from .escpos.parser import Parser
 from .link import DataLink
 from .render.font import Font
 from .render.layout import Layout
+from .render.logo_store import LogoStore
 from .settings import Settings
 
 
@@ -27,7 +28,14 @@ class App:
         self.layout = Layout(self.font_a, self.engine, board.tear_lines)
         self.layout.settings = self.settings
         self.layout.on_self_test = self.request_self_test
-        self.parser = Parser(self.layout)
+        # Imported once the large buffers above are made: compiling the graphics code first
+        # would leave the heap too fragmented for them on a board-sized heap.
+        from .escpos.graphics import Graphics
+
+        nv_dir = getattr(board, "nv_dir", None)
+        logos = LogoStore(nv_dir) if nv_dir else None
+        self.graphics = Graphics(self.layout, self.engine, self.font_a, logos)
+        self.parser = Parser(self.layout, self.graphics)
         self.link = DataLink(self.parser, self.engine)
         self.errors = 0  # faults caught and logged by the tasks' supervisors
 

@@ -22,6 +22,11 @@ class DataLink:
         while True:
             n = await stream.readinto(buf)
             if not n:
+                # The sender is done; a barcode, QR code or logo may still be printing.
+                while parser.pending():
+                    while parser.busy():
+                        await engine.wait_space()
+                    parser.feed(buf, 0, 0)
                 return
             self.received += n
             i = 0

@@ -37,6 +37,8 @@ def cmd_sim(args) -> int:
         sim_args.append("--real-time")
     if args.feed_held:
         sim_args.append("--feed-held")
+    if args.flash:
+        sim_args += ["--flash", str(Path(args.flash).resolve())]
     cmd = sim_command(sim_args)
     print(
         f"tillroll sim: receipts go to {out.resolve()}/receipt-NNNN.png; Ctrl-C stops", flush=True
@@ -50,7 +52,8 @@ def cmd_sim(args) -> int:
 
 
 def cmd_render(args) -> int:
-    count = render(Path(args.source), Path(args.output))
+    flash = Path(args.flash) if args.flash else None
+    count = render(Path(args.source), Path(args.output), flash)
     noun = "receipt" if count == 1 else "receipts"
     print(f"{args.output}: {count} {noun}")
     return 0
@@ -111,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--feed-held", action="store_true", help="FEED held at power-on: print the self-test"
     )
+    p.add_argument(
+        "--flash", metavar="DIR", help="the module's flash, where NV logos stay (OUT/flash)"
+    )
     p.set_defaults(func=cmd_sim)
 
     p = sub.add_parser(
@@ -121,6 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("source", metavar="IN.bin", help="ESC/POS file")
     p.add_argument("-o", "--output", required=True, metavar="OUT.png", help="PNG to write")
+    p.add_argument(
+        "--flash",
+        metavar="DIR",
+        help="the module's flash: NV logos defined by one render print in the next "
+        "(default: a fresh, empty flash)",
+    )
     p.set_defaults(func=cmd_render)
 
     p = sub.add_parser(

@@ -12,16 +12,19 @@ from .errors import FatalError
 from .sim import run_firmware
 
 
-def render(source: Path, output: Path) -> int:
+def render(source: Path, output: Path, flash: Path | None = None) -> int:
     """Write what `source` prints to `output` (PNG, 384 dots wide); return the receipt count.
 
-    Several receipts (several cuts) come out as one strip, in order, as on the roll."""
+    Several receipts (several cuts) come out as one strip, in order, as on the roll. `flash`
+    is the module's flash directory (NV logos), kept across renders; None starts empty."""
     if not source.is_file():
         raise FatalError(f"{source}: no such file")
     with tempfile.TemporaryDirectory(prefix="tillroll-render-") as tmp:
-        done = run_firmware(
-            ["--render", str(source.resolve()), "--out", tmp], capture_output=True, text=True
-        )
+        args = ["--render", str(source.resolve()), "--out", tmp]
+        if flash is not None:
+            flash.mkdir(parents=True, exist_ok=True)
+            args += ["--flash", str(flash.resolve())]
+        done = run_firmware(args, capture_output=True, text=True)
         if done.returncode != 0:
             raise FatalError(f"the firmware failed on {source}:\n{done.stdout}{done.stderr}")
         pages = sorted(Path(tmp).glob("receipt-*.png"))

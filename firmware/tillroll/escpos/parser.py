@@ -20,6 +20,7 @@ _CODE = const(1)  # a prefix came, the command byte is next
 _ARGS = const(2)  # collecting the command's fixed parameter bytes
 _SKIP = const(3)  # counting past variable-length data
 _TO_NUL = const(4)  # counting past data that ends with NUL
+_DATA = const(5)  # data going to a graphics sink (image rows, barcode or QR data)
 
 _ARG_MAX = const(8)
 _TEXT_DATA_MAX = const(255)  # GS k form A, ESC D: the longest NUL-terminated run accepted
@@ -161,11 +162,27 @@ _DLE_DC4_ARGS = const(0x10002)
 _FS_Q_IMAGE = const(0x10003)  # FS q: xL xH yL yH of one image
 _ESC_AMP_CHAR = const(0x10004)  # ESC &: x of one character
 _GS_PAREN_FN = const(0x10005)  # GS ( A / GS ( K: the two bytes after pL pH
+_FS_Q_NV = const(0x10006)  # FS q kept in flash: xL xH yL yH of one image
+
+_GS_HRI_POSITION = const(0x1D48)
+_GS_HRI_FONT = const(0x1D66)
+_GS_BAR_HEIGHT = const(0x1D68)
+_GS_BAR_WIDTH = const(0x1D77)
+_FS_PRINT_NV = const(0x1C70)
+_L = const(0x4C)  # GS ( L, GS 8 L: graphics
+_K = const(0x6B)  # GS ( k: 2D symbols
+_BLOCK = const(0x10000)
 
 
 class Parser:
-    def __init__(self, layout):
+    def __init__(self, layout, graphics=None):
+        """`graphics` (escpos/graphics.py) prints images, barcodes and QR codes; without it
+        their data is skipped."""
         self._out = layout
+        self._gfx = graphics
+        self._sink = None  # where _DATA bytes go
+        self._left = 0  # bytes of _DATA left in this block; -1: the sink knows its end
+        self._symbology = 0  # GS k form B: m, while n comes
         self._args = bytearray(_ARG_MAX)
         self._state = _TEXT
         self._prefix = 0
@@ -184,12 +201,31 @@ class Parser:
         """True while the layout's queue is too full to parse another text line."""
         return self._out.busy()
 
+    def pending(self) -> bool:
+        """True while a barcode, QR code or logo is still printing (feed it no bytes to go on)."""
+        gfx = self._gfx
+        return gfx is not None and gfx.job is not None
+
     def feed(self, buf, start: int, end: int) -> int:
         """Parse buf[start:end]; return where it stopped (end, or earlier while busy)."""
         out = self._out
+        gfx = self._gfx
         i = start
-        while i < end:
+        while True:
+            if gfx is not None and gfx.job is not None:
+                # A barcode, QR code or logo prints a few dot lines a step, while there is room.
+                if out.busy():
+                    return i
+                gfx.step()
+                continue
+            if i >= end:
+                return i
             state = self._state
+            if state == _DATA:
+                i = self._data(buf, i, end)
+                if out.busy():
+                    return i
+                continue
             if state == _SKIP:
                 n = end - i
                 if n > self._skip:
@@ -236,7 +272,44 @@ class Parser:
                 self._to_nul -= 1
                 if b == 0 or self._to_nul <= 0:
                     self._state = _TEXT
-        return i
+
+    def _data(self, buf, i: int, end: int) -> int:
+        sink = self._sink
+        if sink is None:
+            self._state = _TEXT
+            return i
+        left = self._left
+        stop = end
+        if left >= 0 and end - i > left:
+            stop = i + left
+        j = sink.write(buf, i, stop)
+        if left >= 0:
+            left -= j - i
+            if not left and self._blocks:
+                self._blocks -= 1
+                left = _BLOCK
+            self._left = left
+            if not left:
+                sink.end()
+                self._state = _TEXT
+            elif sink.done:
+                self._skip_data(left, self._blocks, _BLOCK)  # more data than the sink takes
+        elif sink.done:
+            self._state = _TEXT
+        if self._state == _TEXT and self._repeat and self._key == _FS_Q_NV:
+            self._more(_FS_Q_NV)
+        return j
+
+    def _to_sink(self, sink, left: int, blocks: int = 0):
+        """Send the next `left` bytes (and `blocks` more blocks of 64 KiB) to `sink`; with
+        `left` -1 the sink decides where its data ends."""
+        self._sink = sink
+        self._left = left
+        self._blocks = blocks
+        self._state = _DATA
+        if not left:  # no data at all: end it at once
+            sink.end()
+            self._state = _TEXT
 
     # ---- variable-length data ---------------------------------------------------------------
 
@@ -262,7 +335,12 @@ class Parser:
     def _more(self, stage: int):
         """Collect the parameters of the next stage of a multi-part command."""
         self._key = stage
-        self._need = 4 if stage == _FS_Q_IMAGE else (2 if stage == _GS_PAREN_FN else 1)
+        if stage == _FS_Q_IMAGE or stage == _FS_Q_NV:
+            self._need = 4
+        elif stage == _GS_PAREN_FN:
+            self._need = 2
+        else:
+            self._need = 1
         if stage == _DLE_DC4_ARGS:
             fn = self._args[0]
             self._need = 7 if fn == 8 else 2
@@ -283,6 +361,8 @@ class Parser:
             out.set_print_mode(a[0])
         elif key == _ESC_INIT:
             out.reset()
+            if self._gfx is not None:
+                self._gfx.reset()
         elif key == _ESC_ALIGN:
             out.set_align(a[0])
         elif key == _ESC_EMPHASIS:
@@ -337,7 +417,8 @@ class Parser:
                 out.set_speed(100)
 
     def _variable(self, key, a):
-        """Commands followed by data whose length their parameters give: skipped."""
+        """Commands followed by data whose length their parameters give: printed when there is
+        a graphics part, else skipped."""
         if key == _GS_PAREN and (a[0] == _GS_PAREN_A or a[0] == _GS_PAREN_K) and a[1] == 2:
             self._fn = a[0]
             if not a[2]:
@@ -346,6 +427,8 @@ class Parser:
                 self._skip_data(a[1] | (a[2] << 8))
         elif key == _GS_PAREN_FN:
             self._setting(self._fn, a[0], a[1])
+        elif self._gfx is not None and self._graphics(self._gfx, key, a):
+            return
         elif key == _GS_PAREN or key == _ESC_PAREN or key == _FS_PAREN:
             self._skip_data(a[1] | (a[2] << 8))
         elif key == _GS_RASTER:  # GS v 0 m xL xH yL yH: x bytes a row, y rows
@@ -394,3 +477,53 @@ class Parser:
         elif key == _DC2_RASTER:
             rows = a[0] | (a[1] << 8)
             self._skip_data(48, rows - 1 if rows else 0, 48)
+
+    def _graphics(self, g, key, a) -> bool:
+        """Images, barcodes and 2D symbols; False for a command this does not handle."""
+        if key == _GS_RASTER:  # GS v 0 m xL xH yL yH
+            m = a[1] & 0x0F
+            sink = g.raster_image(a[2] | (a[3] << 8), a[4] | (a[5] << 8), m & 1, m & 2)
+            self._to_sink(sink, -1)
+        elif key == _DC2_RASTER:  # DC2 V nL nH: rows of 48 bytes
+            self._to_sink(g.raster_image(48, a[0] | (a[1] << 8), 0, 0), -1)
+        elif key == _DC2_BITMAP:  # DC2 * r n: r rows of n bytes
+            self._to_sink(g.raster_image(a[1], a[0], 0, 0), -1)
+        elif key == _GS_PAREN and (a[0] == _L or a[0] == _K):
+            self._to_sink(g.function(a[0]), a[1] | (a[2] << 8))
+        elif key == _GS_8 and a[0] == _L:
+            self._to_sink(g.function(_L), a[1] | (a[2] << 8), a[3] | (a[4] << 8))
+        elif key == _ESC_BIT_IMAGE:
+            self._to_sink(g.bit_image(a[0], a[1] | (a[2] << 8)), -1)
+        elif key == _GS_BARCODE:
+            if a[0] <= 6:
+                self._to_sink(g.barcode_data(a[0], -1), -1)
+            else:
+                self._symbology = a[0]
+                self._more(_GS_K_B)
+        elif key == _GS_K_B:
+            self._to_sink(g.barcode_data(self._symbology, a[0]), a[0])
+        elif key == _GS_BAR_HEIGHT:
+            if a[0]:  # 1-255 dots
+                g.barcode.height = a[0]
+        elif key == _GS_BAR_WIDTH:
+            g.barcode.set_module(a[0])
+        elif key == _GS_HRI_POSITION:
+            g.barcode.set_hri(a[0])
+        elif key == _GS_HRI_FONT:
+            g.barcode.hri_font = a[0] & 1
+        elif key == _FS_PRINT_NV:
+            g.print_nv(a[0], a[1])
+        elif key == _FS_NV_IMAGES:
+            if a[0]:  # n 1-255; FS q 0 leaves the images as they are
+                g.nv_begin()
+            self._repeat = a[0]
+            if self._repeat:
+                self._more(_FS_Q_NV)
+        elif key == _FS_Q_NV:
+            self._repeat -= 1
+            self._key = _FS_Q_NV
+            sink = g.nv_bit_image(a[0] | (a[1] << 8), a[2] | (a[3] << 8))
+            self._to_sink(sink, -1)
+        else:
+            return False
+        return True

@@ -170,6 +170,16 @@ class Layout:
         self._engine.end_receipt()
         self.printed = False
 
+    def image(self, fb, width: int, height: int):
+        """ESC *: a bit image `width` x `height` dots (fb, 384 wide) joins the text line like a
+        character, bottom-aligned; dots past the right edge are dropped."""
+        if self._x + width > DOTS:
+            width = DOTS - self._x
+        self._band.blit(fb, self._x, _BAND_H - height, 0)
+        self._x += width
+        if height > self._line_h:
+            self._line_h = height
+
     def _emit_band(self, h: int):
         engine = self._engine
         offset = 0

@@ -1,0 +1,1 @@
+"""1D barcodes (GS k), one module a symbology family; symbol.py holds the symbol."""

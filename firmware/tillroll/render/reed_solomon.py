@@ -1,0 +1,70 @@
+"""Reed-Solomon error correction over GF(256) (polynomial 0x11D), as QR codes use it."""
+
+# viper takes any buffer as ptr8; the stubs type ptr8 as a class of its own.
+# pyright: reportArgumentType=false
+
+import micropython
+from micropython import const
+
+_DEGREE_MAX = const(30)  # the most ECC codewords a QR block has
+
+
+class ReedSolomon:
+    def __init__(self):
+        self.gen = bytearray(_DEGREE_MAX)
+        self._exp = bytearray(256)
+        self._log = bytearray(256)
+        x = 1
+        for k in range(255):
+            self._exp[k] = x
+            self._log[x] = k
+            x <<= 1
+            if x & 0x100:
+                x ^= 0x11D
+        self._exp[255] = self._exp[0]
+        self._degree = 0
+
+    def generator(self, degree: int):
+        # Coefficients (highest first, the leading 1 implied) of prod (x - a^i), i < degree.
+        gen = self.gen
+        exp = self._exp
+        log = self._log
+        for k in range(degree):
+            gen[k] = 0
+        gen[degree - 1] = 1
+        root = 1
+        for _ in range(degree):
+            for k in range(degree):
+                g = gen[k]
+                gen[k] = (exp[(log[g] + log[root]) % 255] if g else 0) ^ (
+                    gen[k + 1] if k + 1 < degree else 0
+                )
+            root = exp[(log[root] + 1) % 255]
+        self._degree = degree
+
+    def remainder(self, data, at: int, n: int, out):
+        """The ECC codewords of data[at:at+n] into out[0:degree], for the last generator."""
+        _remainder(data, at, n, out, self.gen, self._degree, self._exp, self._log)
+
+
+@micropython.viper
+def _remainder(
+    data: ptr8, at: int, n: int, out: ptr8, gen: ptr8, degree: int, exp: ptr8, log: ptr8
+):
+    # Polynomial division over GF(256): the ECC codewords of data[at:at+n] into out[0:degree].
+    for k in range(degree):
+        out[k] = 0
+    for i in range(n):
+        factor = data[at + i] ^ out[0]
+        for k in range(degree - 1):
+            out[k] = out[k + 1]
+        out[degree - 1] = 0
+        if factor:
+            lf = log[factor]
+            for k in range(degree):
+                g = gen[k]
+                if g:
+                    s = lf + log[g]
+                    if s >= 255:
+                        s -= 255
+                    out[k] = out[k] ^ exp[s]

@@ -1,0 +1,95 @@
+"""Images and codes against the head: microseconds of parsing and rendering per dot line, for
+GS v 0 rows (left, centred, double width) and the lines of a barcode and a QR code. Values
+are unix-port times times TILLROLL_K (the RP2040 slowdown factor); the goal is 1250 us, one
+dot line at 100 mm/s (LTP02-245), so graphics never hold the head back."""
+
+import json
+import os
+import time
+
+from tillroll.escpos.graphics import Graphics
+from tillroll.escpos.parser import Parser
+from tillroll.render.font import Font
+from tillroll.render.layout import Layout
+
+K = float(os.getenv("TILLROLL_K") or "1")
+FONT_A = os.getenv("TILLROLL_FONTS") + "/font_a_12x24.trf"
+GOAL_US = 1250
+GS = b"\x1d"
+ESC = b"\x1b"
+
+
+class Engine:
+    """Takes dot lines as fast as they come; counts them."""
+
+    def __init__(self):
+        self.lines = 0
+
+    def free(self):
+        return 256
+
+    def push_line(self, buf, offset):
+        self.lines += 1
+
+    def feed(self, dots):
+        pass
+
+
+def per_line_us(data):
+    font = Font(FONT_A)
+    engine = Engine()
+    layout = Layout(font, engine, 96)
+    parser = Parser(layout, Graphics(layout, engine, font, None))
+    buf = data
+    t = time.ticks_us()
+    i = 0
+    while i < len(buf) or parser.pending():
+        i = parser.feed(buf, i, len(buf))
+    us = time.ticks_diff(time.ticks_us(), t)
+    return us / engine.lines
+
+
+def raster(mode, width, rows):
+    data = bytearray(b"\x5a" * (8 + width * rows))
+    data[0:8] = GS + b"v0" + bytes((mode, width, 0, rows & 0xFF, rows >> 8))
+    return data
+
+
+def qr(text, size):
+    n = len(text) + 3
+    return (
+        GS + b"(k\x03\x001C" + bytes((size,))
+        + GS + b"(k" + bytes((n & 0xFF, n >> 8)) + b"1P0" + text
+        + GS + b"(k\x03\x001Q0"
+    )  # fmt: skip
+
+
+CASES = (  # made one at a time: the images alone would not fit the heap together
+    ("GS v 0 384 dots, left", lambda: raster(0, 48, 400)),
+    ("GS v 0 200 dots, centred", lambda: bytearray(ESC + b"a\x01") + raster(0, 25, 400)),
+    ("GS v 0 double width", lambda: raster(1, 24, 400)),
+    (
+        "Code 128, HRI below",
+        lambda: bytearray(GS + b"H\x02" + GS + b"w\x02" + GS + b"kI\x0c{BTill-12345"),
+    ),
+    ("QR 200 bytes, module 3", lambda: bytearray(ESC + b"a\x01" + qr(b"t" * 200, 3))),
+)
+
+
+def main():
+    for case, make in CASES:
+        us = per_line_us(make())
+        print(
+            json.dumps(
+                {
+                    "metric": "graphics_us_per_dot_line_rp2040",
+                    "case": case,
+                    "value": round(us * K, 1),
+                    "goal": GOAL_US,
+                    "unit": "us",
+                }
+            )
+        )
+
+
+main()
