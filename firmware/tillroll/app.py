@@ -11,6 +11,8 @@ from . import VERSION
 from .engine.engine import Engine
 from .escpos.parser import Parser
 from .link import DataLink
+from .render.cjk import CjkFont
+from .render.codepage import CodePages
 from .render.font import Font
 from .render.layout import Layout
 
@@ -19,8 +21,15 @@ class App:
     def __init__(self, board):
         self.board = board
         self.engine = Engine(board.head, board.motor, board.tear, board.mechanism)
-        self.font_a = Font(board.font_dir + "/font_a_12x24.trf")
-        self.layout = Layout(self.font_a, self.engine, board.tear_lines)
+        fonts = board.font_dir
+        self.layout = Layout(
+            Font(fonts + "/font_a_12x24.trf"),
+            self.engine,
+            board.tear_lines,
+            font_b=Font(fonts + "/font_b_9x17.trf"),
+            cjk=CjkFont(fonts + "/cjk_24x24.tcj"),
+            pages=CodePages(fonts + "/codepages.bin"),
+        )
         self.parser = Parser(self.layout)
         self.link = DataLink(self.parser, self.engine)
 

@@ -148,6 +148,23 @@ _FS_NV_IMAGES = const(0x1C71)
 _ESC_USER_CHARS = const(0x1B26)
 _DC2_BITMAP = const(0x122A)
 _DC2_RASTER = const(0x1256)
+# Text commands.
+_ESC_FONT = const(0x1B4D)
+_ESC_CHAR_SPACING = const(0x1B20)
+_ESC_POSITION = const(0x1B24)
+_ESC_MOVE = const(0x1B5C)
+_ESC_CODE_PAGE = const(0x1B74)
+_ESC_INTERNATIONAL = const(0x1B52)
+_ESC_ROTATE = const(0x1B56)
+_ESC_UPSIDE_DOWN = const(0x1B7B)
+_GS_REVERSE = const(0x1D42)
+_GS_LEFT_MARGIN = const(0x1D4C)
+_GS_AREA_WIDTH = const(0x1D57)
+_FS_KANJI_ON = const(0x1C26)
+_FS_KANJI_OFF = const(0x1C2E)
+_FS_KANJI_MODE = const(0x1C21)
+_FS_KANJI_UNDERLINE = const(0x1C2D)
+_FS_KANJI_SPACING = const(0x1C53)
 
 # Stages of commands whose parameters come in more than one piece.
 _GS_V_N = const(0x10000)  # GS V m >= 65: one more byte, n
@@ -155,6 +172,7 @@ _GS_K_B = const(0x10001)  # GS k form B: n, then n bytes
 _DLE_DC4_ARGS = const(0x10002)
 _FS_Q_IMAGE = const(0x10003)  # FS q: xL xH yL yH of one image
 _ESC_AMP_CHAR = const(0x10004)  # ESC &: x of one character
+_FS_C_ARGS = const(0x10005)  # FS ( C with pL pH = 2: fn m
 
 
 class Parser:
@@ -197,6 +215,8 @@ class Parser:
             if state == _TEXT:
                 if b >= 0x20:
                     out.char(b)
+                elif b == _HT:
+                    out.tab()
                 elif b == _LF:
                     out.print_line(1)
                     if out.busy():
@@ -226,6 +246,8 @@ class Parser:
                         return i
             else:  # _TO_NUL
                 self._to_nul -= 1
+                if b and self._key == _ESC_TABS:
+                    out.add_tab(b)
                 if b == 0 or self._to_nul <= 0:
                     self._state = _TEXT
         return i
@@ -255,7 +277,9 @@ class Parser:
         """Collect the parameters of the next stage of a multi-part command."""
         self._key = stage
         self._need = 4 if stage == _FS_Q_IMAGE else 1
-        if stage == _DLE_DC4_ARGS:
+        if stage == _FS_C_ARGS:
+            self._need = 2
+        elif stage == _DLE_DC4_ARGS:
             fn = self._args[0]
             self._need = 7 if fn == 8 else 2
         self._have = 0
@@ -301,6 +325,52 @@ class Parser:
                 out.tear_off(0)
         elif key == _GS_V_N:
             out.tear_off(a[0])
+        else:
+            self._text(key, a)
+
+    def _text(self, key, a):
+        """Character and position commands."""
+        out = self._out
+        if key == _ESC_FONT:
+            out.set_font(a[0])
+        elif key == _ESC_CHAR_SPACING:
+            out.set_char_spacing(a[0])
+        elif key == _ESC_POSITION:
+            out.set_position(a[0] | (a[1] << 8))
+        elif key == _ESC_MOVE:
+            out.move(a[0] | (a[1] << 8))
+        elif key == _ESC_CODE_PAGE:
+            out.select_code_page(a[0])
+        elif key == _ESC_INTERNATIONAL:
+            out.select_international(a[0])
+        elif key == _ESC_ROTATE:
+            out.set_rotate(a[0])
+        elif key == _ESC_UPSIDE_DOWN:
+            out.set_upside_down(a[0])
+        elif key == _GS_REVERSE:
+            out.set_reverse(a[0])
+        elif key == _GS_LEFT_MARGIN:
+            out.set_left_margin(a[0] | (a[1] << 8))
+        elif key == _GS_AREA_WIDTH:
+            out.set_area_width(a[0] | (a[1] << 8))
+        elif key == _FS_KANJI_ON:
+            out.set_kanji_mode(True)
+        elif key == _FS_KANJI_OFF:
+            out.set_kanji_mode(False)
+        elif key == _FS_KANJI_MODE:
+            out.set_kanji_print_mode(a[0])
+        elif key == _FS_KANJI_UNDERLINE:
+            out.set_kanji_underline(a[0])
+        elif key == _FS_KANJI_SPACING:
+            out.set_kanji_spacing(a[0], a[1])
+        elif key == _ESC_TABS:
+            out.clear_tabs()
+            self._skip_to_nul(33)
+        elif key == _FS_PAREN and a[0] == 0x43 and a[1] == 2 and a[2] == 0:
+            self._more(_FS_C_ARGS)  # FS ( C: character encoding (fn 48) and font priority
+        elif key == _FS_C_ARGS:
+            if a[0] == 48:
+                out.set_encoding(a[1])
         else:
             self._variable(key, a)
 
