@@ -246,8 +246,8 @@ class Parser:
                         return i
             else:  # _TO_NUL
                 self._to_nul -= 1
-                if b and self._key == _ESC_TABS:
-                    out.add_tab(b)
+                if b and self._key == _ESC_TABS and not out.add_tab(b):
+                    self._to_nul = 0  # Epson: a position out of order ends ESC D
                 if b == 0 or self._to_nul <= 0:
                     self._state = _TEXT
         return i

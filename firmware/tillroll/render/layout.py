@@ -160,13 +160,16 @@ class Layout:
         """ESC D: the positions that follow replace the old ones (none: no tabs)."""
         self._tab_count = 0
 
-    def add_tab(self, n: int):
-        """One ESC D position: n characters of the current width (spacing included)."""
+    def add_tab(self, n: int) -> bool:
+        """One ESC D position: n characters of the current width (spacing included). False
+        when it ends the list (Epson: a position not above the one before, or a 33rd)."""
         dots = n * (self._fonts[self.font].width + self.char_spacing) * self.width_mul
         count = self._tab_count
-        if count < _TABS and (count == 0 or dots > self._tabs[count - 1]):
-            self._tabs[count] = dots
-            self._tab_count = count + 1
+        if count >= _TABS or (count and dots <= self._tabs[count - 1]):
+            return False
+        self._tabs[count] = dots
+        self._tab_count = count + 1
+        return True
 
     def select_code_page(self, n: int):
         """ESC t."""
@@ -208,14 +211,15 @@ class Layout:
     # ---- positions --------------------------------------------------------------------
 
     def tab(self):
-        """HT: to the next tab position within the print area, else nowhere."""
+        """HT: to the next tab position; past the print area, to its end (the next character
+        wraps). With no tab position ahead, HT is ignored."""
         rel = self._x - self._start
         for i in range(self._tab_count):
             t = self._tabs[i]
             if t > rel:
-                if self._start + t <= self._end:
-                    self._x = self._start + t
-                    self._fresh = False
+                x = self._start + t
+                self._x = x if x <= self._end else self._end
+                self._fresh = False
                 return
 
     def set_position(self, dots: int):
