@@ -251,8 +251,7 @@ def test_international_sets_replace_their_twelve_characters():
 
 
 def test_gb18030_in_kanji_mode_prints_from_the_24x24_font():
-    text = "中文"
-    engine, a, _, cjk = send(FS + b"&" + b"\xd6\xd0\xce\xc4" + b"A")
+    engine, a, _, cjk = send(FS + b"&" + b"\xd6\xd0\xce\xc4" + b"A")  # GB18030 "中文"
     zhong = cjk.unicode_index(ord("中"))
     assert zhong == (0xD6 - 0xA1) * 94 + (0xD0 - 0xA1)  # GB order: found by arithmetic too
     want = joined(
