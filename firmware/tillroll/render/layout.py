@@ -274,6 +274,8 @@ class Layout:
 
     def _kanji(self, index: int):
         cjk = self._cjk
+        if cjk is None:  # the decoder yields CJK glyphs only when there is a CJK font
+            return
         wm = self.width_mul
         hm = self.height_mul
         if wm == 1 and self.kanji_double_w:
