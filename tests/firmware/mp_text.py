@@ -363,3 +363,8 @@ def test_printing_every_kind_of_character_allocates_nothing():
         parser.feed(line, 0, len(line))
     finally:
         micropython.heap_unlock()
+
+
+def test_esc_at_discards_the_unprinted_line():
+    engine, a, _, _ = send(b"XYZ" + ESC + b"@" + b"i")
+    assert rows(engine) == font_dots(a, ord("i"))

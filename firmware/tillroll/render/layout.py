@@ -82,7 +82,6 @@ class Layout:
             n += _DEFAULT_TAB
             self._tabs[i] = n
         self._tab_count = _TABS
-        self._line_h = 0
         self._clear_line()
 
     def set_print_mode(self, n: int):
