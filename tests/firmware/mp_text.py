@@ -133,7 +133,8 @@ def test_gs_size_up_to_8_by_8():
     assert len(engine.lines) == 192
     g = font_dots(a, ord("i"))
     for y in range(192):
-        assert rows(engine)[y] == [x * 8 + d for x in g[y // 8] for d in range(8)], y
+        want = [x * 8 + d for x in g[y // 8] for d in range(8)]
+        assert engine.columns(y) == want, y
 
 
 def test_one_and_two_dot_underline_under_the_cell_and_its_spacing():
@@ -368,3 +369,22 @@ def test_printing_every_kind_of_character_allocates_nothing():
 def test_esc_at_discards_the_unprinted_line():
     engine, a, _, _ = send(b"XYZ" + ESC + b"@" + b"i")
     assert rows(engine) == font_dots(a, ord("i"))
+
+
+def test_every_unicode_entry_of_the_cjk_font_is_found_and_others_are_not():
+    cjk = CjkFont(FONTS + "/cjk_24x24.tcj")
+    with open(FONTS + "/cjk_24x24.tcj", "rb") as f:
+        head = f.read(16)
+        count = head[12] | (head[13] << 8)
+        f.seek(cjk._table_at)
+        table = f.read(4 * count)
+    last = 0
+    for i in range(count):
+        cp = table[4 * i] | (table[4 * i + 1] << 8)
+        index = table[4 * i + 2] | (table[4 * i + 3] << 8)
+        assert cjk.unicode_index(cp) == index, hex(cp)
+        if cp > last + 1:
+            assert cjk.unicode_index(cp - 1) == -1, hex(cp - 1)
+        last = cp
+    assert cjk.unicode_index(0xFFFF) == -1
+    assert cjk.unicode_index(0x20) == -1

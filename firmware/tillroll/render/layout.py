@@ -13,6 +13,7 @@ from array import array
 
 import framebuf
 
+from .enlarge import enlarge, mirror, rotate
 from .font import Font
 from .text import CJK_BASE, PENDING, Decoder
 
@@ -23,7 +24,10 @@ _DEFAULT_SPACING = const(30)  # ESC 2: 30 dots, 3.75 mm at 8 dots/mm
 _HIGH_WATER = const(_BAND_H + 8)  # queue slots one text line may need
 _TABS = const(32)  # ESC D holds up to 32 positions
 _DEFAULT_TAB = const(96)  # every 8 Font A characters
-_ROT = const(24)  # the rotation buffer fits the largest glyph, 24 x 24
+_ROT = const(24)
+_CJK_FIRST = const(
+    0x2E80
+)  # CJK radicals, the first block of the CJK scripts  # the rotation buffer fits the largest glyph, 24 x 24
 
 
 class Layout:
@@ -255,13 +259,16 @@ class Layout:
             self._kanji(CJK_BASE - v)
             return
         font = self._fonts[self.font]
-        if v >= 0x80 and self.decoder.utf8 and self._cjk and not font.has(v):
-            i = self._cjk.unicode_index(v)
-            if i >= 0:
-                self._kanji(i)
-                return
+        if v >= 0x80 and self.decoder.utf8 and self._cjk:
+            # From U+2E80 on, CJK first; below it, the CJK font only has what Font A/B lack.
+            if v >= _CJK_FIRST or not font.has(v):
+                i = self._cjk.unicode_index(v)
+                if i >= 0:
+                    self._kanji(i)
+                    return
         self._put(
             font.load(v),
+            font.glyph_buf,
             font.width,
             font.height,
             self.width_mul,
@@ -284,6 +291,7 @@ class Layout:
         underline = self.underline if self.decoder.utf8 else self.kanji_underline
         self._put(
             cjk.load(index),
+            cjk.glyph_buf,
             cjk.width,
             cjk.height,
             wm,
@@ -293,9 +301,13 @@ class Layout:
             underline,
         )
 
-    def _put(self, glyph, gw, gh, wm, hm, left, right, underline):
+    def _put(self, glyph, dots, gw, gh, wm, hm, left, right, underline):
+        """Place a glyph (framebuf `glyph` over the bytes `dots`) in the print modes."""
         if self.rotate:
-            glyph = self._rotated(glyph, gw, gh)
+            self._rot.fill(0)
+            rotate(dots, gw, gh, self._rot_buf, _ROT >> 3)
+            glyph = self._rot
+            dots = self._rot_buf
             gw, gh = gh, gw
             wm, hm = hm, wm  # enlargement follows the character, not the paper
             underline = 0  # Epson: rotated characters are not underlined
@@ -323,28 +335,14 @@ class Layout:
                 if self.emphasis:
                     band.blit(glyph, gx + 1, y, 0)
         else:
-            # Scaled: one fill_rect per dot of the glyph, framebuf does the area in C.
             bold = wm if self.emphasis else 0
-            for row in range(gh):
-                for col in range(gw):
-                    if glyph.pixel(col, row):
-                        band.fill_rect(gx + col * wm, y + row * hm, wm + bold, hm, ink)
+            enlarge(dots, gw, gh, self._band_buf, gx, y, (bold << 16) | (wm << 8) | hm, ink)
         if underline:
             band.fill_rect(x, _BAND_H - underline, w, underline, 1)
         self._x = x + w
         self._fresh = False
         if h > self._line_h:
             self._line_h = h
-
-    def _rotated(self, glyph, gw, gh):
-        """The glyph turned 90 degrees clockwise, in the rotation buffer."""
-        rot = self._rot
-        rot.fill(0)
-        for row in range(gh):
-            for col in range(gw):
-                if glyph.pixel(col, row):
-                    rot.pixel(gh - 1 - row, col, 1)
-        return rot
 
     def print_line(self, lines: int):
         """Print the text line, then advance to `lines` line spacings below its top (LF, ESC d)."""
@@ -393,8 +391,7 @@ class Layout:
             rev = self._reversed_bits
             for row in range(_BAND_H - 1, top - 1, -1):
                 self._shifted(row, offset)
-                for i in range(_LINE_BYTES):
-                    flip[_LINE_BYTES - 1 - i] = rev[line[i]]
+                mirror(line, flip, rev)
                 engine.push_line(flip, 0)
         self.printed = True
 

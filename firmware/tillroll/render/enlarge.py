@@ -1,0 +1,59 @@
+"""Enlarged and rotated glyphs, dot by dot in native code.
+
+GS ! scales a glyph up to 8 x 8 and ESC V turns it a quarter; framebuf has neither, and a
+Python loop over pixel() costs several hundred bytecodes a character. These viper loops read
+the glyph's MONO_HLSB rows and set (or, for reverse print, clear) the band's bits directly.
+"""
+
+import micropython
+
+_ROW = const(48)  # bytes in a band row: 384 dots
+_DOTS = const(384)
+
+
+@micropython.viper
+def enlarge(glyph: ptr8, gw: int, gh: int, band: ptr8, x: int, y: int, size: int, ink: int):
+    """Draw a gw x gh glyph at (x, y), each dot (size >> 8) wide plus (size >> 16) dots of
+    emphasis, (size & 0xFF) high. ink 1 sets dots, 0 clears them (reverse print)."""
+    wm = (size >> 8) & 0xFF
+    hm = size & 0xFF
+    run = wm + ((size >> 16) & 0xFF)
+    stride = (gw + 7) >> 3
+    for gy in range(gh):
+        src = gy * stride
+        top = y + gy * hm
+        for gx in range(gw):
+            if glyph[src + (gx >> 3)] & (0x80 >> (gx & 7)):
+                x0 = x + gx * wm
+                for r in range(hm):
+                    base = (top + r) * _ROW
+                    for d in range(run):
+                        px = x0 + d
+                        if px < _DOTS:
+                            i = base + (px >> 3)
+                            bit = 0x80 >> (px & 7)
+                            if ink:
+                                band[i] = band[i] | bit
+                            else:
+                                band[i] = band[i] & (0xFF ^ bit)
+
+
+@micropython.viper
+def rotate(glyph: ptr8, gw: int, gh: int, out: ptr8, out_stride: int):
+    """Turn a gw x gh glyph 90 degrees clockwise into `out` (gh wide, gw high, cleared first
+    by the caller): dot (x, y) goes to (gh - 1 - y, x)."""
+    stride = (gw + 7) >> 3
+    for gy in range(gh):
+        src = gy * stride
+        ox = gh - 1 - gy
+        for gx in range(gw):
+            if glyph[src + (gx >> 3)] & (0x80 >> (gx & 7)):
+                i = gx * out_stride + (ox >> 3)
+                out[i] = out[i] | (0x80 >> (ox & 7))
+
+
+@micropython.viper
+def mirror(src: ptr8, dst: ptr8, reversed_bits: ptr8):
+    """A 48-byte dot line turned end for end (ESC { prints lines upside down)."""
+    for i in range(_ROW):
+        dst[_ROW - 1 - i] = reversed_bits[src[i]]
