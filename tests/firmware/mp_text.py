@@ -1,5 +1,6 @@
 """Text commands, dot for dot: fonts, print modes, positions, code pages, GB18030 and UTF-8."""
 
+import gc
 import os
 
 import micropython
@@ -18,6 +19,7 @@ FS = b"\x1c"
 
 
 def make():
+    gc.collect()  # the last test's layout is garbage: give its band back before the next
     font_a = Font(FONTS + "/font_a_12x24.trf")
     font_b = Font(FONTS + "/font_b_9x17.trf")
     cjk = CjkFont(FONTS + "/cjk_24x24.tcj")
