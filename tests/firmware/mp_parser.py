@@ -217,3 +217,9 @@ def test_esc_d_sets_tabs_until_nul_or_a_position_out_of_order():
         ("add_tab", 3),
     ]
     assert out.text() == "axy"  # out of order: ESC D ends, what follows is text
+
+
+def test_panel_buttons_peripheral_and_kanji_font_commands_are_accepted_silently():
+    out = parse(ESC + b"c5\x01" + ESC + b"=\x01" + FS + b"(A\x02\x000\x00" + FS + b"C1" + b"ok")
+    assert out.commands() == []
+    assert out.text() == "ok"
