@@ -1,33 +1,29 @@
-"""Text layout: characters in print modes -> a band of dots -> dot lines for the engine.
+"""Text layout: the ESC/POS text state, and characters placed in it.
 
-Characters of one text line are drawn into a band as they arrive, bottom-aligned (ESC/POS
-aligns characters of different heights on their bottom edge), at absolute dot positions within
-the print area (GS L, GS W). At LF the band's used rows go to the engine as 48-byte dot lines,
-shifted for ESC a justification and turned 180 degrees for ESC {. Settings Epson applies only
+Received bytes become characters (text.py: code pages, GB18030, UTF-8), each drawn into the
+band (band.py) at an absolute dot position within the print area (GS L, GS W) in the print
+modes in force: font, size, emphasis, underline, reverse, rotation, spacing. At LF the band
+goes to the engine, justified (ESC a) and, for ESC {, upside down. Settings Epson applies only
 at the start of a line (ESC a, ESC {, GS L, GS W) are ignored in the middle of one. Nothing is
-allocated per character or per dot line: the band, the line buffers, the glyph buffers and the
-rotation buffer are made once.
+allocated per character or per dot line.
 """
 
 from array import array
 
 import framebuf
 
-from .enlarge import enlarge, mirror, rotate
+from .band import HEIGHT, Band
+from .enlarge import enlarge, rotate
 from .font import Font
 from .text import CJK_BASE, PENDING, Decoder
 
 DOTS = const(384)
-_LINE_BYTES = const(48)
-_BAND_H = const(192)  # tallest character: 24 dots at GS ! height x8
 _DEFAULT_SPACING = const(30)  # ESC 2: 30 dots, 3.75 mm at 8 dots/mm
-_HIGH_WATER = const(_BAND_H + 8)  # queue slots one text line may need
+_HIGH_WATER = HEIGHT + 8  # queue slots one text line may need
 _TABS = const(32)  # ESC D holds up to 32 positions
 _DEFAULT_TAB = const(96)  # every 8 Font A characters
-_ROT = const(24)
-_CJK_FIRST = const(
-    0x2E80
-)  # CJK radicals, the first block of the CJK scripts  # the rotation buffer fits the largest glyph, 24 x 24
+_ROT = const(24)  # the rotation buffer fits the largest glyph, 24 x 24
+_CJK_FIRST = const(0x2E80)  # CJK radicals: from here on, CJK is looked up first
 
 
 class Layout:
@@ -38,17 +34,12 @@ class Layout:
         self.codepages = pages
         self._engine = engine
         self._tear_lines = tear_lines
-        self._band_buf = bytearray(_LINE_BYTES * _BAND_H)
-        self._band = framebuf.FrameBuffer(self._band_buf, DOTS, _BAND_H, framebuf.MONO_HLSB)
-        self._line_buf = bytearray(_LINE_BYTES)
-        self._line = framebuf.FrameBuffer(self._line_buf, DOTS, 1, framebuf.MONO_HLSB)
-        self._flip_buf = bytearray(_LINE_BYTES)
+        self._band = Band()
         self._rot_buf = bytearray(_ROT * _ROT // 8)
         self._rot = framebuf.FrameBuffer(self._rot_buf, _ROT, _ROT, framebuf.MONO_HLSB)
         # blit palette for reverse print: glyph dots -> 0 (white), background -> 1 (kept black)
         self._invert = framebuf.FrameBuffer(bytearray(1), 2, 1, framebuf.MONO_HLSB)
         self._invert.pixel(0, 0, 1)
-        self._reversed_bits = bytes(_bit_reverse(b) for b in range(256))
         self._tabs = array("H", bytes(2 * _TABS))
         self._x = 0
         self._line_h = 0
@@ -315,9 +306,9 @@ class Layout:
         h = gh * hm
         if self._x + w > self._end and not self._fresh:
             self.print_line(1)  # the line is full: wrap as ESC/POS printers do
-        band = self._band
+        band = self._band.fb
         x = self._x
-        y = _BAND_H - h
+        y = HEIGHT - h
         gx = x + left * wm
         reverse = self.reverse
         ink = 1
@@ -336,9 +327,9 @@ class Layout:
                     band.blit(glyph, gx + 1, y, 0)
         else:
             bold = wm if self.emphasis else 0
-            enlarge(dots, gw, gh, self._band_buf, gx, y, (bold << 16) | (wm << 8) | hm, ink)
+            enlarge(dots, gw, gh, self._band.buf, gx, y, (bold << 16) | (wm << 8) | hm, ink)
         if underline:
-            band.fill_rect(x, _BAND_H - underline, w, underline, 1)
+            band.fill_rect(x, HEIGHT - underline, w, underline, 1)
         self._x = x + w
         self._fresh = False
         if h > self._line_h:
@@ -367,7 +358,6 @@ class Layout:
         self.printed = False
 
     def _emit_band(self, h: int):
-        engine = self._engine
         offset = 0
         if self.align:
             offset = self._end - self._x
@@ -375,33 +365,11 @@ class Layout:
                 offset >>= 1
             if offset < 0:
                 offset = 0
-        top = _BAND_H - h
-        if offset == 0 and not self.upside_down:
-            buf = self._band_buf
-            for row in range(top, _BAND_H):
-                engine.push_line(buf, row * _LINE_BYTES)
-        elif not self.upside_down:
-            for row in range(top, _BAND_H):
-                self._shifted(row, offset)
-                engine.push_line(self._line_buf, 0)
-        else:
-            # Upside down: bottom row first, each row mirrored.
-            flip = self._flip_buf
-            line = self._line_buf
-            rev = self._reversed_bits
-            for row in range(_BAND_H - 1, top - 1, -1):
-                self._shifted(row, offset)
-                mirror(line, flip, rev)
-                engine.push_line(flip, 0)
+        self._band.emit(self._engine, h, offset, self.upside_down)
         self.printed = True
 
-    def _shifted(self, row, offset):
-        self._line.fill(0)
-        self._line.blit(self._band, offset, -row)
-
     def _clear_line(self):
-        if self._line_h:
-            self._band.fill_rect(0, _BAND_H - self._line_h, DOTS, self._line_h, 0)
+        self._band.clear(self._line_h)
         self._line_h = 0
         self._start_line()
 
@@ -411,11 +379,3 @@ class Layout:
         self._end = end if end <= DOTS else DOTS
         self._x = self._start
         self._fresh = True
-
-
-def _bit_reverse(b):
-    r = 0
-    for _ in range(8):
-        r = (r << 1) | (b & 1)
-        b >>= 1
-    return r
