@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from escpos.printer import Dummy
-from test_render import render
+from test_render import black, render
 
 from ocr import missing_lines
 
@@ -78,6 +78,7 @@ def test_receiptline_cp437(tmp_path: Path, node, tesseract):
         "Croissant x2 | 3.10\n"
         "_Underlined note_\n"
         '"TOTAL" | "5.90"\n'
+        "---\n"
         "{width:*,10}\n"
         "Item | Price\n"
     )
@@ -95,6 +96,8 @@ def test_receiptline_cp437(tmp_path: Path, node, tesseract):
             "Item Price",
         ],
     )
+    # The rule (ESC t 1, bytes 0x95: Katakana page line graphics) is unbroken across the paper.
+    assert any(row == list(range(384)) for row in black(png)), "no full-width rule"
 
 
 def test_receiptline_gb18030(tmp_path: Path, node, tesseract):

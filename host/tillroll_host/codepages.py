@@ -2,8 +2,10 @@
 
 The firmware maps a byte to a Unicode code point through these tables, then looks the glyph up
 by code point, so one font serves every code page. The tables of bytes 0x80-0xFF come from
-Python's codecs at build time; the ESC R sets are the Epson table of the twelve code points an
-international set replaces. The file, `codepages.bin`, is read on demand by
+Python's codecs at build time, except Epson's page 1 (Katakana), which no codec has: its block
+and line graphics and its half-width katakana are listed here, from Epson's character code
+table. The ESC R sets are the Epson table of the twelve code points an international set
+replaces. The file, `codepages.bin`, is read on demand by
 firmware/tillroll/render/codepage.py:
 
     offset  size   field
@@ -23,9 +25,19 @@ import struct
 
 MAGIC = b"TCP1"
 
-# ESC t n -> Python codec (Epson numbering).
+# Epson page 1, Katakana: 0x80-0x9F block and line graphics, 0xA0 space, 0xA1-0xDF half-width
+# katakana (as JIS X 0201). 0xE0-0xFF (card suits, kanji for dates and times, ...) are not
+# mapped: they print the fallback glyph.
+KATAKANA = (
+    "▁▂▃▄▅▆▇█▏▎▍▌▋▊▉┼"
+    "┴┬┤├▔─│▕┌┐└┘╭╮╰╯"
+    " " + "".join(chr(0xFF61 + i) for i in range(0x3F)) + "\ufffd" * 0x20
+)
+
+# ESC t n -> Python codec (Epson numbering), or the table itself.
 CODE_PAGES = {
     0: "cp437",
+    1: KATAKANA,
     2: "cp850",
     3: "cp860",
     4: "cp863",
@@ -58,7 +70,9 @@ MISSING = 0xFFFD  # a byte the code page leaves undefined: the font's fallback g
 
 
 def upper_half(codec: str) -> list[int]:
-    """Code points of bytes 0x80-0xFF in `codec`."""
+    """Code points of bytes 0x80-0xFF in `codec` (a codec name, or the 128 characters)."""
+    if len(codec) == 0x80:
+        return [ord(c) for c in codec]
     return [ord(bytes([b]).decode(codec, errors="replace")) for b in range(0x80, 0x100)]
 
 

@@ -218,6 +218,8 @@ def test_code_pages_print_the_glyph_of_the_mapped_unicode_character():
         (b"\x03", 0x84, 0x00E3),  # PC860 a with tilde
         (b"\x04", 0x86, 0x00B6),  # PC863 pilcrow
         (b"\x05", 0xAF, 0x00A4),  # PC865 currency sign
+        (b"\x01", 0x95, 0x2500),  # Katakana page: horizontal line (receiptline's rules)
+        (b"\x01", 0x8F, 0x253C),  # Katakana page: cross
     )
     for page, byte, cp in cases:
         engine, a, _, _ = send(ESC + b"t" + page + bytes([byte]))
