@@ -392,3 +392,43 @@ def test_every_unicode_entry_of_the_cjk_font_is_found_and_others_are_not():
         last = cp
     assert cjk.unicode_index(0xFFFF) == -1
     assert cjk.unicode_index(0x20) == -1
+
+
+def test_random_text_commands_never_crash_and_esc_at_recovers():
+    layout, engine, a, _, _ = make()
+    engine.push_line = lambda buf, offset: None  # keep the recorder's memory small
+    engine.feed = lambda dots: None
+    parser = Parser(layout)
+    # Text commands with random parameters, between random text bytes, from a fixed seed.
+    prefixes = b"\x1b\x1d\x1c"
+    text_commands = (
+        [ESC + bytes([c]) for c in b" !$-23DEGJMRVadt{\\"]
+        + [GS + bytes([c]) for c in b"!BLW"]
+        + [FS + bytes([c]) for c in b"&.!-S"]
+    )
+    seed = 12345
+    buf = bytearray(64)
+    for _ in range(400):
+        i = 0
+        while i < 64:
+            seed = (seed * 1103515245 + 12345) & 0x7FFFFFFF
+            r = seed >> 8
+            if r % 5 == 0 and i < 60:
+                command = text_commands[(r >> 4) % len(text_commands)]
+                buf[i] = command[0]
+                buf[i + 1] = command[1]
+                buf[i + 2] = (r >> 8) & 0xFF
+                buf[i + 3] = (r >> 16) & 0xFF
+                i += 4
+            else:
+                b = r & 0xFF
+                buf[i] = 0x41 if b in prefixes or b == 0x10 or b == 0x12 else b
+                i += 1
+        parser.feed(buf, 0, len(buf))
+    engine.lines = []
+    del engine.push_line  # the recorder's own methods again
+    del engine.feed
+    end = bytearray(b"\x00" + ESC + b"@" + b"OK\n")  # end an open ESC D, then reset
+    parser.feed(end, 0, len(end))
+    want = joined(font_dots(a, ord("O")), font_dots(a, ord("K"), 12))
+    assert rows(engine) == want

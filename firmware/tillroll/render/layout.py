@@ -158,6 +158,8 @@ class Layout:
         """One ESC D position: n characters of the current width (spacing included). False
         when it ends the list (Epson: a position not above the one before, or a 33rd)."""
         dots = n * (self._fonts[self.font].width + self.char_spacing) * self.width_mul
+        if dots > 0xFFFF:
+            dots = 0xFFFF  # far past the paper: a tab there is never reached
         count = self._tab_count
         if count >= _TABS or (count and dots <= self._tabs[count - 1]):
             return False
