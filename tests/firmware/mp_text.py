@@ -432,3 +432,8 @@ def test_random_text_commands_never_crash_and_esc_at_recovers():
     parser.feed(end, 0, len(end))
     want = joined(font_dots(a, ord("O")), font_dots(a, ord("K"), 12))
     assert rows(engine) == want
+
+
+def test_a_line_feed_inside_a_two_byte_code_drops_its_lead_byte():
+    engine, a, _, _ = send(FS + b"&" + b"\xd6\n" + b"AB")
+    assert rows(engine) == joined(font_dots(a, ord("A")), font_dots(a, ord("B"), 12))

@@ -344,6 +344,7 @@ class Layout:
             self._emit_band(h)
         self.feed_dots(lines * self.spacing - h)
         self._clear_line()
+        self.decoder.interrupt()
 
     def feed_dots(self, dots: int):
         if dots > 0:

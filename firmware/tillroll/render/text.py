@@ -25,6 +25,10 @@ class Decoder:
         self._lead = 0
         self._acc = 0
 
+    def interrupt(self):
+        """A line ended inside a multi-byte character: drop its first bytes."""
+        self._need = 0
+
     def decode(self, b: int) -> int:
         if self.utf8:
             return self._utf8(b)
