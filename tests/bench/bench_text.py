@@ -17,7 +17,8 @@ from tillroll.render.font import Font
 from tillroll.render.layout import Layout
 
 _LINE_MS = 37.5  # 30 dot lines at 1.25 ms
-_REPEAT = 40
+_REPEAT = 10
+_ROUNDS = 20
 
 
 class _Engine:
@@ -64,10 +65,12 @@ def main():
         parser.feed(buf, 0, len(buf))
         buf = bytearray(line)
         parser.feed(buf, 0, len(buf))  # warm caches
-        t0 = time.ticks_us()
-        for _ in range(_REPEAT):
-            parser.feed(buf, 0, len(buf))
-        us = time.ticks_diff(time.ticks_us(), t0) / _REPEAT
+        us = 1e9
+        for _ in range(_ROUNDS):  # the best round: other processes only ever add time
+            t0 = time.ticks_us()
+            for _ in range(_REPEAT):
+                parser.feed(buf, 0, len(buf))
+            us = min(us, time.ticks_diff(time.ticks_us(), t0) / _REPEAT)
         print(
             json.dumps(
                 {

@@ -10,10 +10,8 @@ allocated per character or per dot line.
 
 from array import array
 
-import framebuf
-
 from .band import HEIGHT, Band
-from .enlarge import enlarge, rotate
+from .enlarge import enlarge, rotate, stamp
 from .font import Font
 from .text import CJK_BASE, PENDING, Decoder
 
@@ -36,10 +34,6 @@ class Layout:
         self._tear_lines = tear_lines
         self._band = Band()
         self._rot_buf = bytearray(_ROT * _ROT // 8)
-        self._rot = framebuf.FrameBuffer(self._rot_buf, _ROT, _ROT, framebuf.MONO_HLSB)
-        # blit palette for reverse print: glyph dots -> 0 (white), background -> 1 (kept black)
-        self._invert = framebuf.FrameBuffer(bytearray(1), 2, 1, framebuf.MONO_HLSB)
-        self._invert.pixel(0, 0, 1)
         self._tabs = array("H", bytes(2 * _TABS))
         self._x = 0
         self._line_h = 0
@@ -259,8 +253,8 @@ class Layout:
                 if i >= 0:
                     self._kanji(i)
                     return
+        font.load(v)
         self._put(
-            font.load(v),
             font.glyph_buf,
             font.width,
             font.height,
@@ -282,8 +276,8 @@ class Layout:
         if hm == 1 and self.kanji_double_h:
             hm = 2
         underline = self.underline if self.decoder.utf8 else self.kanji_underline
+        cjk.load(index)
         self._put(
-            cjk.load(index),
             cjk.glyph_buf,
             cjk.width,
             cjk.height,
@@ -294,12 +288,10 @@ class Layout:
             underline,
         )
 
-    def _put(self, glyph, dots, gw, gh, wm, hm, left, right, underline):
-        """Place a glyph (framebuf `glyph` over the bytes `dots`) in the print modes."""
+    def _put(self, dots, gw, gh, wm, hm, left, right, underline):
+        """Place a glyph (MONO_HLSB rows in `dots`) in the print modes."""
         if self.rotate:
-            self._rot.fill(0)
             rotate(dots, gw, gh, self._rot_buf, _ROT >> 3)
-            glyph = self._rot
             dots = self._rot_buf
             gw, gh = gh, gw
             wm, hm = hm, wm  # enlargement follows the character, not the paper
@@ -319,14 +311,9 @@ class Layout:
             ink = 0
             underline = 0  # Epson: reverse print wins over underline
         if wm == 1 and hm == 1:
-            if reverse:
-                band.blit(glyph, gx, y, 1, self._invert)
-                if self.emphasis:
-                    band.blit(glyph, gx + 1, y, 1, self._invert)
-            else:
-                band.blit(glyph, gx, y, 0)
-                if self.emphasis:
-                    band.blit(glyph, gx + 1, y, 0)
+            stamp(
+                dots, (gw + 7) >> 3, gh, self._band.buf, gx, y, ink | (2 if self.emphasis else 0)
+            )
         else:
             bold = wm if self.emphasis else 0
             enlarge(dots, gw, gh, self._band.buf, gx, y, (bold << 16) | (wm << 8) | hm, ink)
