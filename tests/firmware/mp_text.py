@@ -437,3 +437,10 @@ def test_random_text_commands_never_crash_and_esc_at_recovers():
 def test_a_line_feed_inside_a_two_byte_code_drops_its_lead_byte():
     engine, a, _, _ = send(FS + b"&" + b"\xd6\n" + b"AB")
     assert rows(engine) == joined(font_dots(a, ord("A")), font_dots(a, ord("B"), 12))
+
+
+def test_utf8_mode_prints_ascii_as_it_is_whatever_the_international_set():
+    engine, a, _, _ = send(ESC + b"R\x02" + FS + b"(C\x02\x000\x02" + b"[")
+    assert rows(engine) == font_dots(a, ord("["))
+    engine, a, _, _ = send(ESC + b"R\x02" + b"[")
+    assert rows(engine) == font_dots(a, ord("Ä"))

@@ -19,6 +19,13 @@ class LayoutRecorder:
     def commands(self):
         return [c for c in self.calls if c[0] != "char"]
 
+    def chars(self, buf, i, end):
+        """A run of printable bytes, recorded one char call each, as the layout takes them."""
+        while i < end and buf[i] >= 0x20:
+            self.calls.append(("char", buf[i]))
+            i += 1
+        return i
+
     def clear_tabs(self):
         self.calls.append(("clear_tabs",))
         self.tabs = []

@@ -214,7 +214,7 @@ class Parser:
             i += 1
             if state == _TEXT:
                 if b >= 0x20:
-                    out.char(b)
+                    i = out.chars(buf, i - 1, end)  # the whole run of printable bytes
                 elif b == _HT:
                     out.tab()
                 elif b == _LF:

@@ -237,6 +237,55 @@ class Layout:
         """Anything printed or waiting on the line since the last tear-off."""
         return self.printed or not self._fresh
 
+    def chars(self, buf, i: int, end: int) -> int:
+        """The printable bytes of buf[i:end] up to the first control byte; returns where it
+        stopped. Plain one-byte text at its own size, upright, not reversed, takes a short
+        path (the same placement as char() and _put(), without their per-character calls)."""
+        if self.width_mul != 1 or self.height_mul != 1 or self.rotate or self.reverse:
+            return self._chars_one_by_one(buf, i, end)
+        decoder = self.decoder
+        wide = decoder.kanji or decoder.utf8
+        pages = None if decoder.utf8 else self.codepages  # UTF-8: ASCII as it is, no ESC R
+        font = self._fonts[self.font]
+        dots = font.glyph_buf
+        stride = (font.width + 7) >> 3
+        gh = font.height
+        w = font.width + self.char_spacing
+        y = HEIGHT - gh
+        mode = 3 if self.emphasis else 1
+        underline = self.underline
+        band = self._band
+        while i < end:
+            b = buf[i]
+            if b < 0x20:
+                break
+            if b >= 0x80 and wide or decoder.pending():
+                self.char(b)  # a byte of a two-byte or UTF-8 character
+                i += 1
+                continue
+            font.load(pages.unicode(b) if pages else b)
+            if self._x + w > self._end and not self._fresh:
+                self.print_line(1)  # the line is full: wrap as ESC/POS printers do
+            x = self._x
+            stamp(dots, stride, gh, band.buf, x, y, mode)
+            if underline:
+                band.fb.fill_rect(x, HEIGHT - underline, w, underline, 1)
+            self._x = x + w
+            self._fresh = False
+            if gh > self._line_h:
+                self._line_h = gh
+            i += 1
+        return i
+
+    def _chars_one_by_one(self, buf, i, end):
+        while i < end:
+            b = buf[i]
+            if b < 0x20:
+                break
+            self.char(b)
+            i += 1
+        return i
+
     def char(self, b: int):
         """One received byte of text."""
         v = self.decoder.decode(b)

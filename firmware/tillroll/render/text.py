@@ -25,6 +25,10 @@ class Decoder:
         self._lead = 0
         self._acc = 0
 
+    def pending(self) -> bool:
+        """True between the bytes of a two-byte or UTF-8 character."""
+        return self._need != 0
+
     def interrupt(self):
         """A line ended inside a multi-byte character: drop its first bytes."""
         self._need = 0
