@@ -239,9 +239,9 @@ class Layout:
 
     def chars(self, buf, i: int, end: int) -> int:
         """The printable bytes of buf[i:end] up to the first control byte; returns where it
-        stopped. Plain one-byte text at its own size, upright, not reversed, takes a short
-        path (the same placement as char() and _put(), without their per-character calls)."""
-        if self.width_mul != 1 or self.height_mul != 1 or self.rotate or self.reverse:
+        stopped. One-byte text at its own size and upright takes a short path: the same
+        placement as char() and _put(), without their per-character calls."""
+        if self.width_mul != 1 or self.height_mul != 1 or self.rotate:
             return self._chars_one_by_one(buf, i, end)
         decoder = self.decoder
         wide = decoder.kanji or decoder.utf8
@@ -252,8 +252,9 @@ class Layout:
         gh = font.height
         w = font.width + self.char_spacing
         y = HEIGHT - gh
-        mode = 3 if self.emphasis else 1
-        underline = self.underline
+        reverse = self.reverse
+        mode = (2 if self.emphasis else 0) | (0 if reverse else 1)
+        underline = 0 if reverse else self.underline  # Epson: reverse print wins
         band = self._band
         while i < end:
             b = buf[i]
@@ -267,6 +268,8 @@ class Layout:
             if self._x + w > self._end and not self._fresh:
                 self.print_line(1)  # the line is full: wrap as ESC/POS printers do
             x = self._x
+            if reverse:
+                band.fb.fill_rect(x, y, w, gh, 1)
             stamp(dots, stride, gh, band.buf, x, y, mode)
             if underline:
                 band.fb.fill_rect(x, HEIGHT - underline, w, underline, 1)
