@@ -7,8 +7,10 @@ BIN    := $(VENV)/bin
 STUBS  := $(VENV)/typeshed
 OUT    := out
 
-# Debian packages the tests use: OCR, and the font source the firmware's Font A is built from.
-APT_PACKAGES := tesseract-ocr tesseract-ocr-eng xfonts-base pcf2bdf
+# Debian packages the tests use: OCR (English, Simplified Chinese), and the font sources the
+# firmware's fonts are built from (Font A/B: xfonts-base, xfonts-terminus; CJK: fonts-noto-cjk).
+APT_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim xfonts-base xfonts-terminus \
+    fonts-noto-cjk pcf2bdf
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all demo test bench fuzz font apt clean help
@@ -18,7 +20,7 @@ help:
 	@echo "make test   run every test (installs what it needs first)"
 	@echo "make bench  speed and memory figures -> $(OUT)/bench.json (docs/benchmarks.md)"
 	@echo "make fuzz   a long random fuzzing run (EXAMPLES=5000); findings -> $(OUT)/fuzz-failures"
-	@echo "make font   rebuild firmware/fonts from Debian's xfonts-base (Sony 12x24)"
+	@echo "make font   rebuild firmware/fonts from Debian's font packages (see firmware/fonts)"
 	@echo "make clean  remove .venv, node_modules and $(OUT)"
 
 all: $(BIN)/.installed
@@ -45,7 +47,10 @@ node_modules/.installed: package.json package-lock.json
 
 apt:
 	@if ! command -v tesseract >/dev/null || ! command -v pcf2bdf >/dev/null \
-	    || [ ! -e /usr/share/fonts/X11/misc/12x24.pcf.gz ]; then \
+	    || [ ! -e /usr/share/fonts/X11/misc/12x24.pcf.gz ] \
+	    || [ ! -e /usr/share/fonts/X11/misc/ter-u24n_unicode.pcf.gz ] \
+	    || [ ! -e /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] \
+	    || ! tesseract --list-langs 2>/dev/null | grep -qx chi_sim; then \
 	    echo "installing Debian packages: $(APT_PACKAGES)"; \
 	    $(SUDO) apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
@@ -61,8 +66,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python tests/bench/run.py
 
 font: $(BIN)/.installed apt
-	$(BIN)/tillroll fontc /usr/share/fonts/X11/misc/12x24.pcf.gz \
-	    -o firmware/fonts/font_a_12x24.trf
+	$(BIN)/tillroll fonts -o firmware/fonts
 
 clean:
 	rm -rf $(VENV) node_modules $(OUT)

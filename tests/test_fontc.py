@@ -65,9 +65,18 @@ def test_a_bad_source_is_one_clear_line(tmp_path: Path, capsys):
     assert err.strip() == "tillroll: not a BDF font: no FONTBOUNDINGBOX"
 
 
-def test_committed_font_a_is_what_the_compiler_makes(tmp_path: Path):
+def test_committed_fonts_are_what_the_compilers_make(tmp_path: Path):
     if not SONY_12X24.exists():
         pytest.fail(f"{SONY_12X24} missing: `make test` installs Debian's xfonts-base")
-    out = tmp_path / "font_a.trf"
-    assert main(["fontc", str(SONY_12X24), "-o", str(out)]) == 0
-    assert out.read_bytes() == (FONTS / "font_a_12x24.trf").read_bytes()
+    assert main(["fonts", "-o", str(tmp_path)]) == 0
+    for name in ("font_a_12x24.trf", "font_b_9x17.trf", "cjk_24x24.tcj", "codepages.bin"):
+        assert (tmp_path / name).read_bytes() == (FONTS / name).read_bytes(), name
+
+
+def test_merged_fonts_take_each_glyph_from_the_first_source_that_has_it():
+    one = fontc.read_bdf(BDF)
+    two = fontc.read_bdf(BDF.replace("ENCODING 65", "ENCODING 66"))
+    merged = fontc.merge([one, two], height=3)
+    assert sorted(merged.glyphs) == [46, 65, 66]
+    assert merged.glyphs[65].rows == one.glyphs[65].rows[1:]  # trimmed at the top
+    assert merged.glyphs[46].rows == one.glyphs[46].rows[1:]

@@ -11,6 +11,8 @@ from . import VERSION, self_test
 from .engine.engine import Engine
 from .escpos.parser import Parser
 from .link import DataLink
+from .render.cjk import CjkFont
+from .render.codepage import CodePages
 from .render.font import Font
 from .render.layout import Layout
 from .render.logo_store import LogoStore
@@ -24,8 +26,16 @@ class App:
             board.head, board.motor, board.tear, board.sensors, board.clock, board.mechanism
         )
         self.settings = Settings(board.settings_path, self.engine)
-        self.font_a = Font(board.font_dir + "/font_a_12x24.trf")
-        self.layout = Layout(self.font_a, self.engine, board.tear_lines)
+        fonts = board.font_dir
+        self.font_a = Font(fonts + "/font_a_12x24.trf")
+        self.layout = Layout(
+            self.font_a,
+            self.engine,
+            board.tear_lines,
+            font_b=Font(fonts + "/font_b_9x17.trf"),
+            cjk=CjkFont(fonts + "/cjk_24x24.tcj"),
+            pages=CodePages(fonts + "/codepages.bin"),
+        )
         self.layout.settings = self.settings
         self.layout.on_self_test = self.request_self_test
         # Imported once the large buffers above are made: compiling the graphics code first

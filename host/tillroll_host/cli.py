@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import __version__, fontc
+from . import __version__, cjkc, fontc, fontset
 from .errors import FatalError
 from .paths import micropython_env
 from .render import render
@@ -79,6 +79,16 @@ def cmd_demo(args) -> int:
 
 def cmd_fontc(args) -> int:
     return fontc.main(args.rest)
+
+
+def cmd_cjkc(args) -> int:
+    return cjkc.main(args.rest)
+
+
+def cmd_fonts(args) -> int:
+    for line in fontset.build(Path(args.output)):
+        print(line)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -153,6 +163,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_fontc)
+
+    p = sub.add_parser(
+        "cjkc",
+        help="rasterize a CJK outline font for the firmware",
+        description="Rasterize a TrueType/OpenType CJK font into the firmware's 24x24 TCJ "
+        "format (`tillroll cjkc --help` for its options).",
+        add_help=False,
+    )
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_cjkc)
+
+    p = sub.add_parser(
+        "fonts",
+        help="rebuild the firmware's whole font set",
+        description="Build Font A, Font B, the CJK font and the code page tables from their "
+        "Debian sources.",
+    )
+    p.add_argument("-o", "--output", default="firmware/fonts", help="folder (firmware/fonts)")
+    p.set_defaults(func=cmd_fonts)
     return ap
 
 

@@ -16,6 +16,8 @@ The firmware reads glyphs from flash on demand, so the file is laid out for a se
                   MONO_HLSB), every glyph cell the full width x height
 
 A PCF input (what Debian's xfonts-* packages ship) is turned into BDF with `pcf2bdf` first.
+Several sources merge in priority order: a glyph comes from the first source that has it, cell
+for cell (the sources must have the same cell width; `--height` trims rows off the top).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import codepages
 from .errors import FatalError
 
 MAGIC = b"TRF1"
@@ -117,6 +120,25 @@ def load_font(path: Path) -> BitmapFont:
     return read_bdf(path.read_text("latin-1"))
 
 
+def merge(fonts: list[BitmapFont], height: int | None = None) -> BitmapFont:
+    """One font from `fonts`, the first holding a code point winning; rows above `height`
+    (counted from the bottom of the cell) are trimmed, so baselines stay where they were."""
+    first = fonts[0]
+    height = height or first.height
+    glyphs: dict[int, Glyph] = {}
+    for font in fonts:
+        if font.width != first.width:
+            raise FatalError(f"cannot merge a {font.width}-dot wide font into {first.width} dots")
+        if font.height < height:
+            raise FatalError(f"a {font.height}-dot high font cannot fill a {height}-dot cell")
+        cut = font.height - height
+        for cp, glyph in font.glyphs.items():
+            if cp not in glyphs:
+                glyphs[cp] = Glyph(cp, glyph.rows[cut:])
+    notices = [f.copyright for f in fonts if f.copyright]
+    return BitmapFont(first.width, height, glyphs, first.default_char, "; ".join(notices))
+
+
 def encode(font: BitmapFont, codepoints: list[int] | None = None) -> bytes:
     """The TRF file for `font`, restricted to `codepoints` when given."""
     keep = sorted(font.glyphs if codepoints is None else set(codepoints) & set(font.glyphs))
@@ -151,12 +173,28 @@ def main(argv: list[str] | None = None) -> int:
         prog="tillroll fontc",
         description="Compile a BDF/PCF bitmap font into the firmware's TRF font file.",
     )
-    ap.add_argument("source", type=Path, help="BDF or PCF(.gz) font, e.g. from xfonts-terminus")
+    ap.add_argument(
+        "sources",
+        type=Path,
+        nargs="+",
+        help="BDF or PCF(.gz) fonts, e.g. from xfonts-terminus; the first that has a glyph wins",
+    )
     ap.add_argument("-o", "--output", type=Path, required=True, help="TRF file to write")
     ap.add_argument("--ranges", help="code points to keep, e.g. 0x20-0x7e,0xa0-0xff (default all)")
+    ap.add_argument(
+        "--codepages",
+        action="store_true",
+        help="keep (also) every character of the ESC t code pages and ESC R sets",
+    )
+    ap.add_argument("--height", type=int, help="cell height: rows above it are trimmed")
     args = ap.parse_args(argv)
-    font = load_font(args.source)
-    data = encode(font, parse_ranges(args.ranges) if args.ranges else None)
+    font = merge([load_font(s) for s in args.sources], args.height)
+    keep: set[int] | None = None
+    if args.ranges or args.codepages:
+        keep = set(parse_ranges(args.ranges)) if args.ranges else set()
+        if args.codepages:
+            keep |= codepages.codepoints()
+    data = encode(font, sorted(keep) if keep is not None else None)
     args.output.write_bytes(data)
     count = struct.unpack_from("<H", data, 8)[0]
     print(f"{args.output}: {font.width}x{font.height}, {count} glyphs, {len(data)} bytes")

@@ -141,3 +141,85 @@ def test_a_busy_layout_stops_parsing_after_the_line():
     out.full = False
     assert p.feed(buf, stop, len(buf)) == len(buf)
     assert out.text() == "onetwo"
+
+
+FS = b"\x1c"
+
+
+def test_text_commands_reach_the_layout_with_their_parameters():
+    out = parse(
+        ESC
+        + b"M\x01"
+        + ESC
+        + b" \x03"
+        + ESC
+        + b"$\x10\x01"
+        + ESC
+        + b"\\\xf0\xff"
+        + ESC
+        + b"t\x11"
+        + ESC
+        + b"R\x02"
+        + ESC
+        + b"V\x01"
+        + ESC
+        + b"{\x01"
+        + GS
+        + b"B\x01"
+        + GS
+        + b"L\x20\x00"
+        + GS
+        + b"W\x00\x01"
+        + b"\t"
+    )
+    assert out.commands() == [
+        ("set_font", 1),
+        ("set_char_spacing", 3),
+        ("set_position", 0x110),
+        ("move", 0xFFF0),
+        ("select_code_page", 17),
+        ("select_international", 2),
+        ("set_rotate", 1),
+        ("set_upside_down", 1),
+        ("set_reverse", 1),
+        ("set_left_margin", 32),
+        ("set_area_width", 256),
+        ("tab",),
+    ]
+    assert out.text() == ""
+
+
+def test_kanji_commands_reach_the_layout():
+    out = parse(FS + b"&" + FS + b"!\x0c" + FS + b"-\x01" + FS + b"S\x02\x03" + FS + b".")
+    assert out.commands() == [
+        ("set_kanji_mode", True),
+        ("set_kanji_print_mode", 0x0C),
+        ("set_kanji_underline", 1),
+        ("set_kanji_spacing", 2, 3),
+        ("set_kanji_mode", False),
+    ]
+
+
+def test_fs_paren_c_function_48_selects_the_encoding_other_functions_are_skipped():
+    out = parse(FS + b"(C\x02\x000\x02" + FS + b"(C\x03\x00<\x01\x02" + b"ok")
+    assert out.commands() == [("set_encoding", 2)]
+    assert out.text() == "ok"
+
+
+def test_esc_d_sets_tabs_until_nul_or_a_position_out_of_order():
+    out = parse(ESC + b"D\x02\x05\x00" + b"a" + ESC + b"D\x04\x03xy")
+    assert out.commands() == [
+        ("clear_tabs",),
+        ("add_tab", 2),
+        ("add_tab", 5),
+        ("clear_tabs",),
+        ("add_tab", 4),
+        ("add_tab", 3),
+    ]
+    assert out.text() == "axy"  # out of order: ESC D ends, what follows is text
+
+
+def test_panel_buttons_peripheral_and_kanji_font_commands_are_accepted_silently():
+    out = parse(ESC + b"c5\x01" + ESC + b"=\x01" + FS + b"(A\x02\x000\x00" + FS + b"C1" + b"ok")
+    assert out.commands() == []
+    assert out.text() == "ok"

@@ -7,6 +7,7 @@ class LayoutRecorder:
     def __init__(self):
         self.calls = []
         self.full = False
+        self.tabs = []
 
     def busy(self):
         return self.full
@@ -17,6 +18,25 @@ class LayoutRecorder:
 
     def commands(self):
         return [c for c in self.calls if c[0] != "char"]
+
+    def chars(self, buf, i, end):
+        """A run of printable bytes, recorded one char call each, as the layout takes them."""
+        while i < end and buf[i] >= 0x20:
+            self.calls.append(("char", buf[i]))
+            i += 1
+        return i
+
+    def clear_tabs(self):
+        self.calls.append(("clear_tabs",))
+        self.tabs = []
+
+    def add_tab(self, n):
+        """As the layout answers: False for a position not above the one before."""
+        self.calls.append(("add_tab", n))
+        if self.tabs and n <= self.tabs[-1]:
+            return False
+        self.tabs.append(n)
+        return True
 
     def __getattr__(self, name):
         def record(*args):

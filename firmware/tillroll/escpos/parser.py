@@ -154,6 +154,23 @@ _DC2_DENSITY = const(0x1223)
 _DC2_SELF_TEST = const(0x1254)
 _GS_PAREN_A = const(0x41)  # GS ( A: test print
 _GS_PAREN_K = const(0x4B)  # GS ( K: print density, print speed
+# Text commands.
+_ESC_FONT = const(0x1B4D)
+_ESC_CHAR_SPACING = const(0x1B20)
+_ESC_POSITION = const(0x1B24)
+_ESC_MOVE = const(0x1B5C)
+_ESC_CODE_PAGE = const(0x1B74)
+_ESC_INTERNATIONAL = const(0x1B52)
+_ESC_ROTATE = const(0x1B56)
+_ESC_UPSIDE_DOWN = const(0x1B7B)
+_GS_REVERSE = const(0x1D42)
+_GS_LEFT_MARGIN = const(0x1D4C)
+_GS_AREA_WIDTH = const(0x1D57)
+_FS_KANJI_ON = const(0x1C26)
+_FS_KANJI_OFF = const(0x1C2E)
+_FS_KANJI_MODE = const(0x1C21)
+_FS_KANJI_UNDERLINE = const(0x1C2D)
+_FS_KANJI_SPACING = const(0x1C53)
 
 # Stages of commands whose parameters come in more than one piece.
 _GS_V_N = const(0x10000)  # GS V m >= 65: one more byte, n
@@ -163,6 +180,7 @@ _FS_Q_IMAGE = const(0x10003)  # FS q: xL xH yL yH of one image
 _ESC_AMP_CHAR = const(0x10004)  # ESC &: x of one character
 _GS_PAREN_FN = const(0x10005)  # GS ( A / GS ( K: the two bytes after pL pH
 _FS_Q_NV = const(0x10006)  # FS q kept in flash: xL xH yL yH of one image
+_FS_C_ARGS = const(0x10007)  # FS ( C with pL pH = 2: fn m
 
 _GS_HRI_POSITION = const(0x1D48)
 _GS_HRI_FONT = const(0x1D66)
@@ -239,8 +257,11 @@ class Parser:
             i += 1
             if state == _TEXT:
                 if b >= 0x20:
-                    if out.char(b) and out.busy():
-                        return i
+                    i = out.chars(buf, i - 1, end)  # the whole run of printable bytes
+                    if out.busy():
+                        return i  # a wrap filled the queue
+                elif b == _HT:
+                    out.tab()
                 elif b == _LF:
                     out.print_line(1)
                     if out.busy():
@@ -270,6 +291,8 @@ class Parser:
                         return i
             else:  # _TO_NUL
                 self._to_nul -= 1
+                if b and self._key == _ESC_TABS and not out.add_tab(b):
+                    self._to_nul = 0  # Epson: a position out of order ends ESC D
                 if b == 0 or self._to_nul <= 0:
                     self._state = _TEXT
 
@@ -337,7 +360,7 @@ class Parser:
         self._key = stage
         if stage == _FS_Q_IMAGE or stage == _FS_Q_NV:
             self._need = 4
-        elif stage == _GS_PAREN_FN:
+        elif stage == _GS_PAREN_FN or stage == _FS_C_ARGS:
             self._need = 2
         else:
             self._need = 1
@@ -395,6 +418,52 @@ class Parser:
             out.set_density(50 + 5 * (a[0] & 0x1F))
         elif key == _DC2_SELF_TEST:
             out.self_test()
+        else:
+            self._text(key, a)
+
+    def _text(self, key, a):
+        """Character and position commands."""
+        out = self._out
+        if key == _ESC_FONT:
+            out.set_font(a[0])
+        elif key == _ESC_CHAR_SPACING:
+            out.set_char_spacing(a[0])
+        elif key == _ESC_POSITION:
+            out.set_position(a[0] | (a[1] << 8))
+        elif key == _ESC_MOVE:
+            out.move(a[0] | (a[1] << 8))
+        elif key == _ESC_CODE_PAGE:
+            out.select_code_page(a[0])
+        elif key == _ESC_INTERNATIONAL:
+            out.select_international(a[0])
+        elif key == _ESC_ROTATE:
+            out.set_rotate(a[0])
+        elif key == _ESC_UPSIDE_DOWN:
+            out.set_upside_down(a[0])
+        elif key == _GS_REVERSE:
+            out.set_reverse(a[0])
+        elif key == _GS_LEFT_MARGIN:
+            out.set_left_margin(a[0] | (a[1] << 8))
+        elif key == _GS_AREA_WIDTH:
+            out.set_area_width(a[0] | (a[1] << 8))
+        elif key == _FS_KANJI_ON:
+            out.set_kanji_mode(True)
+        elif key == _FS_KANJI_OFF:
+            out.set_kanji_mode(False)
+        elif key == _FS_KANJI_MODE:
+            out.set_kanji_print_mode(a[0])
+        elif key == _FS_KANJI_UNDERLINE:
+            out.set_kanji_underline(a[0])
+        elif key == _FS_KANJI_SPACING:
+            out.set_kanji_spacing(a[0], a[1])
+        elif key == _ESC_TABS:
+            out.clear_tabs()
+            self._skip_to_nul(33)
+        elif key == _FS_PAREN and a[0] == 0x43 and a[1] == 2 and a[2] == 0:
+            self._more(_FS_C_ARGS)  # FS ( C: character encoding (fn 48) and font priority
+        elif key == _FS_C_ARGS:
+            if a[0] == 48:
+                out.set_encoding(a[1])
         else:
             self._variable(key, a)
 

@@ -27,6 +27,8 @@ class Font:
         self._codepoints = array("H", bytes(2 * count))
         self._file.readinto(self._codepoints)
         self._bitmaps_at = _HEADER_SIZE + 2 * count
+        # Printable ASCII at the start of the index, in order: its glyph index is arithmetic.
+        self._ascii = count > 0x5F and all(self._codepoints[i] == 0x20 + i for i in range(0x5F))
         self._cached = -1
         self.glyph_buf = bytearray(self._glyph_size)
         # A framebuf over the glyph buffer: the renderer blits it, framebuf does the dots in C.
@@ -34,6 +36,8 @@ class Font:
 
     def index(self, codepoint):
         """Glyph index of `codepoint`, or of the fallback glyph when the font lacks it."""
+        if 0x20 <= codepoint <= 0x7E and self._ascii:
+            return codepoint - 0x20
         cps = self._codepoints
         lo = 0
         hi = self._count - 1

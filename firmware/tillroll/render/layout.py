@@ -1,32 +1,40 @@
-"""Text layout: characters in print modes -> a band of dots -> dot lines for the engine.
+"""Text layout: the ESC/POS text state, and characters placed in it.
 
-Characters of one text line are drawn into a band as they arrive, bottom-aligned (ESC/POS
-aligns characters of different heights on their bottom edge); at LF the band's used rows go to
-the engine as 48-byte dot lines, shifted for ESC a justification. Nothing is allocated per
-character or per dot line: the band, the one-line buffer and the font's glyph buffer are made
-once.
+Received bytes become characters (text.py: code pages, GB18030, UTF-8), each drawn into the
+band (band.py) at an absolute dot position within the print area (GS L, GS W) in the print
+modes in force: font, size, emphasis, underline, reverse, rotation, spacing. At LF the band
+goes to the engine, justified (ESC a) and, for ESC {, upside down. Settings Epson applies only
+at the start of a line (ESC a, ESC {, GS L, GS W) are ignored in the middle of one. Nothing is
+allocated per character or per dot line.
 """
 
-import framebuf
+from array import array
 
+from .band import HEIGHT, Band
+from .enlarge import enlarge, rotate, stamp
 from .font import Font
+from .text import CJK_BASE, PENDING, Decoder
 
 DOTS = const(384)
-_LINE_BYTES = const(48)
-_BAND_H = const(192)  # tallest character: Font A, 24 dots, at GS ! height x8
 _DEFAULT_SPACING = const(30)  # ESC 2: 30 dots, 3.75 mm at 8 dots/mm
-_HIGH_WATER = const(_BAND_H + 8)  # queue slots one text line may need
+_HIGH_WATER = HEIGHT + 8  # queue slots one text line may need
+_TABS = const(32)  # ESC D holds up to 32 positions
+_DEFAULT_TAB = const(96)  # every 8 Font A characters
+_ROT = const(24)  # the rotation buffer fits the largest glyph, 24 x 24
+_CJK_FIRST = const(0x2E80)  # CJK radicals: from here on, CJK is looked up first
 
 
 class Layout:
-    def __init__(self, font_a: Font, engine, tear_lines: int):
-        self._font = font_a
+    def __init__(self, font_a: Font, engine, tear_lines: int, font_b=None, cjk=None, pages=None):
+        self._fonts = (font_a, font_b or font_a)
+        self._cjk = cjk
+        self.decoder = Decoder(pages, cjk)
+        self.codepages = pages
         self._engine = engine
         self._tear_lines = tear_lines
-        self._band_buf = bytearray(_LINE_BYTES * _BAND_H)
-        self._band = framebuf.FrameBuffer(self._band_buf, DOTS, _BAND_H, framebuf.MONO_HLSB)
-        self._line_buf = bytearray(_LINE_BYTES)
-        self._line = framebuf.FrameBuffer(self._line_buf, DOTS, 1, framebuf.MONO_HLSB)
+        self._band = Band()
+        self._rot_buf = bytearray(_ROT * _ROT // 8)
+        self._tabs = array("H", bytes(2 * _TABS))
         self._x = 0
         self._line_h = 0
         self.printed = False  # dots or feed went to the engine since the last tear-off
@@ -39,20 +47,48 @@ class Layout:
 
     def reset(self):
         """ESC @: print modes back to their defaults; the unprinted line is discarded."""
-        self.align = 0
+        self.font = 0
         self.emphasis = False
         self.underline = 0
         self.width_mul = 1
         self.height_mul = 1
+        self.reverse = False
+        self.upside_down = False
+        self.rotate = False
+        self.char_spacing = 0
         self.spacing = _DEFAULT_SPACING
+        self.align = 0
+        self.left_margin = 0
+        self.area_width = DOTS
+        self.kanji_double_w = False
+        self.kanji_double_h = False
+        self.kanji_underline = 0
+        self.kanji_left = 0
+        self.kanji_right = 0
+        self.decoder.reset()
+        if self.codepages:
+            self.codepages.select(0)
+            self.codepages.international(0)
+        n = 0
+        for i in range(_TABS):
+            n += _DEFAULT_TAB
+            self._tabs[i] = n
+        self._tab_count = _TABS
         self._clear_line()
 
     def set_print_mode(self, n: int):
-        """ESC !: bit 3 emphasis, bit 4 double height, bit 5 double width, bit 7 underline."""
+        """ESC !: bit 0 Font B, 3 emphasis, 4 double height, 5 double width, 7 underline."""
+        self.font = n & 1
         self.emphasis = bool(n & 0x08)
         self.height_mul = 2 if n & 0x10 else 1
         self.width_mul = 2 if n & 0x20 else 1
         self.underline = 1 if n & 0x80 else 0
+
+    def set_font(self, n: int):
+        """ESC M: 0/48 Font A, 1/49 Font B."""
+        n &= 0x0F
+        if n <= 1:
+            self.font = n
 
     def set_char_size(self, n: int):
         """GS !: bits 4-6 width - 1, bits 0-2 height - 1 (1 to 8 each)."""
@@ -60,9 +96,9 @@ class Layout:
         self.height_mul = (n & 7) + 1
 
     def set_align(self, n: int):
-        """ESC a: 0/48 left, 1/49 centre, 2/50 right."""
+        """ESC a: 0/48 left, 1/49 centre, 2/50 right; only at the start of a line."""
         n &= 0x0F
-        if n <= 2:
+        if n <= 2 and self._fresh:
             self.align = n
 
     def set_emphasis(self, n: int):
@@ -73,6 +109,25 @@ class Layout:
         n &= 0x0F
         if n <= 2:
             self.underline = n
+
+    def set_reverse(self, n: int):
+        """GS B: white characters on black."""
+        self.reverse = bool(n & 1)
+
+    def set_upside_down(self, n: int):
+        """ESC {: the line turned 180 degrees; only at the start of a line."""
+        if self._fresh:
+            self.upside_down = bool(n & 1)
+
+    def set_rotate(self, n: int):
+        """ESC V: 1/49 (and 2/50) characters turned 90 degrees clockwise."""
+        n &= 0x0F
+        if n <= 2:
+            self.rotate = n != 0
+
+    def set_char_spacing(self, dots: int):
+        """ESC SP: dots right of every character (scaled with its width)."""
+        self.char_spacing = dots
 
     def set_spacing(self, dots: int):
         self.spacing = dots
@@ -103,6 +158,101 @@ class Layout:
         if self.on_self_test is not None:
             self.on_self_test()
 
+    def set_left_margin(self, dots: int):
+        """GS L: only at the start of a line; the print area keeps within the paper."""
+        if self._fresh:
+            self.left_margin = dots if dots < DOTS else DOTS - 1
+            self._start_line()
+
+    def set_area_width(self, dots: int):
+        """GS W: only at the start of a line."""
+        if self._fresh:
+            self.area_width = dots
+            self._start_line()
+
+    def clear_tabs(self):
+        """ESC D: the positions that follow replace the old ones (none: no tabs)."""
+        self._tab_count = 0
+
+    def add_tab(self, n: int) -> bool:
+        """One ESC D position: n characters of the current width (spacing included). False
+        when it ends the list (Epson: a position not above the one before, or a 33rd)."""
+        dots = n * (self._fonts[self.font].width + self.char_spacing) * self.width_mul
+        if dots > 0xFFFF:
+            dots = 0xFFFF  # far past the paper: a tab there is never reached
+        count = self._tab_count
+        if count >= _TABS or (count and dots <= self._tabs[count - 1]):
+            return False
+        self._tabs[count] = dots
+        self._tab_count = count + 1
+        return True
+
+    def select_code_page(self, n: int):
+        """ESC t."""
+        if self.codepages:
+            self.codepages.select(n)
+
+    def select_international(self, n: int):
+        """ESC R."""
+        if self.codepages:
+            self.codepages.international(n)
+
+    def set_kanji_mode(self, on: bool):
+        """FS & / FS .: GB18030 two-byte codes on or off."""
+        self.decoder.kanji = on
+
+    def set_kanji_print_mode(self, n: int):
+        """FS !: bit 2 double width, 3 double height, 7 underline."""
+        self.kanji_double_w = bool(n & 0x04)
+        self.kanji_double_h = bool(n & 0x08)
+        self.kanji_underline = 1 if n & 0x80 else 0
+
+    def set_kanji_underline(self, n: int):
+        """FS -: 0/48 off, 1/49 one dot, 2/50 two dots."""
+        n &= 0x0F
+        if n <= 2:
+            self.kanji_underline = n
+
+    def set_kanji_spacing(self, left: int, right: int):
+        """FS S: dots left and right of every Kanji character."""
+        self.kanji_left = left
+        self.kanji_right = right
+
+    def set_encoding(self, m: int):
+        """FS ( C function 48: 1/49 one-byte code pages, 2/50 UTF-8."""
+        m &= 0x0F
+        if m == 1 or m == 2:
+            self.decoder.utf8 = m == 2
+
+    # ---- positions --------------------------------------------------------------------
+
+    def tab(self):
+        """HT: to the next tab position; past the print area, to its end (the next character
+        wraps). With no tab position ahead, HT is ignored."""
+        rel = self._x - self._start
+        for i in range(self._tab_count):
+            t = self._tabs[i]
+            if t > rel:
+                x = self._start + t
+                self._x = x if x <= self._end else self._end
+                self._fresh = False
+                return
+
+    def set_position(self, dots: int):
+        """ESC $: dots from the left margin; outside the print area it is ignored."""
+        if self._start + dots <= self._end:
+            self._x = self._start + dots
+            self._fresh = False
+
+    def move(self, dots: int):
+        """ESC \\: dots (signed 16-bit) from the current position."""
+        if dots >= 0x8000:
+            dots -= 0x10000
+        x = self._x + dots
+        if self._start <= x <= self._end:
+            self._x = x
+            self._fresh = False
+
     # ---- characters and lines -------------------------------------------------------------
 
     def busy(self) -> bool:
@@ -111,39 +261,149 @@ class Layout:
 
     def has_content(self) -> bool:
         """Anything printed or waiting on the line since the last tear-off."""
-        return self.printed or self._x > 0
+        return self.printed or not self._fresh
 
-    def char(self, code: int) -> bool:
-        """Draw one character; True when a full line had to be printed first (a wrap), so the
+    def chars(self, buf, i: int, end: int) -> int:
+        """The printable bytes of buf[i:end] up to the first control byte; returns where it
+        stopped. One-byte text at its own size and upright takes a short path: the same
+        placement as char() and _put(), without their per-character calls."""
+        if self.width_mul != 1 or self.height_mul != 1 or self.rotate:
+            return self._chars_one_by_one(buf, i, end)
+        decoder = self.decoder
+        wide = decoder.kanji or decoder.utf8
+        pages = None if decoder.utf8 else self.codepages  # UTF-8: ASCII as it is, no ESC R
+        font = self._fonts[self.font]
+        dots = font.glyph_buf
+        stride = (font.width + 7) >> 3
+        gh = font.height
+        w = font.width + self.char_spacing
+        y = HEIGHT - gh
+        reverse = self.reverse
+        mode = (2 if self.emphasis else 0) | (0 if reverse else 1)
+        underline = 0 if reverse else self.underline  # Epson: reverse print wins
+        band = self._band
+        while i < end:
+            b = buf[i]
+            if b < 0x20:
+                break
+            if b >= 0x80 and wide or decoder.pending():
+                i += 1
+                if self.char(b) and self.busy():  # a byte of a two-byte or UTF-8 character
+                    return i
+                continue
+            font.load(pages.unicode(b) if pages else b)
+            if self._x + w > self._end and not self._fresh:
+                self.print_line(1)  # the line is full: wrap as ESC/POS printers do
+                if self.busy():
+                    return i  # this character goes on the next line, once there is room
+            x = self._x
+            if reverse:
+                band.fb.fill_rect(x, y, w, gh, 1)
+            stamp(dots, stride, gh, band.buf, x, y, mode)
+            if underline:
+                band.fb.fill_rect(x, HEIGHT - underline, w, underline, 1)
+            self._x = x + w
+            self._fresh = False
+            if gh > self._line_h:
+                self._line_h = gh
+            i += 1
+        return i
+
+    def _chars_one_by_one(self, buf, i, end):
+        while i < end:
+            b = buf[i]
+            if b < 0x20:
+                break
+            i += 1
+            if self.char(b) and self.busy():
+                break  # a wrap filled the queue: the parser waits before the next one
+        return i
+
+    def char(self, b: int) -> bool:
+        """One received byte of text; True when a full line was printed first (a wrap), so the
         caller checks `busy()` before the next one."""
-        font = self._font
+        v = self.decoder.decode(b)
+        if v == PENDING:
+            return False
+        if v <= CJK_BASE:
+            return self._kanji(CJK_BASE - v)
+        font = self._fonts[self.font]
+        if v >= 0x80 and self.decoder.utf8 and self._cjk:
+            # From U+2E80 on, CJK first; below it, the CJK font only has what Font A/B lack.
+            if v >= _CJK_FIRST or not font.has(v):
+                i = self._cjk.unicode_index(v)
+                if i >= 0:
+                    return self._kanji(i)
+        font.load(v)
+        return self._put(
+            font.glyph_buf,
+            font.width,
+            font.height,
+            self.width_mul,
+            self.height_mul,
+            0,
+            self.char_spacing,
+            self.underline,
+        )
+
+    def _kanji(self, index: int):
+        cjk = self._cjk
+        if cjk is None:  # the decoder yields CJK glyphs only when there is a CJK font
+            return False
         wm = self.width_mul
         hm = self.height_mul
-        w = font.width * wm
-        h = font.height * hm
+        if wm == 1 and self.kanji_double_w:
+            wm = 2
+        if hm == 1 and self.kanji_double_h:
+            hm = 2
+        underline = self.underline if self.decoder.utf8 else self.kanji_underline
+        cjk.load(index)
+        return self._put(
+            cjk.glyph_buf,
+            cjk.width,
+            cjk.height,
+            wm,
+            hm,
+            self.kanji_left,
+            self.kanji_right,
+            underline,
+        )
+
+    def _put(self, dots, gw, gh, wm, hm, left, right, underline):
+        """Place a glyph (MONO_HLSB rows in `dots`) in the print modes."""
+        if self.rotate:
+            rotate(dots, gw, gh, self._rot_buf, _ROT >> 3)
+            dots = self._rot_buf
+            gw, gh = gh, gw
+            wm, hm = hm, wm  # enlargement follows the character, not the paper
+            underline = 0  # Epson: rotated characters are not underlined
+        w = (left + gw + right) * wm
+        h = gh * hm
         wrapped = False
-        if self._x + w > DOTS:
+        if self._x + w > self._end and not self._fresh:
             self.print_line(1)  # the line is full: wrap as ESC/POS printers do
             wrapped = True
-        glyph = font.load(code)
-        band = self._band
+        band = self._band.fb
         x = self._x
-        y = _BAND_H - h
+        y = HEIGHT - h
+        gx = x + left * wm
+        reverse = self.reverse
+        ink = 1
+        if reverse:
+            band.fill_rect(x, y, w, h, 1)
+            ink = 0
+            underline = 0  # Epson: reverse print wins over underline
         if wm == 1 and hm == 1:
-            band.blit(glyph, x, y, 0)
-            if self.emphasis:
-                band.blit(glyph, x + 1, y, 0)
+            stamp(
+                dots, (gw + 7) >> 3, gh, self._band.buf, gx, y, ink | (2 if self.emphasis else 0)
+            )
         else:
-            # Scaled: one fill_rect per dot of the glyph, framebuf does the area in C.
-            gw = font.width
             bold = wm if self.emphasis else 0
-            for gy in range(font.height):
-                for gx in range(gw):
-                    if glyph.pixel(gx, gy):
-                        band.fill_rect(x + gx * wm, y + gy * hm, wm + bold, hm, 1)
-        if self.underline:
-            band.fill_rect(x, _BAND_H - self.underline, w, self.underline, 1)
+            enlarge(dots, gw, gh, self._band.buf, gx, y, (bold << 16) | (wm << 8) | hm, ink)
+        if underline:
+            band.fill_rect(x, HEIGHT - underline, w, underline, 1)
         self._x = x + w
+        self._fresh = False
         if h > self._line_h:
             self._line_h = h
         return wrapped
@@ -155,6 +415,7 @@ class Layout:
             self._emit_band(h)
         self.feed_dots(lines * self.spacing - h)
         self._clear_line()
+        self.decoder.interrupt()
 
     def feed_dots(self, dots: int):
         if dots > 0:
@@ -164,7 +425,7 @@ class Layout:
     def tear_off(self, extra_dots: int = 0):
         """GS V on a module with no cutter: print what is pending, feed the last line past the
         tear bar, and end the receipt there."""
-        if self._x:
+        if not self._fresh:
             self.print_line(1)
         self.feed_dots(self._tear_lines + extra_dots)
         self._engine.end_receipt()
@@ -173,36 +434,35 @@ class Layout:
     def image(self, fb, width: int, height: int):
         """ESC *: a bit image `width` x `height` dots (fb, 384 wide) joins the text line like a
         character, bottom-aligned; dots past the right edge are dropped."""
-        if self._x + width > DOTS:
-            width = DOTS - self._x
-        self._band.blit(fb, self._x, _BAND_H - height, 0)
+        if self._x + width > self._end:
+            width = self._end - self._x
+        if width <= 0:
+            return
+        self._band.fb.blit(fb, self._x, HEIGHT - height, 0)
         self._x += width
+        self._fresh = False
         if height > self._line_h:
             self._line_h = height
 
     def _emit_band(self, h: int):
-        engine = self._engine
         offset = 0
         if self.align:
-            offset = DOTS - self._x
+            offset = self._end - self._x
             if self.align == 1:
                 offset >>= 1
-        top = _BAND_H - h
-        if offset == 0:
-            buf = self._band_buf
-            for row in range(top, _BAND_H):
-                engine.push_line(buf, row * _LINE_BYTES)
-        else:
-            line = self._line
-            band = self._band
-            for row in range(top, _BAND_H):
-                line.fill(0)
-                line.blit(band, offset, -row)
-                engine.push_line(self._line_buf, 0)
+            if offset < 0:
+                offset = 0
+        self._band.emit(self._engine, h, offset, self.upside_down)
         self.printed = True
 
     def _clear_line(self):
-        if self._line_h:
-            self._band.fill_rect(0, _BAND_H - self._line_h, DOTS, self._line_h, 0)
-        self._x = 0
+        self._band.clear(self._line_h)
         self._line_h = 0
+        self._start_line()
+
+    def _start_line(self):
+        self._start = self.left_margin
+        end = self.left_margin + self.area_width
+        self._end = end if end <= DOTS else DOTS
+        self._x = self._start
+        self._fresh = True
