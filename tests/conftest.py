@@ -14,19 +14,26 @@ from pathlib import Path
 
 import pytest
 
-from tillroll_host.paths import BOARD_HEAP, FONTS, micropython, micropython_env
+from tillroll_host.paths import BOARD_HEAP, FONTS, SIM_HEAP, micropython, micropython_env
 
 TESTS = Path(__file__).parent
 FIRMWARE_TESTS = TESTS / "firmware"
 _TIMEOUT = 120
 
 
-def _mp(args: list[str]) -> subprocess.CompletedProcess:
+def _heap(module: Path) -> str:
+    """A board's heap; the sim's for a test file that builds the whole sim (it says so with a
+    line `# heap: sim`)."""
+    return SIM_HEAP if "\n# heap: sim\n" in module.read_text() else BOARD_HEAP
+
+
+def _mp(module: Path, args: list[str]) -> subprocess.CompletedProcess:
+    heap = _heap(module)
     env = {**os.environ, **micropython_env()}
     env["MICROPYPATH"] = f"{FIRMWARE_TESTS}:{TESTS}:" + env["MICROPYPATH"]
     env["TILLROLL_FONTS"] = str(FONTS)
     return subprocess.run(
-        [micropython(), "-X", f"heapsize={BOARD_HEAP}", str(TESTS / "mp_runner.py"), *args],
+        [micropython(), "-X", f"heapsize={heap}", str(TESTS / "mp_runner.py"), *args],
         env=env,
         capture_output=True,
         text=True,
@@ -37,7 +44,7 @@ def _mp(args: list[str]) -> subprocess.CompletedProcess:
 
 class MicroPythonFile(pytest.File):
     def collect(self):
-        done = _mp([self.path.stem])
+        done = _mp(self.path, [self.path.stem])
         if done.returncode != 0:
             raise pytest.Collector.CollectError(
                 f"{self.path.name} does not import under MicroPython:\n{done.stdout}{done.stderr}"
@@ -48,7 +55,7 @@ class MicroPythonFile(pytest.File):
 
 class MicroPythonTest(pytest.Item):
     def runtest(self):
-        done = _mp([self.path.stem, self.name])
+        done = _mp(self.path, [self.path.stem, self.name])
         if done.returncode != 0 or "PASS" not in done.stdout:
             raise MicroPythonFailure(done.stdout + done.stderr)
 
@@ -63,6 +70,11 @@ class MicroPythonTest(pytest.Item):
 
 class MicroPythonFailure(Exception):
     pass
+
+
+def pytest_ignore_collect(collection_path: Path):
+    # The runner itself is not a test file, though its name looks like one.
+    return collection_path.name == "mp_runner.py" or None
 
 
 def pytest_pycollect_makemodule(module_path: Path, parent):

@@ -1,6 +1,10 @@
 """Images and logos through the parser: rows reach the engine dot for dot, clipped, justified,
 streamed without allocating, and NV logos survive a new module built on the same flash."""
 
+# heap: sim
+# (these build several whole layouts with every font and the graphics; on a device the
+# firmware's bytecode stays in flash, on the unix port it sits in the heap as well)
+
 import hashlib
 import os
 

@@ -1,5 +1,9 @@
 """Text commands, dot for dot: fonts, print modes, positions, code pages, GB18030 and UTF-8."""
 
+# heap: sim
+# (these build several whole layouts with every font and the graphics; on a device the
+# firmware's bytecode stays in flash, on the unix port it sits in the heap as well)
+
 import gc
 import os
 

@@ -258,8 +258,8 @@ class Parser:
             if state == _TEXT:
                 if b >= 0x20:
                     i = out.chars(buf, i - 1, end)  # the whole run of printable bytes
-                    if out.busy():
-                        return i  # a wrap filled the queue
+                    if i < end and buf[i] >= 0x20:
+                        return i  # it stopped short: a wrap filled the queue
                 elif b == _HT:
                     out.tab()
                 elif b == _LF:
