@@ -24,12 +24,6 @@ class VirtualClock:
     def ticks_us(self) -> int:
         return self._now
 
-    def ticks_diff(self, a: int, b: int) -> int:
-        return ticks_diff(a, b)
-
-    def ticks_add(self, a: int, us: int) -> int:
-        return (a + us) & _MASK
-
     def advance(self, us: int):
         self._now = (self._now + us) & _MASK
         e = self.elapsed_us + us

@@ -25,8 +25,7 @@ class App:
         self.settings = Settings(board.settings_path, self.engine)
         self.font_a = Font(board.font_dir + "/font_a_12x24.trf")
         self.layout = Layout(self.font_a, self.engine, board.tear_lines)
-        self.layout.settings = self.settings
-        self.layout.on_self_test = self.request_self_test
+        self.layout.attach(self.settings, self.request_self_test)
         self.parser = Parser(self.layout)
         self.link = DataLink(self.parser, self.engine)
 

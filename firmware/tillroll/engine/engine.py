@@ -280,7 +280,7 @@ class Engine:
         cap = self._cap
         k = (arg + cap - 1) // cap if kind == LINE else 0
         # Speed: one ramp position a step towards the furthest one the look-ahead allows.
-        target = lookahead(buf, at // _SLOT, len(queue), queue.slots, self._caps, s, self._window)
+        target = lookahead(buf, at // _SLOT, len(queue), queue.slots, self._caps, s, self._window)  # pyright: ignore[reportArgumentType]  (viper ptr8)
         pos = self._pos
         if target > pos + s:
             target = pos + s
@@ -303,7 +303,7 @@ class Engine:
             groups = self._groups[self._flip]
             self._flip ^= 1
             per = (arg + k - 1) // k
-            split(buf, at + 3, groups, per)
+            split(buf, at + 3, groups, per)  # pyright: ignore[reportArgumentType]  (viper ptr8)
             w = line_us // a
             # Heat history: W' is the activation period, or the time since the head last
             # fired if that is longer (the first line after a pause gets a longer pulse).
