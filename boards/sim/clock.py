@@ -32,6 +32,9 @@ class VirtualClock:
             self.seconds += 1
         self.elapsed_us = e
 
+    def wait(self):
+        return asyncio.sleep_ms(0)  # virtual time: the mechanism is always caught up
+
     def sleep_us(self, us: int):
         self.advance(us)
         return asyncio.sleep_ms(0)

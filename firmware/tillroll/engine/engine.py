@@ -35,6 +35,7 @@ _SUPPLY_STEP_MV = const(50)  # re-plan when the supply moved this much
 _NO_SUPPLY_MV = const(1000)
 _CHECK_US = const(5000)  # supply and thermistor are read this often while printing
 _IDLE_US = const(60000)  # longer than any heat history
+_AHEAD_US = const(5000)  # how far the engine plans ahead of the mechanism
 _BUCKETS = const(49)  # 0, 1-8, 9-16, ... 377-384 black dots
 
 
@@ -232,6 +233,7 @@ class Engine:
         clock = self._clock
         sensors = self._sensors
         since_check = _CHECK_US
+        ahead = 0
         while True:
             if not len(queue):
                 self._pos = -1  # the motor stops
@@ -239,6 +241,7 @@ class Engine:
                 self._work.clear()
                 await self._work.wait()
                 since_check = _CHECK_US
+                ahead = 0
                 continue
             # The paper and cover every line (a line printed on no paper is lost), the
             # supply and thermistor every few milliseconds.
@@ -256,8 +259,14 @@ class Engine:
                     continue
             line_us = self._line()
             if line_us:
+                # The drivers queue a few lines: the engine plans up to _AHEAD_US ahead of
+                # the mechanism and yields to the other tasks once per batch.
+                clock.advance(line_us)
                 since_check += line_us
-                await clock.sleep_us(line_us)
+                ahead += line_us
+                if ahead >= _AHEAD_US:
+                    ahead = 0
+                    await clock.wait()
 
     @micropython.native
     def _line(self) -> int:
