@@ -256,7 +256,7 @@ class Stepper:
 
     def step(self, period_us):
         pps = self._m.max_pps(self._supply.mv)
-        if pps <= 0 or period_us * pps < 1000000 - period_us:
+        if pps <= 0 or period_us * pps < 1000000 - pps:  # faster than 1 / pps, whole us
             self.lost_steps += 1
             return
         self.phase = (self.phase + 1) & 3
