@@ -321,9 +321,16 @@ class Engine:
             t = heat.pulse_us(per, w)
             first = heat.pulse_us(per, idle) if idle > w else t
             heat_us = self._heat_us(k, first if first > t else t)
-            if heat_us > w:  # the head is colder than planned: give the line its time
+            for _ in range(8):  # bounded fixed point; it settles in two or three
+                if heat_us <= w:
+                    break
+                # The head is colder than planned: give the line its time. A longer period
+                # keeps less heat, so the pulse grows with it.
                 w = heat_us
                 line_us = w * a
+                t = heat.pulse_us(per, w)
+                first = heat.pulse_us(per, idle) if idle > w else t
+                heat_us = self._heat_us(k, first if first > t else t)
             self._idle_us = w  # the last activation starts w before the line ends
             self._head.fire(groups, k, first, t, a, w)
             self.pulse_us = t
