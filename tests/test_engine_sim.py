@@ -183,3 +183,14 @@ def test_each_mechanism_prints_text(tmp_path: Path):
             twin = sim.counters()["twin"]
         assert twin["fastest_step_us"] <= twin["rated_step_us"] + 1, name
         assert twin["overburnt"] == 0 and black(png) == twin["burnt"] > 0, name
+
+
+def test_real_time_mode_prints_the_same_receipt(tmp_path: Path):
+    with SimModule(tmp_path / "virtual") as sim:
+        send(sim.data_port, TEXT + CUT)
+        reference = rows(sim.wait_receipt())
+    with SimModule(tmp_path / "real", real_time=True) as sim:
+        send(sim.data_port, TEXT + CUT)
+        png = sim.wait_receipt()
+        assert sim.control("time")["time_s"] is None  # no virtual clock in this mode
+    assert_same_print(rows(png), reference)
