@@ -71,10 +71,14 @@ class Engine:
         # heating such a line needs.
         self._caps = bytearray(_BUCKETS)
         self._need = array("H", [0] * _BUCKETS)
-        self._groups = (bytearray(_LINE_BYTES * kmax), bytearray(_LINE_BYTES * kmax))
+        # The head driver reads a line's group lines until that line is done, and the engine
+        # plans up to _AHEAD_US ahead: one buffer for each line that can be in flight.
+        in_flight = _AHEAD_US // (self._s * self._ramp[self._top]) + 2
+        self._groups = [bytearray(_LINE_BYTES * kmax) for _ in range(in_flight)]
         self._flip = 0
         self._pos = -1  # ramp position of the last step; -1: at rest
         self._idle_us = _IDLE_US  # since the head's last activation began
+        self._since_check = _CHECK_US  # since the supply and thermistor were read
         self._floor_us = 0  # no step is faster than this (supply, speed setting)
         self._planned_mv = -1000
         self._planned_t = -1000
@@ -231,42 +235,48 @@ class Engine:
         queue = self.queue
         status = self.status
         clock = self._clock
-        sensors = self._sensors
-        since_check = _CHECK_US
-        ahead = 0
         while True:
             if not len(queue):
                 self._pos = -1  # the motor stops
                 self._idle_us = _IDLE_US
+                self._since_check = _CHECK_US
                 self._work.clear()
                 await self._work.wait()
-                since_check = _CHECK_US
-                ahead = 0
                 continue
-            # The paper and cover every line (a line printed on no paper is lost), the
-            # supply and thermistor every few milliseconds.
+            self._batch()
+            if status.flags & st.STOPS:
+                self._pos = -1
+                self._idle_us += _POLL_US
+                await clock.sleep_us(_POLL_US)
+            else:
+                await clock.wait()
+
+    @micropython.native
+    def _batch(self):
+        """Plan dot lines until _AHEAD_US of work is queued for the drivers (they hold a few
+        lines), the queue is empty, or a fault stops printing. The paper and cover are read
+        every line (a line printed on no paper is lost), supply and thermistor every
+        _CHECK_US."""
+        queue = self.queue
+        status = self.status
+        sensors = self._sensors
+        clock = self._clock
+        ahead = 0
+        while ahead < _AHEAD_US and len(queue):
             if (
-                since_check >= _CHECK_US
+                self._since_check >= _CHECK_US
                 or status.flags
                 or not sensors.paper()
                 or not sensors.cover_closed()
             ):
-                since_check = 0
+                self._since_check = 0
                 if self._check():
-                    self._pos = -1
-                    self._idle_us += _POLL_US
-                    await clock.sleep_us(_POLL_US)
-                    continue
+                    return
             line_us = self._line()
             if line_us:
-                # The drivers queue a few lines: the engine plans up to _AHEAD_US ahead of
-                # the mechanism and yields to the other tasks once per batch.
                 clock.advance(line_us)
-                since_check += line_us
+                self._since_check += line_us
                 ahead += line_us
-                if ahead >= _AHEAD_US:
-                    ahead = 0
-                    await clock.wait()
 
     @micropython.native
     def _line(self) -> int:
@@ -310,7 +320,9 @@ class Engine:
             self._pos = pos
         if k:
             groups = self._groups[self._flip]
-            self._flip ^= 1
+            self._flip += 1
+            if self._flip == len(self._groups):
+                self._flip = 0
             per = (arg + k - 1) // k
             split(buf, at + 3, groups, per)  # pyright: ignore[reportArgumentType]  (viper ptr8)
             w = line_us // a
