@@ -9,9 +9,9 @@ mechanism's datasheet profile; the engine never builds a pin itself. For each do
 - picks the motor's speed: as fast as the ramp allows, no faster than heating the line needs,
   and slow enough to decelerate in time for any denser line in the look-ahead window;
 - computes the pulse from supply, head temperature and heat history (the first activation after
-  a pause gets the longer pulse a cooled head needs), and hands the head driver
-  the line's strobe plan and the motor its steps; the driver shifts each group while the one
-  before it heats, so the next data is ready when the current pulse ends.
+  a pause gets the longer pulse a cooled head needs), and hands the head driver the line's
+  strobe plan and the motor its steps; the driver shifts each group while the one before it
+  heats, so the next data is ready when the current pulse ends.
 
 Nothing here allocates once printing runs (tests/firmware/mp_engine.py proves it under
 micropython.heap_lock()).
@@ -144,8 +144,9 @@ class Engine:
     # ---- planning -------------------------------------------------------------------------
 
     def _plan(self, mv: int):
-        """Speed limits for the present supply and head temperature: for each number of
-        sub-strobes, the slowest step heating needs and the furthest ramp position."""
+        """Speed limits for the present supply and head temperature: for each bucket of 8
+        black dots, the slowest step heating such a line needs (at the bucket's most dots,
+        shared evenly among its sub-strobes) and the furthest ramp position for it."""
         m = self.mechanism
         heat = self.heat
         heat.set_supply(mv)
