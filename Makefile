@@ -11,12 +11,13 @@ OUT    := out
 APT_PACKAGES := tesseract-ocr tesseract-ocr-eng xfonts-base pcf2bdf
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all demo test check bench font apt clean help
+.PHONY: all demo test bench fuzz font apt clean help
 
 help:
 	@echo "make demo   print a sample receipt on the simulated module -> $(OUT)/demo-receipt.png"
 	@echo "make test   run every test (installs what it needs first)"
-	@echo "make bench  engine benchmarks on the mechanism twin -> $(OUT)/bench.json"
+	@echo "make bench  speed and memory figures -> $(OUT)/bench.json (docs/benchmarks.md)"
+	@echo "make fuzz   a long random fuzzing run (EXAMPLES=5000); findings -> $(OUT)/fuzz-failures"
 	@echo "make font   rebuild firmware/fonts from Debian's xfonts-base (Sony 12x24)"
 	@echo "make clean  remove .venv, node_modules and $(OUT)"
 
@@ -65,3 +66,6 @@ font: $(BIN)/.installed apt
 
 clean:
 	rm -rf $(VENV) node_modules $(OUT)
+
+fuzz: $(BIN)/.installed
+	TILLROLL_FUZZ_RANDOM=1 TILLROLL_FUZZ_EXAMPLES=$${EXAMPLES:-5000} $(BIN)/python -m pytest tests/test_fuzz.py -x

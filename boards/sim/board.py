@@ -77,11 +77,11 @@ class SimBoard:
         self._control_port = control_port
         self._render_path = render_path
         self._sender = asyncio.Lock()
-        self.receipts = []
+        self.receipts = 0  # a count, not a list: a sim left running must not fill its heap
 
     def _on_receipt(self, path):
-        self.receipts.append(path)
-        print("receipt %d: %s" % (len(self.receipts), path))
+        self.receipts += 1
+        print("receipt %d: %s" % (self.receipts, path))
 
     async def serve(self, app):
         """Run the data link: render one file and return, or listen until stopped."""

@@ -28,6 +28,7 @@ class App:
         self.layout.attach(self.settings, self.request_self_test)
         self.parser = Parser(self.layout)
         self.link = DataLink(self.parser, self.engine)
+        self.errors = 0  # faults caught and logged by the tasks' supervisors
 
     async def receive(self, stream):
         """Print what one sender sends. A receipt it leaves open (no GS V) ends when it closes,
@@ -35,6 +36,21 @@ class App:
         await self.link.pump(stream)
         if self.layout.has_content():
             self.layout.tear_off()
+
+    def start(self):
+        """Start the background tasks; call from inside the event loop."""
+        asyncio.get_event_loop().set_exception_handler(_log_exception)
+        asyncio.create_task(self._run_engine())
+
+    async def _run_engine(self):
+        # The engine must outlive a fault in one dot line: log it, drop that line, go on.
+        while True:
+            try:
+                await self.engine.run()
+            except Exception as e:
+                self.errors += 1
+                _log_exception(None, {"message": "engine", "exception": e})
+                self.engine.drop_current()
 
     def request_self_test(self):
         """Print the self-test page next; data waits until it is out."""
@@ -49,8 +65,7 @@ class App:
             self.layout.held = False
 
     async def main(self):
-        asyncio.get_event_loop().set_exception_handler(_log_exception)
-        asyncio.create_task(self.engine.run())
+        self.start()
         if getattr(self.board, "feed_held", False):
             await self.print_self_test()
         await self.board.serve(self)

@@ -232,6 +232,12 @@ class Engine:
 
     # ---- consumer side (mechanism) --------------------------------------------------------
 
+    def drop_current(self):
+        """Give up the slot being printed (after it raised), so the next one can go."""
+        if len(self.queue):
+            self.queue.pop()
+        self._space.set()
+
     async def run(self):
         queue = self.queue
         status = self.status

@@ -203,7 +203,8 @@ class Parser:
             i += 1
             if state == _TEXT:
                 if b >= 0x20:
-                    out.char(b)
+                    if out.char(b) and out.busy():
+                        return i
                 elif b == _LF:
                     out.print_line(1)
                     if out.busy():

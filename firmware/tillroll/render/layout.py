@@ -119,14 +119,18 @@ class Layout:
         """Anything printed or waiting on the line since the last tear-off."""
         return self.printed or self._x > 0
 
-    def char(self, code: int):
+    def char(self, code: int) -> bool:
+        """Draw one character; True when a full line had to be printed first (a wrap), so the
+        caller checks `busy()` before the next one."""
         font = self._font
         wm = self.width_mul
         hm = self.height_mul
         w = font.width * wm
         h = font.height * hm
+        wrapped = False
         if self._x + w > DOTS:
             self.print_line(1)  # the line is full: wrap as ESC/POS printers do
+            wrapped = True
         glyph = font.load(code)
         band = self._band
         x = self._x
@@ -148,6 +152,7 @@ class Layout:
         self._x = x + w
         if h > self._line_h:
             self._line_h = h
+        return wrapped
 
     def print_line(self, lines: int):
         """Print the text line, then advance to `lines` line spacings below its top (LF, ESC d)."""

@@ -1,0 +1,113 @@
+"""Rendering speed and memory: parser + layout for each kind of receipt, on the unix port.
+
+For each case it reports dot lines rendered per second here, the RP2040-equivalent CPU time
+per dot line (unix time x K) against the 1.25 ms a line takes at 100 mm/s, the garbage left
+per dot line in steady state (GC heap growth with the collector off), whether the same work
+runs with the heap locked, and the heap's peak (the receipt in flight included) against the
+160 KB of a board.
+
+MicroPython puts a call's frame on the heap when it is larger than VM_MAX_STATE_ON_STACK and
+frees it on return, falling back to the C stack when the heap is locked: that is why
+`micropython.mem_total()` grows while the heap-locked run still succeeds. Those frames are not
+garbage and never wake the collector, so the figure here is what is left behind.
+"""
+
+import gc
+import json
+import os
+import time
+
+import micropython
+from receipts import CASES
+
+from tillroll.engine.dot_queue import DotQueue
+from tillroll.escpos.parser import Parser
+from tillroll.render.font import Font
+from tillroll.render.layout import Layout
+
+K = float(os.getenv("TILLROLL_K"))
+FONTS = os.getenv("TILLROLL_FONTS")
+_LINE_MS_AT_100MM_S = 1.25
+
+
+class Sink:
+    """Where the engine would be: copies each line into a dot queue slot and frees it."""
+
+    def __init__(self):
+        self.queue = DotQueue(4)
+        self.lines = 0
+
+    def free(self):
+        return 1024
+
+    def push_line(self, buf, offset):
+        self.queue.push_line(buf, offset)
+        self.queue.pop()
+        self.lines += 1
+
+    def feed(self, dots):
+        pass
+
+    def end_receipt(self):
+        pass
+
+
+def emit(metric, case, value, goal, unit):
+    print(json.dumps({"metric": metric, "case": case, "value": value, "goal": goal, "unit": unit}))
+
+
+def render(layout, parser, data):
+    layout.reset()
+    parser.feed(data, 0, len(data))
+
+
+def main():
+    sink = Sink()
+    layout = Layout(Font(FONTS + "/font_a_12x24.trf"), sink, 96)
+    parser = Parser(layout)
+    peak = 0
+    for name, build in CASES:
+        data = build()
+        render(layout, parser, data)  # warm up: caches, first-use paths
+        gc.collect()
+        sink.lines = 0
+        t0 = time.ticks_us()
+        repeats = 5
+        for _ in range(repeats):
+            render(layout, parser, data)
+        us = time.ticks_diff(time.ticks_us(), t0)
+        lines = sink.lines
+        if not lines:
+            print("%s: printed no dot lines" % name)
+            continue
+        per_line_us = us / lines
+        emit("dot_lines_per_s_unix", name, round(1e6 / per_line_us), None, "lines/s")
+        emit(
+            "rp2040_cpu_per_line",
+            name,
+            round(per_line_us * K / 1000, 3),
+            _LINE_MS_AT_100MM_S,
+            "ms",
+        )
+        gc.collect()
+        gc.disable()
+        before = gc.mem_alloc()
+        render(layout, parser, data)
+        garbage = gc.mem_alloc() - before
+        # Nothing was collected during that render: the heap in use now bounds its peak.
+        peak = max(peak, gc.mem_alloc())
+        gc.enable()
+        emit("garbage_per_line", name, round(garbage * repeats / lines, 2), 0, "bytes")
+        micropython.heap_lock()
+        try:
+            render(layout, parser, data)
+            locked = 1
+        except MemoryError:
+            locked = 0
+        finally:
+            micropython.heap_unlock()
+        emit("renders_heap_locked", name, locked, 1, "yes=1")
+    emit("heap_peak", "all", round(peak / 1024, 1), 160, "KB")
+
+
+main()

@@ -1,0 +1,79 @@
+"""Fuzz target, run under MicroPython: the whole firmware print path on the sim board.
+
+Reads inputs from stdin, each framed as a line `LENGTH CHUNK` then LENGTH bytes, and prints
+each one through App.receive on one simulated module, as a device would take one connection
+after another — except that every input starts with a fresh parser and print modes, so each
+finding replays on its own. The link is handed CHUNK bytes at a time, straight from stdin, so
+no input is ever held whole in RAM. It answers one line: `=ok <dot lines printed>`, or
+`=crash <exception>` followed by the traceback and a line `=end`. Lines without the `=` are
+the board's own (receipts torn off).
+"""
+
+import asyncio
+import io
+import sys
+
+from sim.board import SimBoard
+from tillroll.app import App
+from tillroll.escpos.parser import Parser
+from tillroll.link import DataLink
+
+
+class StdinStream:
+    """The next `length` bytes of stdin, at most `chunk` a read."""
+
+    def __init__(self, stdin, length, chunk):
+        self._stdin = stdin
+        self._left = length
+        self._chunk = chunk
+
+    async def readinto(self, buf):
+        n = self._left
+        if n > self._chunk:
+            n = self._chunk
+        if n > len(buf):
+            n = len(buf)
+        if n <= 0:
+            return 0
+        got = self._stdin.readinto(memoryview(buf)[:n])
+        self._left -= got
+        return got
+
+    def finish(self):
+        while self._left > 0:  # what a crash left unread
+            self._left -= len(self._stdin.read(min(self._left, 512)))
+
+
+async def main(out_dir, font_dir):
+    stdin = sys.stdin.buffer
+    board = SimBoard(out_dir=out_dir, font_dir=font_dir)
+    app = App(board)
+    app.start()
+    while True:
+        header = stdin.readline()
+        if not header:
+            return
+        length, chunk = header.split()
+        stream = StdinStream(stdin, int(length), int(chunk))
+        app.layout.reset()
+        app.parser = Parser(app.layout)
+        app.link = DataLink(app.parser, app.engine)
+        before = app.engine.lines_printed
+        errors = app.errors
+        try:
+            await app.receive(stream)
+            await app.engine.drain()
+            if app.errors != errors:
+                raise RuntimeError("the engine logged a fault (above)")
+            print("=ok", app.engine.lines_printed - before)
+        except Exception as e:  # a crash is what the fuzzer looks for: report, go on
+            buf = io.StringIO()
+            sys.print_exception(e, buf)
+            print("=crash", repr(e))
+            print(buf.getvalue())
+            print("=end")
+        stream.finish()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], sys.argv[2]))
