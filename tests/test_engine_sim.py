@@ -183,3 +183,31 @@ def test_each_mechanism_prints_text(tmp_path: Path):
             twin = sim.counters()["twin"]
         assert twin["fastest_step_us"] <= twin["rated_step_us"] + 1, name
         assert twin["overburnt"] == 0 and black(png) == twin["burnt"] > 0, name
+
+
+def test_real_time_mode_prints_the_same_receipt(tmp_path: Path):
+    with SimModule(tmp_path / "virtual") as sim:
+        send(sim.data_port, TEXT + CUT)
+        reference = rows(sim.wait_receipt())
+    with SimModule(tmp_path / "real", real_time=True) as sim:
+        send(sim.data_port, TEXT + CUT)
+        png = sim.wait_receipt()
+        assert sim.control("time")["time_s"] is None  # no virtual clock in this mode
+    assert_same_print(rows(png), reference)
+
+
+def test_a_low_supply_halves_dots_at_once_then_stops_and_says_why(tmp_path: Path):
+    with SimModule(tmp_path) as sim:
+        sim.set_supply(5200)  # below the LTP02's 5.5 V
+        block(sim, 50)
+        png = sim.wait_receipt(1)
+        c = sim.counters()
+        assert sim.status()["flags"] == ["low_supply"]
+        assert c["twin"]["max_dots_at_once"] <= 45 // 2
+        assert black(png) == 50 * 384  # slower, but not faded
+        sim.set_supply(4000)
+        block(sim, 50)
+        status = sim.wait_status(lambda s: s["stopped"])
+        assert status["flags"] == ["undervoltage"] and status["line"] == 0
+        sim.set_supply(8500)
+        assert black(sim.wait_receipt(2)) == 50 * 384

@@ -24,12 +24,6 @@ class VirtualClock:
     def ticks_us(self) -> int:
         return self._now
 
-    def ticks_diff(self, a: int, b: int) -> int:
-        return ticks_diff(a, b)
-
-    def ticks_add(self, a: int, us: int) -> int:
-        return (a + us) & _MASK
-
     def advance(self, us: int):
         self._now = (self._now + us) & _MASK
         e = self.elapsed_us + us
@@ -37,6 +31,9 @@ class VirtualClock:
             e -= 1000000
             self.seconds += 1
         self.elapsed_us = e
+
+    def wait(self):
+        return asyncio.sleep_ms(0)  # virtual time: the mechanism is always caught up
 
     def sleep_us(self, us: int):
         self.advance(us)

@@ -116,7 +116,7 @@ class Paper:
     def advance(self):
         if self.remaining <= 0:
             return False
-        r = _develop(self._acc, self._threshold, self._row, self._activations)
+        r = _develop(self._acc, self._threshold, self._row, self._activations)  # pyright: ignore[reportArgumentType]
         self.burnt += r & 0xFFFF
         self.overburnt += r >> 16
         self._spool.write(self._row)
@@ -128,7 +128,7 @@ class Paper:
         """What came out since the last tear-off, as a PNG (one blank row if nothing did)."""
         self._spool.flush()
         if not self.rows:
-            write_png(path, 1, io.BytesIO(bytearray(_LINE_BYTES)), _LINE_BYTES)
+            write_png(path, 1, io.BytesIO(bytes(_LINE_BYTES)), _LINE_BYTES)
             return 0
         with open(self._spool_path, "rb") as src:
             write_png(path, self.rows, src, _LINE_BYTES)
@@ -209,7 +209,7 @@ class Head:
                 self._w = ticks_diff(at, self._activation_at)
             self._activation_at = at
             self._moved = False
-        on = _count(self.latched, self.dead)
+        on = _count(self.latched, self.dead)  # pyright: ignore[reportArgumentType]
         if on > self.max_dots_at_once:
             self.max_dots_at_once = on
         mv = self._supply.mv
@@ -218,7 +218,7 @@ class Head:
         delivered = limit.dot_power_w(m, mv, on) * pulse_us / 1000  # mJ
         need = limit.energy_mj(m, self.temp_c) * limit.history(m, mv, self._w)
         share = int(delivered / need * 1000) if need > 0 else 0xFFFF
-        _strobe(self.latched, self.dead, self._paper.acc, share if share < 0xFFFF else 0xFFFF)
+        _strobe(self.latched, self.dead, self._paper.acc, share if share < 0xFFFF else 0xFFFF)  # pyright: ignore[reportArgumentType]
         joules = on * delivered / 1000
         self.energy_j += joules
         self.temp_c += joules / _HEAT_CAPACITY
@@ -256,7 +256,7 @@ class Stepper:
 
     def step(self, period_us):
         pps = self._m.max_pps(self._supply.mv)
-        if pps <= 0 or period_us * pps < 1000000 - period_us:
+        if pps <= 0 or period_us * pps < 1000000 - pps:  # faster than 1 / pps, whole us
             self.lost_steps += 1
             return
         self.phase = (self.phase + 1) & 3

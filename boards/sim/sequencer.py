@@ -7,6 +7,8 @@ shifted in while the current one heats (the twin's latch holds the heating data)
 activation's share of motor steps.
 """
 
+from sim.clock import ticks_diff
+
 
 class Sequencer:
     def __init__(self, head, stepper, clock, mechanism):
@@ -22,6 +24,7 @@ class Sequencer:
         self._activations = 1
         self._window = 0
         self.lines = 0
+        self._next = clock.ticks_us()
 
     # the head driver
     def fire(self, groups, k, first_us, pulse_us, activations, window_us):
@@ -36,7 +39,11 @@ class Sequencer:
     def run(self, steps, line_us):
         head = self._head
         stepper = self._stepper
-        start = self._clock.ticks_us()
+        # Lines run back to back, as queued on a board: a line starts when the one before it
+        # ends, or now if the mechanism was idle (the engine may plan a few lines ahead).
+        now = self._clock.ticks_us()
+        start = self._next if ticks_diff(self._next, now) > 0 else now
+        self._next = (start + line_us) & 0x3FFFFFFF
         k = self._k
         acts = self._activations if k else 1
         per_act = steps // acts

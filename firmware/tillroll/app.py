@@ -36,8 +36,7 @@ class App:
             cjk=CjkFont(fonts + "/cjk_24x24.tcj"),
             pages=CodePages(fonts + "/codepages.bin"),
         )
-        self.layout.settings = self.settings
-        self.layout.on_self_test = self.request_self_test
+        self.layout.attach(self.settings, self.request_self_test)
         # Imported once the large buffers above are made: compiling the graphics code first
         # would leave the heap too fragmented for them on a board-sized heap.
         from .escpos.graphics import Graphics

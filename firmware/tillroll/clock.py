@@ -13,18 +13,20 @@ class RealClock:
         self._due = time.ticks_us()
 
     def ticks_us(self) -> int:
-        return time.ticks_us()
+        return time.ticks_us()  # pyright: ignore[reportReturnType]
 
-    def ticks_diff(self, a: int, b: int) -> int:
-        return time.ticks_diff(a, b)
-
-    def ticks_add(self, a: int, us: int) -> int:
-        return time.ticks_add(a, us)
-
-    def sleep_us(self, us: int):
+    def advance(self, us: int):
+        """The mechanism has `us` more of work queued: move the deadline on."""
         now = time.ticks_us()
         if time.ticks_diff(now, self._due) > 100000:
             self._due = now  # after an idle spell, start from now
-        self._due = time.ticks_add(self._due, us)
-        ms = time.ticks_diff(self._due, now) // 1000
+        self._due = time.ticks_add(self._due, us)  # pyright: ignore[reportArgumentType]
+
+    def wait(self):
+        """An awaitable that returns when the mechanism has caught up with the deadline."""
+        ms = time.ticks_diff(self._due, time.ticks_us()) // 1000
         return asyncio.sleep_ms(ms if ms > 0 else 0)
+
+    def sleep_us(self, us: int):
+        self.advance(us)
+        return self.wait()

@@ -185,13 +185,17 @@ def print_engine(m, segments):
 
 
 def print_common(m, segments):
-    """The peer: six 64-dot blocks strobed one after another at the pulse for 25 C, rated
-    supply and rated speed, then the line's steps at the rated step rate."""
+    """The peer: six 64-dot blocks strobed one after another at one fixed pulse (the right one
+    for 25 C, the rated supply and its own line period), then the line's steps at the rated
+    step rate."""
     twin = Twin(m)
     s = m.STEPS_PER_LINE
     a = m.ACTIVATIONS_PER_LINE
     step = 1000000 // m.max_pps(m.RATED_MV)
-    pulse = int(limit.pulse_us(m, m.RATED_MV, 25, step * s // a, 64))
+    pulse = 0
+    for _ in range(20):  # its pulse is right for its own activation period, at 25 C
+        w = 6 * (pulse + m.GAP_US) + s // a * step
+        pulse = int(limit.pulse_us(m, m.RATED_MV, 25, w, 64))
     block = bytearray(48)
     for band, repeats, feed in segments:
         lines = len(band) // 48
@@ -237,7 +241,10 @@ def oracle(m, segments, temps):
     for j in range(len(counts)):
         heat[j] = temps[j] - 40 if j < len(temps) and temps[j] else 25
     gc.collect()
-    return limit.shortest_time_us(m, m.RATED_MV, counts, heat, m.MAX_DOTS_AT_ONCE)
+    total = 0
+    for n in counts:
+        total += n
+    return limit.shortest_time_us(m, m.RATED_MV, counts, heat, m.MAX_DOTS_AT_ONCE), total
 
 
 class Counting:
@@ -374,9 +381,10 @@ def main():
             st = twin.stepper
             motion_us, lines, temps = st.motion_us, st.lines, st.line_temps
             max_on, overburnt = twin.head.max_dots_at_once, twin.paper.overburnt
+            burnt = twin.paper.burnt
             del engine, twin, st
             gc.collect()
-            shortest = oracle(m, segments, temps)
+            shortest, black_dots = oracle(m, segments, temps)
             del temps
             gc.collect()
             emit("schedule_efficiency", name, round(shortest / motion_us, 3), 0.95, "ratio")
@@ -388,12 +396,21 @@ def main():
                 None,
                 "ratio",
             )
+            emit("burnt_fraction", name, round(burnt / black_dots, 4), 1.0, "ratio")
+            emit(
+                "burnt_fraction_common_fw",
+                name,
+                round(peer.paper.burnt / black_dots, 4),
+                None,
+                "ratio",
+            )
+            emit("max_dots_at_once_common_fw", name, peer.head.max_dots_at_once, None, "dots")
             emit("strobes_per_division", name, round(strobes / divisions, 3), 1.0, "ratio")
             emit("max_dots_at_once", name, max_on, m.MAX_DOTS_AT_ONCE, "dots")
             emit("overburnt_dots", name, overburnt, 0, "dots")
             emit("mm_per_s", name, round(lines * 125 / motion_us * 1000, 1), None, "mm/s")
             if K:
-                cpu_us = min(engine_cpu_us(m, segments) for _ in range(3))
+                cpu_us = min(engine_cpu_us(m, segments) for _ in range(5))
                 load = cpu_us * K / motion_us
                 emit("rp2040_cpu_load", name, round(load, 3), 0.5, "ratio")
             del peer

@@ -37,12 +37,15 @@ class DotQueue:
         self._head = 0  # next slot to read
         self._count = 0
 
+    @micropython.native
     def free(self) -> int:
         return self._slots - self._count
 
+    @micropython.native
     def __len__(self):
         return self._count
 
+    @micropython.native
     def _tail(self) -> int:
         if self._count == self._slots:
             raise OverflowError("dot queue full")
@@ -52,6 +55,7 @@ class DotQueue:
         self._count += 1
         return i * _SLOT
 
+    @micropython.native
     def push_line(self, src, offset: int):
         at = self._tail()
         buf = self._buf
@@ -61,6 +65,7 @@ class DotQueue:
         buf[at + 1] = black & 0xFF
         buf[at + 2] = black >> 8
 
+    @micropython.native
     def push(self, kind: int, arg: int):
         at = self._tail()
         buf = self._buf
@@ -68,6 +73,7 @@ class DotQueue:
         buf[at + 1] = arg & 0xFF
         buf[at + 2] = arg >> 8
 
+    @micropython.native
     def peek(self) -> int:
         """Offset of the oldest slot in `buffer` (kind at +0, arg at +1..2, dots at +3)."""
         return self._head * _SLOT
@@ -80,6 +86,7 @@ class DotQueue:
     def buffer(self):
         return self._mv
 
+    @micropython.native
     def pop(self):
         self._head += 1
         if self._head == self._slots:

@@ -9,9 +9,9 @@ mechanism's datasheet profile; the engine never builds a pin itself. For each do
 - picks the motor's speed: as fast as the ramp allows, no faster than heating the line needs,
   and slow enough to decelerate in time for any denser line in the look-ahead window;
 - computes the pulse from supply, head temperature and heat history (the first activation after
-  a pause gets the longer pulse a cooled head needs), and hands the head driver
-  the line's strobe plan and the motor its steps; the driver shifts each group while the one
-  before it heats, so the next data is ready when the current pulse ends.
+  a pause gets the longer pulse a cooled head needs), and hands the head driver the line's
+  strobe plan and the motor its steps; the driver shifts each group while the one before it
+  heats, so the next data is ready when the current pulse ends.
 
 Nothing here allocates once printing runs (tests/firmware/mp_engine.py proves it under
 micropython.heap_lock()).
@@ -35,6 +35,7 @@ _SUPPLY_STEP_MV = const(50)  # re-plan when the supply moved this much
 _NO_SUPPLY_MV = const(1000)
 _CHECK_US = const(5000)  # supply and thermistor are read this often while printing
 _IDLE_US = const(60000)  # longer than any heat history
+_AHEAD_US = const(5000)  # how far the engine plans ahead of the mechanism
 _BUCKETS = const(49)  # 0, 1-8, 9-16, ... 377-384 black dots
 
 
@@ -70,10 +71,14 @@ class Engine:
         # heating such a line needs.
         self._caps = bytearray(_BUCKETS)
         self._need = array("H", [0] * _BUCKETS)
-        self._groups = (bytearray(_LINE_BYTES * kmax), bytearray(_LINE_BYTES * kmax))
+        # The head driver reads a line's group lines until that line is done, and the engine
+        # plans up to _AHEAD_US ahead: one buffer for each line that can be in flight.
+        in_flight = _AHEAD_US // (self._s * self._ramp[self._top]) + 2
+        self._groups = [bytearray(_LINE_BYTES * kmax) for _ in range(in_flight)]
         self._flip = 0
         self._pos = -1  # ramp position of the last step; -1: at rest
         self._idle_us = _IDLE_US  # since the head's last activation began
+        self._since_check = _CHECK_US  # since the supply and thermistor were read
         self._floor_us = 0  # no step is faster than this (supply, speed setting)
         self._planned_mv = -1000
         self._planned_t = -1000
@@ -139,8 +144,9 @@ class Engine:
     # ---- planning -------------------------------------------------------------------------
 
     def _plan(self, mv: int):
-        """Speed limits for the present supply and head temperature: for each number of
-        sub-strobes, the slowest step heating needs and the furthest ramp position."""
+        """Speed limits for the present supply and head temperature: for each bucket of 8
+        black dots, the slowest step heating such a line needs (at the bucket's most dots,
+        shared evenly among its sub-strobes) and the furthest ramp position for it."""
         m = self.mechanism
         heat = self.heat
         heat.set_supply(mv)
@@ -236,34 +242,48 @@ class Engine:
         queue = self.queue
         status = self.status
         clock = self._clock
-        sensors = self._sensors
-        since_check = _CHECK_US
         while True:
             if not len(queue):
                 self._pos = -1  # the motor stops
                 self._idle_us = _IDLE_US
+                self._since_check = _CHECK_US
                 self._work.clear()
                 await self._work.wait()
-                since_check = _CHECK_US
                 continue
-            # The paper and cover every line (a line printed on no paper is lost), the
-            # supply and thermistor every few milliseconds.
+            self._batch()
+            if status.flags & st.STOPS:
+                self._pos = -1
+                self._idle_us += _POLL_US
+                await clock.sleep_us(_POLL_US)
+            else:
+                await clock.wait()
+
+    @micropython.native
+    def _batch(self):
+        """Plan dot lines until _AHEAD_US of work is queued for the drivers (they hold a few
+        lines), the queue is empty, or a fault stops printing. The paper and cover are read
+        every line (a line printed on no paper is lost), supply and thermistor every
+        _CHECK_US."""
+        queue = self.queue
+        status = self.status
+        sensors = self._sensors
+        clock = self._clock
+        ahead = 0
+        while ahead < _AHEAD_US and len(queue):
             if (
-                since_check >= _CHECK_US
+                self._since_check >= _CHECK_US
                 or status.flags
                 or not sensors.paper()
                 or not sensors.cover_closed()
             ):
-                since_check = 0
+                self._since_check = 0
                 if self._check():
-                    self._pos = -1
-                    self._idle_us += _POLL_US
-                    await clock.sleep_us(_POLL_US)
-                    continue
+                    return
             line_us = self._line()
             if line_us:
-                since_check += line_us
-                await clock.sleep_us(line_us)
+                clock.advance(line_us)
+                self._since_check += line_us
+                ahead += line_us
 
     @micropython.native
     def _line(self) -> int:
@@ -286,7 +306,7 @@ class Engine:
         cap = self._cap
         k = (arg + cap - 1) // cap if kind == LINE else 0
         # Speed: one ramp position a step towards the furthest one the look-ahead allows.
-        target = lookahead(buf, at // _SLOT, len(queue), queue.slots, self._caps, s, self._window)
+        target = lookahead(buf, at // _SLOT, len(queue), queue.slots, self._caps, s, self._window)  # pyright: ignore[reportArgumentType]  (viper ptr8)
         pos = self._pos
         if target > pos + s:
             target = pos + s
@@ -307,9 +327,11 @@ class Engine:
             self._pos = pos
         if k:
             groups = self._groups[self._flip]
-            self._flip ^= 1
+            self._flip += 1
+            if self._flip == len(self._groups):
+                self._flip = 0
             per = (arg + k - 1) // k
-            split(buf, at + 3, groups, per)
+            split(buf, at + 3, groups, per)  # pyright: ignore[reportArgumentType]  (viper ptr8)
             w = line_us // a
             # Heat history: W' is the activation period, or the time since the head last
             # fired if that is longer (the first line after a pause gets a longer pulse).
@@ -318,9 +340,16 @@ class Engine:
             t = heat.pulse_us(per, w)
             first = heat.pulse_us(per, idle) if idle > w else t
             heat_us = self._heat_us(k, first if first > t else t)
-            if heat_us > w:  # the head is colder than planned: give the line its time
+            for _ in range(8):  # bounded fixed point; it settles in two or three
+                if heat_us <= w:
+                    break
+                # The head is colder than planned: give the line its time. A longer period
+                # keeps less heat, so the pulse grows with it.
                 w = heat_us
                 line_us = w * a
+                t = heat.pulse_us(per, w)
+                first = heat.pulse_us(per, idle) if idle > w else t
+                heat_us = self._heat_us(k, first if first > t else t)
             self._idle_us = w  # the last activation starts w before the line ends
             self._head.fire(groups, k, first, t, a, w)
             self.pulse_us = t

@@ -13,6 +13,7 @@ from array import array
 T_MIN = const(-40)  # coldest degree in the tables
 _T_COUNT = const(161)  # -40 .. 120 C
 _W_MAX = const(50000)  # heat history is gone after this many us
+_NONE = const(0xFFFF)  # no pulse cached
 
 
 class Heat:
@@ -47,9 +48,10 @@ class Heat:
             self._hd = int(h[3] + 0.5)
             self._he = int(h[4] * 1000 + 0.5)
         self._density = 100  # per cent of the datasheet energy
-        # Pulses by dots at once for one W': a line at a steady speed costs a look-up.
+        # The last pulse by dots at once, and the W' it was for: a line like the one before it
+        # costs a look-up.
         self._cache = array("H", [0] * (cap + 1))
-        self._cache_w = -1
+        self._cache_w = array("H", [_NONE] * (cap + 1))
         self.supply_mv = 0
         self._vsq = 1  # effective voltage squared, in 0.01 V^2
         self._t = 25 - T_MIN  # head temperature, index into the tables
@@ -61,7 +63,7 @@ class Heat:
     @density.setter
     def density(self, percent: int):
         self._density = percent
-        self._cache_w = -1
+        self._forget()
 
     @property
     def temp_c(self) -> int:
@@ -69,7 +71,7 @@ class Heat:
 
     def set_supply(self, mv: int):
         self.supply_mv = mv
-        self._cache_w = -1
+        self._forget()
         v = self._gain * mv // 1000 - self._drop
         self._vsq = v * v // 10000 if v > 100 else 1
 
@@ -84,26 +86,27 @@ class Heat:
             t += 1
         if t != self._t:
             self._t = t
-            self._cache_w = -1
+            self._forget()
 
     def set_temp_c(self, c: int):
         t = c - T_MIN
         self._t = 0 if t < 0 else (_T_COUNT - 1 if t >= _T_COUNT else t)
-        self._cache_w = -1
+        self._forget()
+
+    def _forget(self):
+        keys = self._cache_w
+        for i in range(len(keys)):
+            keys[i] = _NONE
 
     def pulse_us(self, nsa: int, w_us: int) -> int:
         """Pulse for `nsa` dots heated at once, W' = `w_us` after their last activation."""
-        cache = self._cache
-        if w_us == self._cache_w:
-            t = cache[nsa]
-            if t:
-                return t
-        else:
-            for i in range(len(cache)):
-                cache[i] = 0
-            self._cache_w = w_us
+        if w_us > _W_MAX:
+            w_us = _W_MAX
+        if self._cache_w[nsa] == w_us:
+            return self._cache[nsa]
         t = self._pulse_us(nsa, w_us)
-        cache[nsa] = t
+        self._cache[nsa] = t
+        self._cache_w[nsa] = w_us
         return t
 
     def _pulse_us(self, nsa: int, w_us: int) -> int:

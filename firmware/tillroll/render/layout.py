@@ -137,6 +137,12 @@ class Layout:
 
     # ---- engine settings --------------------------------------------------------------
 
+    def attach(self, settings, on_self_test):
+        """The settings store that ESC 7, DC2 # and GS ( K change, and who prints the
+        self-test page on GS ( A and DC2 T."""
+        self.settings = settings
+        self.on_self_test = on_self_test
+
     def set_heating(self, max_dots: int, heat_time: int, interval: int):
         """ESC 7 n1 n2 n3: dots heated at once 8 (n1 + 1); heat time n2 x 10 us, read as a
         density against the usual 80 (800 us); the interval is the engine's own business."""
