@@ -135,3 +135,10 @@ def test_a_file_that_prints_nothing_says_so(tmp_path: Path):
     done = render(tmp_path, ESC + b"@" + ESC + b"E\x01")
     assert done.returncode == 2
     assert "printed nothing" in done.stderr
+
+
+def test_a_line_feed_after_the_cut_makes_no_blank_receipt(tmp_path: Path):
+    # receipt-printer-encoder ends with a cut and then "\n\r"; a raw job then closes.
+    done = render(tmp_path, ESC + b"@" + b"Paid\n" + GS + b"VA\x00" + b"\n\r")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith(": 1 receipt")

@@ -37,7 +37,7 @@ class Layout:
         self._tabs = array("H", bytes(2 * _TABS))
         self._x = 0
         self._line_h = 0
-        self.printed = False  # dots or feed went to the engine since the last tear-off
+        self.printed = False  # dots went to the engine since the last tear-off
         self.held = False  # a self-test page is printing: take no more data until it is out
         self.settings = None  # persisted density and speed (tillroll.settings)
         self.on_self_test = None
@@ -424,9 +424,10 @@ class Layout:
         self.decoder.interrupt()
 
     def feed_dots(self, dots: int):
+        # Paper feed alone does not start a receipt: an LF after a cut (as some clients send)
+        # must not come out as a blank receipt of its own.
         if dots > 0:
             self._engine.feed(dots)
-            self.printed = True
 
     def tear_off(self, extra_dots: int = 0):
         """GS V on a module with no cutter: print what is pending, feed the last line past the
