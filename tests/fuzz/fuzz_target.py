@@ -42,10 +42,26 @@ class StdinStream:
 
     def finish(self):
         while self._left > 0:  # what a crash left unread
-            self._left -= len(self._stdin.read(min(self._left, 512)))
+            got = len(self._stdin.read(min(self._left, 512)))
+            if not got:
+                raise SystemExit  # the fuzzer is gone
+            self._left -= got
 
 
-async def main(app):
+_ROLL_LINES = const(113000)
+
+
+async def drain(app, board):
+    """Wait until everything queued has printed; a roll that runs out is replaced, as a
+    cashier would, so a long input is not taken for a hang."""
+    queue = app.engine.queue
+    while len(queue):
+        if board.paper.remaining <= 0:
+            board.paper.remaining = _ROLL_LINES
+        await asyncio.sleep_ms(1)
+
+
+async def main(app, board):
     stdin = sys.stdin.buffer
     app.start()
     while True:
@@ -54,14 +70,15 @@ async def main(app):
             return
         length, chunk = header.split()
         stream = StdinStream(stdin, int(length), int(chunk))
+        board.paper.remaining = _ROLL_LINES  # every input starts on a fresh roll
         app.layout.reset()
-        app.parser = Parser(app.layout)
+        app.parser = Parser(app.layout, app.graphics)
         app.link = DataLink(app.parser, app.engine)
         before = app.engine.lines_printed
         errors = app.errors
         try:
             await app.receive(stream)
-            await app.engine.drain()
+            await drain(app, board)
             if app.errors != errors:
                 raise RuntimeError("the engine logged a fault (above)")
             print("=ok", app.engine.lines_printed - before)
@@ -77,4 +94,4 @@ async def main(app):
 if __name__ == "__main__":
     board = SimBoard(out_dir=sys.argv[1], font_dir=sys.argv[2])
     gc.collect()  # compiling the modules left garbage: the App's buffers want whole blocks
-    asyncio.run(main(App(board)))
+    asyncio.run(main(App(board), board))
