@@ -15,13 +15,18 @@ garbage and never wake the collector, so the figure here is what is left behind.
 import gc
 import json
 import os
+import sys
 import time
 
 import micropython
+import receipts
 from receipts import CASES
 
 from tillroll.engine.dot_queue import DotQueue
+from tillroll.escpos.graphics import Graphics
 from tillroll.escpos.parser import Parser
+from tillroll.render.cjk import CjkFont
+from tillroll.render.codepage import CodePages
 from tillroll.render.font import Font
 from tillroll.render.layout import Layout
 
@@ -56,18 +61,49 @@ def emit(metric, case, value, goal, unit):
     print(json.dumps({"metric": metric, "case": case, "value": value, "goal": goal, "unit": unit}))
 
 
-def render(layout, parser, data):
+_CHUNK = bytearray(512)
+
+
+def render(layout, parser, f):
+    """Print the receipt in file `f` as the link would: 512 bytes at a time."""
     layout.reset()
-    parser.feed(data, 0, len(data))
+    f.seek(0)
+    while True:
+        n = f.readinto(_CHUNK)
+        if not n:
+            break
+        parser.feed(_CHUNK, 0, n)
+    while parser.pending():  # a barcode, QR code or logo still printing, as the link does
+        parser.feed(_CHUNK, 0, 0)
+
+
+def save(name, build):
+    """The receipt built once and kept in a file, so it does not sit in the heap; open."""
+    path = "/tmp/tillroll-bench-%s.bin" % name
+    with open(path, "wb") as f:
+        if build is receipts.raster_logo:
+            receipts.write_raster_logo(f)
+        else:
+            f.write(build())
+    gc.collect()
+    return open(path, "rb")
 
 
 def main():
     sink = Sink()
-    layout = Layout(Font(FONTS + "/font_a_12x24.trf"), sink, 96)
-    parser = Parser(layout)
+    font_a = Font(FONTS + "/font_a_12x24.trf")
+    layout = Layout(
+        font_a,
+        sink,
+        96,
+        font_b=Font(FONTS + "/font_b_9x17.trf"),
+        cjk=CjkFont(FONTS + "/cjk_24x24.tcj"),
+        pages=CodePages(FONTS + "/codepages.bin"),
+    )
+    parser = Parser(layout, Graphics(layout, sink, font_a))
     peak = 0
     for name, build in CASES:
-        data = build()
+        data = save(name, build)
         render(layout, parser, data)  # warm up: caches, first-use paths
         gc.collect()
         sink.lines = 0
@@ -102,8 +138,9 @@ def main():
         try:
             render(layout, parser, data)
             locked = 1
-        except MemoryError:
+        except MemoryError as e:
             locked = 0
+            sys.print_exception(e)
         finally:
             micropython.heap_unlock()
         emit("renders_heap_locked", name, locked, 1, "yes=1")

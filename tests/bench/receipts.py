@@ -30,14 +30,23 @@ def chinese_receipt(lines=30):
     return out
 
 
-def raster_logo(rows=384):
-    # A 384 x rows checker-and-stripe logo through GS v 0.
-    out = bytearray(ESC + b"@" + GS + b"v0\x00" + bytes([48, 0, rows & 0xFF, rows >> 8]))
+def write_raster_logo(out, rows=384):
+    """A 384 x rows checker-and-stripe logo through GS v 0, written to `out` a row at a time."""
+    out.write(ESC + b"@" + GS + b"v0\x00" + bytes([48, 0, rows & 0xFF, rows >> 8]))
+    row = bytearray(48)
     for y in range(rows):
         for x in range(48):
-            out.append(0xF0 if (x + y // 16) % 2 else (0xAA if y % 4 < 2 else 0x55))
-    out += GS + b"V\x00"
-    return out
+            row[x] = 0xF0 if (x + y // 16) % 2 else (0xAA if y % 4 < 2 else 0x55)
+        out.write(row)
+    out.write(GS + b"V\x00")
+
+
+def raster_logo(rows=384):
+    import io
+
+    out = io.BytesIO()
+    write_raster_logo(out, rows)
+    return out.getvalue()
 
 
 def qr_receipt(text=b"https://example.com/receipt/2026-11-25/000042?total=123.45&eur"):

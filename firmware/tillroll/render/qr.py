@@ -103,6 +103,7 @@ class QR:
         self._fn_buf = bytearray(self._stride * side)
         self.matrix = framebuf.FrameBuffer(self._buf, side, side, framebuf.MONO_HLSB)
         self._fn = framebuf.FrameBuffer(self._fn_buf, side, side, framebuf.MONO_HLSB)
+        self._pos = bytearray(7)  # alignment pattern centres (up to 7 a side, version 40)
         most = raw_codewords(max_version)
         self._words = bytearray(most)  # data codewords, block after block, then interleaved
         self._final = bytearray(most)
@@ -247,7 +248,9 @@ class QR:
         for i in range(size):  # timing
             self._set(6, i, (i + 1) & 1)
             self._set(i, 6, (i + 1) & 1)
-        for cx, cy in ((3, 3), (size - 4, 3), (3, size - 4)):  # finders and separators
+        for k in range(3):  # finders and separators: top left, top right, bottom left
+            cx = size - 4 if k == 1 else 3
+            cy = size - 4 if k == 2 else 3
             for dy in range(-4, 5):
                 for dx in range(-4, 5):
                     x = cx + dx
@@ -256,10 +259,10 @@ class QR:
                         d = max(abs(dx), abs(dy))
                         self._set(x, y, 1 if d != 2 and d != 4 else 0)
         if version > 1:
-            pos = _alignment(version, size)
-            last = len(pos) - 1
-            for i in range(len(pos)):
-                for j in range(len(pos)):
+            pos = _alignment(version, size, self._pos)
+            last = version // 7 + 1
+            for i in range(last + 1):
+                for j in range(last + 1):
                     if (i == 0 and j == 0) or (i == 0 and j == last) or (i == last and j == 0):
                         continue
                     for dy in range(-2, 3):
@@ -308,10 +311,11 @@ def _put(words, bit: int, value: int, n: int) -> int:
     return bit
 
 
-def _alignment(version: int, size: int):
+def _alignment(version: int, size: int, pos):
+    """The alignment pattern centres of `version`, into `pos` (preallocated, 7 entries)."""
     count = version // 7 + 2
     step = 26 if version == 32 else (version * 4 + count * 2 + 1) // (count * 2 - 2) * 2
-    pos = [6] * count
+    pos[0] = 6
     for i in range(count - 1):
         pos[count - 1 - i] = size - 7 - i * step
     return pos
