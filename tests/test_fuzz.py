@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
-from tillroll_host.paths import BOARD_HEAP, FONTS, ROOT, micropython, micropython_env
+from tillroll_host.paths import FONTS, ROOT, SIM_HEAP, micropython, micropython_env
 from tillroll_host.sample import PROFILE, print_shop_receipt
 
 TARGET = ROOT / "tests" / "fuzz" / "fuzz_target.py"
@@ -44,7 +44,7 @@ class FuzzTarget:
             [
                 micropython(),
                 "-X",
-                f"heapsize={BOARD_HEAP}",
+                f"heapsize={SIM_HEAP}",
                 str(TARGET),
                 str(self.out_dir),
                 str(FONTS),

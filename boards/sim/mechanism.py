@@ -110,6 +110,10 @@ class Paper:
     def acc(self):
         return self._acc
 
+    def load(self, lines=_ROLL_LINES):
+        """A new roll."""
+        self.remaining = lines
+
     def present(self) -> bool:
         return self.remaining > 0
 

@@ -55,6 +55,7 @@ async def main(out_dir, font_dir):
             return
         length, chunk = header.split()
         stream = StdinStream(stdin, int(length), int(chunk))
+        board.paper.load()  # a fresh roll: thousands of inputs would run a real one out
         app.layout.reset()
         app.parser = Parser(app.layout)
         app.link = DataLink(app.parser, app.engine)
