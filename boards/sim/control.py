@@ -59,7 +59,10 @@ class Control:
         return {}
 
     def cmd_load_paper(self, req):
-        self._board.paper.remaining = int(req.get("lines", 113000))
+        if "lines" in req:
+            self._board.paper.load(int(req["lines"]))
+        else:
+            self._board.paper.load()
         return {}
 
     def cmd_cover(self, req):

@@ -32,7 +32,6 @@ _ROOM_C = 25.0
 _HEAT_CAPACITY = 6.0  # J/K of the head and its heat sink
 _COOLING_S = 25.0  # time constant towards the room
 _ROLL_LINES = const(113000)  # 57 mm x 35 mm roll on a 12 mm core, 60 um paper: about 14 m
-_TEMP_LOG = const(4096)
 
 
 @micropython.viper
@@ -109,6 +108,10 @@ class Paper:
     @property
     def acc(self):
         return self._acc
+
+    def load(self, lines=_ROLL_LINES):
+        """A new roll."""
+        self.remaining = lines
 
     def present(self) -> bool:
         return self.remaining > 0
@@ -239,7 +242,7 @@ class Stepper:
     """The paper-feed stepper: four phases; `STEPS_PER_LINE` steps move the paper one dot line.
     Steps faster than the supply allows are lost (the paper does not move)."""
 
-    def __init__(self, m, paper, head, supply):
+    def __init__(self, m, paper, head, supply, log_lines=0):
         self._m = m
         self._paper = paper
         self._head = head
@@ -252,7 +255,8 @@ class Stepper:
         self.motion_us = 0  # time spent moving, summed over steps
         self.fastest_step_us = 0
         self.lines = 0
-        self.line_temps = bytearray(_TEMP_LOG)  # head temperature + 40 at each dot line
+        # Head temperature + 40 at each of the first `log_lines` dot lines (benchmarks).
+        self.line_temps = bytearray(log_lines)
 
     def step(self, period_us):
         pps = self._m.max_pps(self._supply.mv)
@@ -269,7 +273,7 @@ class Stepper:
         if self._partial >= self._per_line:
             self._partial = 0
             if self._paper.advance():
-                if self.lines < _TEMP_LOG:
+                if self.lines < len(self.line_temps):
                     t = int(self._head.temp_c + 40.5)
                     self.line_temps[self.lines] = t if 0 <= t < 256 else 255
                 self.lines += 1

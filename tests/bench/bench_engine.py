@@ -122,7 +122,7 @@ class Twin:
         self.supply = Supply(m.RATED_MV)
         self.paper = Paper(OUT, m.ACTIVATIONS_PER_LINE)
         self.head = Head(m, self.paper, self.supply, self.clock)
-        self.stepper = Stepper(m, self.paper, self.head, self.supply)
+        self.stepper = Stepper(m, self.paper, self.head, self.supply, 1400)
         self.seq = Sequencer(self.head, self.stepper, self.clock, m)
         self.sensors = Sensors(self.head, self.paper, self.supply)
         self.tear = TearBar(self.paper, lambda path: None)
@@ -155,6 +155,7 @@ class Twin:
 def print_engine(m, segments):
     import asyncio
 
+    gc.collect()
     twin = Twin(m)
     engine = Engine(twin.seq, twin.seq, twin.tear, twin.sensors, twin.clock, m, 64)
 
@@ -280,6 +281,7 @@ def engine_cpu_us(m, segments):
     that only count, in virtual time."""
     import asyncio
 
+    gc.collect()  # one engine at a time: the last one's buffers go back first
     hw = Counting(m)
     engine = Engine(hw, hw, hw, hw, VirtualClock(), m, 64)
 

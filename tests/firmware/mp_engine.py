@@ -375,3 +375,24 @@ def test_a_full_queue_refuses_rather_than_overwrites():
     except OverflowError:
         return
     raise AssertionError("a third slot went into a queue of two")
+
+
+def test_esc_7_and_a_low_supply_never_split_past_the_group_buffers():
+    # ESC 7 n1 = 0 asks for 8 dots at once; with a sagging supply on top, a solid line would
+    # need 96 sub-strobes. The engine keeps to a floor of a quarter of the cap.
+    t = Twin()
+    engine = t.engine()
+    engine.set_max_dots(8)
+    t.supply.mv = 5200
+    solid = bytearray(b"\xff" * 48)
+
+    async def produce():
+        for _ in range(6):
+            engine.push_line(solid, 0)
+        engine.end_receipt()
+
+    run(engine, produce)
+    assert engine.lines_printed == 6
+    floor = (ltp02_245.MAX_DOTS_AT_ONCE + 3) // 4
+    assert floor - 1 <= t.head.max_dots_at_once <= floor + 1
+    assert t.paper.burnt == 6 * 384

@@ -48,16 +48,13 @@ class StdinStream:
             self._left -= got
 
 
-_ROLL_LINES = const(113000)
-
-
 async def drain(app, board):
     """Wait until everything queued has printed; a roll that runs out is replaced, as a
     cashier would, so a long input is not taken for a hang."""
     queue = app.engine.queue
     while len(queue):
         if board.paper.remaining <= 0:
-            board.paper.remaining = _ROLL_LINES
+            board.paper.load()
         await asyncio.sleep_ms(1)
 
 
@@ -70,7 +67,7 @@ async def main(app, board):
             return
         length, chunk = header.split()
         stream = StdinStream(stdin, int(length), int(chunk))
-        board.paper.remaining = _ROLL_LINES  # every input starts on a fresh roll
+        board.paper.load()  # a fresh roll: thousands of inputs would run a real one out
         app.layout.reset()
         app.parser = Parser(app.layout, app.graphics)
         app.link = DataLink(app.parser, app.engine)

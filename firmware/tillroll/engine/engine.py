@@ -59,6 +59,9 @@ class Engine:
         self._cap_max = m.MAX_DOTS_AT_ONCE
         self._cap = self._cap_max
         self._user_cap = self._cap_max  # ESC 7 n1
+        # The fewest dots at once ever used (ESC 7 and a sagging supply together): it bounds
+        # the sub-strobes of a line, and so the group buffers.
+        self._cap_floor = (self._cap_max + 3) // 4
         self._stop_c = m.STOP_C
         self._resume_c = m.RESUME_C
         self._min_mv = m.SUPPLY_MIN_MV
@@ -66,7 +69,7 @@ class Engine:
         self._top = len(self._ramp) - 1
         self._rated_step_us = 1000000 // m.max_pps(m.RATED_MV)
         self._window = (len(self._ramp) + self._s - 1) // self._s + 1
-        kmax = 2 * ((m.DOTS + self._cap_max - 1) // self._cap_max) + 2
+        kmax = (m.DOTS + self._cap_floor - 1) // self._cap_floor
         # By black dots in buckets of 8: the furthest ramp position and the slowest step (us)
         # heating such a line needs.
         self._caps = bytearray(_BUCKETS)
@@ -137,8 +140,12 @@ class Engine:
         self._planned_mv = -1000
 
     def set_max_dots(self, dots: int):
-        """ESC 7 n1: fewer dots heated at once than the mechanism allows (a weak supply)."""
-        self._user_cap = dots if 8 <= dots < self._cap_max else self._cap_max
+        """ESC 7 n1: fewer dots heated at once than the mechanism allows (a weak supply), down
+        to half of them."""
+        half = self._cap_max // 2
+        self._user_cap = (
+            self._cap_max if dots >= self._cap_max else (dots if dots > half else half)
+        )
         self._planned_mv = -1000
 
     # ---- planning -------------------------------------------------------------------------
@@ -155,6 +162,8 @@ class Engine:
         cap = self._user_cap
         if mv < self._min_mv:
             cap >>= 1  # a sagging supply: halve the current drawn
+        if cap < self._cap_floor:
+            cap = self._cap_floor
         self._cap = cap
         pps = m.max_pps(mv)
         floor = 1000000 // pps if pps > 0 else 65535
