@@ -130,17 +130,21 @@ def test_garbage_never_stops_text_for_long():
     assert text.endswith("after"), text
 
 
-def test_a_busy_layout_stops_parsing_after_the_line():
+def test_a_busy_layout_stops_parsing_before_text_and_after_a_line():
     out = LayoutRecorder()
-    out.full = True
     p = Parser(out)
     buf = bytearray(b"one\ntwo\n")
-    stop = p.feed(buf, 0, len(buf))
-    assert stop == 4
-    assert out.text() == "one"
+    out.full = True  # no room for a line: no text starts
+    assert p.feed(buf, 0, len(buf)) == 0
+    assert out.text() == ""
     out.full = False
-    assert p.feed(buf, stop, len(buf)) == len(buf)
+    assert p.feed(buf, 0, 4) == 4
+    out.full = True  # the line filled the queue: the next text waits
+    assert p.feed(buf, 4, len(buf)) == 4
+    out.full = False
+    assert p.feed(buf, 4, len(buf)) == len(buf)
     assert out.text() == "onetwo"
+    assert ("print_line", 1) in out.calls
 
 
 FS = b"\x1c"

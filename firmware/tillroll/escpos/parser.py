@@ -257,6 +257,8 @@ class Parser:
             i += 1
             if state == _TEXT:
                 if b >= 0x20:
+                    if out.busy():
+                        return i - 1  # no room for a line that may wrap: wait, then go on
                     i = out.chars(buf, i - 1, end)  # the whole run of printable bytes
                     if i < end and buf[i] >= 0x20:
                         return i  # it stopped short: a wrap filled the queue
