@@ -2,15 +2,29 @@
 
 WIRING (simulated)
     data link   TCP 127.0.0.1:<data_port>, one sender at a time; or an ESC/POS file (render)
-    head        sim.mechanism.Head   (shift register, latch, strobe)
-    motor       sim.mechanism.Motor  (steps per dot line from the mechanism profile)
+    control     TCP 127.0.0.1:<control_port>, line-based JSON (docs/sim.md)
+    head        sim.mechanism.Head via sim.sequencer.Sequencer (shift register, latch, strobe)
+    motor       sim.mechanism.Stepper via the same sequencer (phases, steps per dot line)
+    sensors     sim.mechanism.Sensors (supply, thermistor, paper sensor, cover switch)
     tear bar    sim.mechanism.TearBar -> <out>/receipt-NNNN.png
+    clock       sim.clock.VirtualClock, or tillroll.clock.RealClock with --real-time
+    storage     <state>/settings (density, speed)
 """
 
 import asyncio
 
-from mechanisms import ltp02_245
-from sim.mechanism import Head, Motor, Paper, TearBar
+from sim.clock import VirtualClock
+from sim.mechanism import Head, Paper, Sensors, Stepper, Supply, TearBar
+from sim.sequencer import Sequencer
+from tillroll.clock import RealClock
+
+MECHANISMS = {"ltp02-245": "ltp02_245", "jx-2r-01": "jx_2r_01", "pt486f-b": "pt486f_b"}
+
+
+def mechanism(name):
+    """The profile module of a mechanism, imported only when it is the one in use."""
+    return __import__("mechanisms." + MECHANISMS[name], None, None, ("NAME",))
+
 
 # Head to tear bar on the sim's case: the last printed line must clear the bar (12 mm).
 _TEAR_LINES = const(96)
@@ -30,15 +44,37 @@ class FileStream:
 
 
 class SimBoard:
-    def __init__(self, out_dir, font_dir, data_port=0, render_path=None, mechanism=ltp02_245):
+    def __init__(
+        self,
+        out_dir,
+        font_dir,
+        data_port=0,
+        render_path=None,
+        mechanism=None,
+        control_port=0,
+        state_dir=None,
+        real_time=False,
+        feed_held=False,
+    ):
+        if mechanism is None:
+            mechanism = globals()["mechanism"]("ltp02-245")
         self.mechanism = mechanism
         self.font_dir = font_dir
         self.tear_lines = _TEAR_LINES
-        self.paper = Paper(out_dir)
-        self.head = Head(self.paper)
-        self.motor = Motor(self.paper, mechanism.STEPS_PER_LINE)
+        self.clock = RealClock() if real_time else VirtualClock()
+        self.supply = Supply(mechanism.RATED_MV)
+        self.paper = Paper(out_dir, mechanism.ACTIVATIONS_PER_LINE)
+        self.print_head = Head(mechanism, self.paper, self.supply, self.clock)
+        self.stepper = Stepper(mechanism, self.paper, self.print_head, self.supply)
+        self.sequencer = Sequencer(self.print_head, self.stepper, self.clock, mechanism)
+        self.head = self.sequencer
+        self.motor = self.sequencer
+        self.sensors = Sensors(self.print_head, self.paper, self.supply)
         self.tear = TearBar(self.paper, self._on_receipt)
+        self.settings_path = state_dir + "/settings" if state_dir else None
+        self.feed_held = feed_held  # FEED held at power-on: print the self-test page
         self._data_port = data_port
+        self._control_port = control_port
         self._render_path = render_path
         self._sender = asyncio.Lock()
         self.receipts = 0  # a count, not a list: a sim left running must not fill its heap
@@ -55,6 +91,12 @@ class SimBoard:
             stream.close()
             await app.engine.drain()
             return
+        if self._control_port:
+            from sim.control import Control
+
+            control = Control(self, app)
+            await asyncio.start_server(control.client, "127.0.0.1", self._control_port)
+            print("control on 127.0.0.1:%d" % self._control_port)
         await asyncio.start_server(
             lambda r, w: self._client(app, r, w), "127.0.0.1", self._data_port
         )

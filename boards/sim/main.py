@@ -1,37 +1,67 @@
 """Start the simulated module: `micropython boards/sim/main.py [options]`.
 
---data-port N   listen for ESC/POS on 127.0.0.1:N (default 9100)
---render FILE   print one ESC/POS file instead, then exit
---out DIR       where receipt PNGs go (default out)
---fonts DIR     compiled fonts (default firmware/fonts)
+--data-port N      listen for ESC/POS on 127.0.0.1:N (default 9100)
+--control-port N   line-based JSON control channel on 127.0.0.1:N (docs/sim.md; default off)
+--render FILE      print one ESC/POS file instead, then exit
+--out DIR          where receipt PNGs go (default out)
+--fonts DIR        compiled fonts (default firmware/fonts)
+--state DIR        where settings persist (default: not persisted)
+--mechanism NAME   ltp02-245 (default), jx-2r-01, pt486f-b
+--real-time        run the mechanism in real time (demos); default virtual time
+--feed-held        FEED held at power-on: print the self-test page first
 """
 
+import gc
 import sys
 
-from sim.board import SimBoard
+from sim.board import MECHANISMS, SimBoard, mechanism
 from tillroll.app import App
+
+_FLAGS = ("--real-time", "--feed-held")
 
 
 def _options(argv):
-    opts = {"--data-port": "9100", "--render": None, "--out": "out", "--fonts": "firmware/fonts"}
+    opts = {
+        "--data-port": "9100",
+        "--control-port": "0",
+        "--render": None,
+        "--out": "out",
+        "--fonts": "firmware/fonts",
+        "--state": None,
+        "--mechanism": "ltp02-245",
+    }
+    flags = set()
     i = 0
     while i < len(argv):
+        if argv[i] in _FLAGS:
+            flags.add(argv[i])
+            i += 1
+            continue
         if argv[i] not in opts or i + 1 >= len(argv):
             print(__doc__)
             raise SystemExit(2)
         opts[argv[i]] = argv[i + 1]
         i += 2
-    return opts
+    if opts["--mechanism"] not in MECHANISMS:
+        print("unknown mechanism %s; one of %s" % (opts["--mechanism"], ", ".join(MECHANISMS)))
+        raise SystemExit(2)
+    return opts, flags
 
 
 def main():
-    opts = _options(sys.argv[1:])
+    opts, flags = _options(sys.argv[1:])
     board = SimBoard(
         out_dir=opts["--out"],
         font_dir=opts["--fonts"],
         data_port=int(opts["--data-port"]),
         render_path=opts["--render"],
+        mechanism=mechanism(opts["--mechanism"]),
+        control_port=int(opts["--control-port"]),
+        state_dir=opts["--state"],
+        real_time="--real-time" in flags,
+        feed_held="--feed-held" in flags,
     )
+    gc.collect()  # compiling the modules left the heap in pieces: one piece again
     try:
         App(board).run()
     except KeyboardInterrupt:

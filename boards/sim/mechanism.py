@@ -1,39 +1,138 @@
-"""Models of the print mechanism for the simulated module: head, motor, paper and tear bar.
+"""The mechanism twin: a pin-level model of the head, the stepper, the paper and the sensors.
 
-The engine drives them through the same calls a board driver takes: shift a dot line into the
-head, latch it, strobe, step the motor. Burnt dots land on the paper row under the head; every
-`steps_per_line` motor steps the paper moves one dot line. Paper is kept in a file, not in RAM,
-so a long receipt fits the board-sized heap.
+The head has a shift register, a latch and a strobe. While a strobe is on, every latched dot
+whose element is alive takes energy from the supply, P = V^2 RH / (RH + Ri + n Rc)^2 with n dots
+on at once. Each dot of the paper row under the head adds up the energy it got, as a share of
+what the paper needs at the head's true temperature and heat history (the datasheet's E(T) C);
+when the row moves on it is burnt where that share passed the paper's threshold (which varies a
+little from dot to dot, as the coating does), and counted over-burnt where it went far above.
+So too little heat shows as a faded or blank receipt, as it does on paper.
+
+The head warms with the energy it takes and cools towards the room with time; the thermistor
+reports it through its B equation. The stepper moves the paper one dot line every
+`STEPS_PER_LINE` steps; a roll has a length and runs out. Rows go to a spool file, not RAM, so a
+long receipt fits the board-sized heap. Time is the board's clock (virtual by default).
 """
 
+import io
+import math
 import os
+from array import array
 
+import micropython
+
+from mechanisms import limit
+from sim.clock import ticks_diff
 from sim.png import write_png
 
 _LINE_BYTES = const(48)
+_DOTS = const(384)
+_OVERBURNT = const(1700)  # per mille of an activation's need, a line: far above
+_ROOM_C = 25.0
+_HEAT_CAPACITY = 6.0  # J/K of the head and its heat sink
+_COOLING_S = 25.0  # time constant towards the room
+_ROLL_LINES = const(113000)  # 57 mm x 35 mm roll on a 12 mm core, 60 um paper: about 14 m
+_TEMP_LOG = const(4096)
+
+
+@micropython.viper
+def _strobe(latch: ptr8, dead: ptr8, acc: ptr16, share: int) -> int:
+    """Add `share` to every latched, alive dot; return how many were on."""
+    on = 0
+    for i in range(_LINE_BYTES):
+        b = latch[i] & (0xFF ^ dead[i])
+        d = i << 3
+        bit = 0x80
+        while b:
+            if b & bit:
+                v = acc[d] + share
+                acc[d] = v if v < 0xFFFF else 0xFFFF
+                on += 1
+                b ^= bit
+            bit >>= 1
+            d += 1
+    return on
+
+
+@micropython.viper
+def _count(latch: ptr8, dead: ptr8) -> int:
+    on = 0
+    for i in range(_LINE_BYTES):
+        b = latch[i] & (0xFF ^ dead[i])
+        while b:
+            b &= b - 1
+            on += 1
+    return on
+
+
+@micropython.viper
+def _develop(acc: ptr16, threshold: ptr8, row: ptr8, activations: int) -> int:
+    """Turn a row's energy into burnt dots; clear it. Returns burnt | over-burnt << 16."""
+    burnt = 0
+    over = 0
+    for i in range(_LINE_BYTES):
+        row[i] = 0
+    for d in range(_DOTS):
+        v = acc[d]
+        if v:
+            acc[d] = 0
+            if v >= threshold[d] * 10 * activations:
+                row[d >> 3] = row[d >> 3] | (0x80 >> (d & 7))
+                burnt += 1
+                if v >= _OVERBURNT * activations:
+                    over += 1
+    return burnt | (over << 16)
 
 
 class Paper:
-    """The roll: dot lines burnt since the last tear-off, one row a line, in a spool file."""
+    """The roll and the paper since the last tear-off, one row a dot line, in a spool file."""
 
-    def __init__(self, out_dir):
+    def __init__(self, out_dir, activations):
         self.out_dir = out_dir
         self._spool_path = out_dir + "/.paper.spool"
         self._spool = open(self._spool_path, "wb")
-        self._row = bytearray(_LINE_BYTES)  # the row under the head
+        self._acc = array("H", [0] * _DOTS)  # energy of the row under the head
+        self._row = bytearray(_LINE_BYTES)
+        self._activations = activations
+        # The coating's threshold, 55 to 89 % of the datasheet energy, fixed per dot.
+        self._threshold = bytearray(_DOTS)
+        seed = 12345
+        for d in range(_DOTS):
+            seed = (seed * 1103515245 + 12345) & 0x7FFFFFFF
+            self._threshold[d] = 55 + (seed >> 16) % 35
         self.rows = 0
         self.receipts = 0
+        self.remaining = _ROLL_LINES  # dot lines left on the roll
+        self.burnt = 0
+        self.overburnt = 0
 
-    def burn(self, dots):
-        row = self._row
-        for i in range(_LINE_BYTES):
-            row[i] |= dots[i]
+    @property
+    def acc(self):
+        return self._acc
+
+    def present(self) -> bool:
+        return self.remaining > 0
 
     def advance(self):
+        if self.remaining <= 0:
+            return False
+        r = _develop(self._acc, self._threshold, self._row, self._activations)  # pyright: ignore[reportArgumentType]
+        self.burnt += r & 0xFFFF
+        self.overburnt += r >> 16
         self._spool.write(self._row)
-        for i in range(_LINE_BYTES):
-            self._row[i] = 0
         self.rows += 1
+        self.remaining -= 1
+        return True
+
+    def image(self, path):
+        """What came out since the last tear-off, as a PNG (one blank row if nothing did)."""
+        self._spool.flush()
+        if not self.rows:
+            write_png(path, 1, io.BytesIO(bytes(_LINE_BYTES)), _LINE_BYTES)
+            return 0
+        with open(self._spool_path, "rb") as src:
+            write_png(path, self.rows, src, _LINE_BYTES)
+        return self.rows
 
     def tear_off(self):
         """The cashier tears the receipt off: write it as receipt-NNNN.png; return its path."""
@@ -51,43 +150,129 @@ class Paper:
         os.remove(self._spool_path)
 
 
+class Supply:
+    def __init__(self, mv):
+        self.mv = mv
+
+
 class Head:
-    """Shift register and latch of a 384-dot head; a strobe burns the latched dots."""
+    """Shift register, latch and strobe of a 384-dot head, with its heat and thermistor."""
 
-    def __init__(self, paper):
+    def __init__(self, m, paper, supply, clock):
+        self._m = m
         self._paper = paper
-        self._shift = bytearray(_LINE_BYTES)
-        self._latch = bytearray(_LINE_BYTES)
+        self._supply = supply
+        self._clock = clock
+        self.shift_reg = bytearray(_LINE_BYTES)
+        self.latched = bytearray(_LINE_BYTES)
+        self.dead = bytearray(_LINE_BYTES)  # 1 bits: elements that no longer heat
+        self.temp_c = _ROOM_C
+        self._t_at = clock.ticks_us()
+        self._activation_at = None  # the head has not fired yet: no heat history
+        self._w = 50000
+        self._moved = True
         self.strobes = 0
+        self.max_dots_at_once = 0
+        self.pulse_us = 0
+        self.pulse_min_us = 0
+        self.pulse_max_us = 0
+        self.energy_j = 0.0
 
-    def load(self, buf, offset):
-        shift = self._shift
-        for i in range(_LINE_BYTES):
-            shift[i] = buf[offset + i]
+    def shift(self, buf, offset):
+        self.shift_reg[:] = memoryview(buf)[offset : offset + _LINE_BYTES]
 
     def latch(self):
-        self._latch[:] = self._shift
+        self.latched[:] = self.shift_reg
 
-    def strobe(self, pulse_us):
+    def moved(self):
+        """The paper moved: the next strobe starts a new activation."""
+        self._moved = True
+
+    def _settle(self, now):
+        dt = ticks_diff(now, self._t_at)
+        if dt > 0:
+            self.temp_c = _ROOM_C + (self.temp_c - _ROOM_C) * math.exp(-dt / 1e6 / _COOLING_S)
+            self._t_at = now
+
+    def strobe(self, pulse_us, at):
+        """Heat the latched dots for `pulse_us`, starting at tick `at`."""
+        m = self._m
         self.strobes += 1
-        self._paper.burn(self._latch)
+        self.pulse_us = pulse_us
+        if not self.pulse_min_us or pulse_us < self.pulse_min_us:
+            self.pulse_min_us = pulse_us
+        if pulse_us > self.pulse_max_us:
+            self.pulse_max_us = pulse_us
+        self._settle(at)
+        if self._moved:
+            if self._activation_at is not None:
+                self._w = ticks_diff(at, self._activation_at)
+            self._activation_at = at
+            self._moved = False
+        on = _count(self.latched, self.dead)  # pyright: ignore[reportArgumentType]
+        if on > self.max_dots_at_once:
+            self.max_dots_at_once = on
+        mv = self._supply.mv
+        if not on or mv < 1000 or limit.effective_v(m, mv) <= 0:
+            return
+        delivered = limit.dot_power_w(m, mv, on) * pulse_us / 1000  # mJ
+        need = limit.energy_mj(m, self.temp_c) * limit.history(m, mv, self._w)
+        share = int(delivered / need * 1000) if need > 0 else 0xFFFF
+        _strobe(self.latched, self.dead, self._paper.acc, share if share < 0xFFFF else 0xFFFF)  # pyright: ignore[reportArgumentType]
+        joules = on * delivered / 1000
+        self.energy_j += joules
+        self.temp_c += joules / _HEAT_CAPACITY
+
+    def thermistor_ohms(self):
+        self._settle(self._clock.ticks_us())
+        kelvin = self.temp_c + 273.15
+        return int(
+            self._m.THERMISTOR_R25 * math.exp(self._m.THERMISTOR_B * (1 / kelvin - 1 / 298.15))
+        )
+
+    def set_temp(self, c):
+        self._settle(self._clock.ticks_us())
+        self.temp_c = float(c)
 
 
-class Motor:
-    """Stepper: `steps_per_line` steps move the paper one dot line."""
+class Stepper:
+    """The paper-feed stepper: four phases; `STEPS_PER_LINE` steps move the paper one dot line.
+    Steps faster than the supply allows are lost (the paper does not move)."""
 
-    def __init__(self, paper, steps_per_line):
+    def __init__(self, m, paper, head, supply):
+        self._m = m
         self._paper = paper
-        self._per_line = steps_per_line
-        self._steps = 0
+        self._head = head
+        self._supply = supply
+        self._per_line = m.STEPS_PER_LINE
+        self._partial = 0
+        self.phase = 0
         self.steps = 0
+        self.lost_steps = 0
+        self.motion_us = 0  # time spent moving, summed over steps
+        self.fastest_step_us = 0
+        self.lines = 0
+        self.line_temps = bytearray(_TEMP_LOG)  # head temperature + 40 at each dot line
 
-    def step(self, n):
-        self.steps += n
-        self._steps += n
-        while self._steps >= self._per_line:
-            self._steps -= self._per_line
-            self._paper.advance()
+    def step(self, period_us):
+        pps = self._m.max_pps(self._supply.mv)
+        if pps <= 0 or period_us * pps < 1000000 - period_us:
+            self.lost_steps += 1
+            return
+        self.phase = (self.phase + 1) & 3
+        self.steps += 1
+        if not self.fastest_step_us or period_us < self.fastest_step_us:
+            self.fastest_step_us = period_us
+        self.motion_us += period_us
+        self._head.moved()
+        self._partial += 1
+        if self._partial >= self._per_line:
+            self._partial = 0
+            if self._paper.advance():
+                if self.lines < _TEMP_LOG:
+                    t = int(self._head.temp_c + 40.5)
+                    self.line_temps[self.lines] = t if 0 <= t < 256 else 255
+                self.lines += 1
 
 
 class TearBar:
@@ -99,3 +284,25 @@ class TearBar:
 
     def tear_off(self):
         self._on_receipt(self._paper.tear_off())
+
+
+class Sensors:
+    """What the engine reads: supply, head thermistor, paper sensor, cover switch."""
+
+    def __init__(self, head, paper, supply):
+        self._head = head
+        self._paper = paper
+        self._supply = supply
+        self.cover_open = False
+
+    def supply_mv(self) -> int:
+        return self._supply.mv
+
+    def head_ohms(self) -> int:
+        return self._head.thermistor_ohms()
+
+    def paper(self) -> bool:
+        return self._paper.present()
+
+    def cover_closed(self) -> bool:
+        return not self.cover_open

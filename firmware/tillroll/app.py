@@ -7,20 +7,25 @@ them and runs them as asyncio tasks.
 import asyncio
 import sys
 
-from . import VERSION
+from . import VERSION, self_test
 from .engine.engine import Engine
 from .escpos.parser import Parser
 from .link import DataLink
 from .render.font import Font
 from .render.layout import Layout
+from .settings import Settings
 
 
 class App:
     def __init__(self, board):
         self.board = board
-        self.engine = Engine(board.head, board.motor, board.tear, board.mechanism)
+        self.engine = Engine(
+            board.head, board.motor, board.tear, board.sensors, board.clock, board.mechanism
+        )
+        self.settings = Settings(board.settings_path, self.engine)
         self.font_a = Font(board.font_dir + "/font_a_12x24.trf")
         self.layout = Layout(self.font_a, self.engine, board.tear_lines)
+        self.layout.attach(self.settings, self.request_self_test)
         self.parser = Parser(self.layout)
         self.link = DataLink(self.parser, self.engine)
         self.errors = 0  # faults caught and logged by the tasks' supervisors
@@ -47,8 +52,22 @@ class App:
                 _log_exception(None, {"message": "engine", "exception": e})
                 self.engine.drop_current()
 
+    def request_self_test(self):
+        """Print the self-test page next; data waits until it is out."""
+        self.layout.held = True
+        asyncio.create_task(self.print_self_test())
+
+    async def print_self_test(self):
+        self.layout.held = True
+        try:
+            await self_test.print_page(self)
+        finally:
+            self.layout.held = False
+
     async def main(self):
         self.start()
+        if getattr(self.board, "feed_held", False):
+            await self.print_self_test()
         await self.board.serve(self)
 
     def run(self):

@@ -26,7 +26,18 @@ def cmd_sim(args) -> int:
     """Run the simulated module in the foreground until Ctrl-C."""
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    cmd = sim_command(["--data-port", str(args.data_port), "--out", str(out)])
+    sim_args = ["--data-port", str(args.data_port), "--out", str(out)]
+    if args.control_port:
+        sim_args += ["--control-port", str(args.control_port)]
+    if args.state:
+        Path(args.state).mkdir(parents=True, exist_ok=True)
+        sim_args += ["--state", args.state]
+    sim_args += ["--mechanism", args.mechanism]
+    if args.real_time:
+        sim_args.append("--real-time")
+    if args.feed_held:
+        sim_args.append("--feed-held")
+    cmd = sim_command(sim_args)
     print(
         f"tillroll sim: receipts go to {out.resolve()}/receipt-NNNN.png; Ctrl-C stops", flush=True
     )
@@ -84,6 +95,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--data-port", type=int, default=9100, help="TCP port for ESC/POS (9100)")
     p.add_argument("--out", default="out", help="folder for receipt PNGs (out)")
+    p.add_argument(
+        "--control-port", type=int, default=0, help="TCP port of the control channel (off)"
+    )
+    p.add_argument("--state", help="folder where settings persist (not persisted)")
+    p.add_argument(
+        "--mechanism",
+        default="ltp02-245",
+        choices=["ltp02-245", "jx-2r-01", "pt486f-b"],
+        help="mechanism profile (ltp02-245)",
+    )
+    p.add_argument(
+        "--real-time", action="store_true", help="print in real time (default: virtual time)"
+    )
+    p.add_argument(
+        "--feed-held", action="store_true", help="FEED held at power-on: print the self-test"
+    )
     p.set_defaults(func=cmd_sim)
 
     p = sub.add_parser(

@@ -16,6 +16,9 @@ SIM_MAIN = BOARDS / "sim" / "main.py"
 # RP2040: about 160 KB of heap is free to the application; the sim gets no more, so memory
 # limits show up on a desktop as they would on the board.
 BOARD_HEAP = "160k"
+# The sim carries the mechanism twin (head, paper, stepper models and their tables), which no
+# board does: it gets the board's heap plus room for the twin.
+SIM_HEAP = "192k"
 
 
 def micropython() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -9,15 +10,16 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from .errors import FatalError
-from .paths import BOARD_HEAP, FONTS, SIM_MAIN, micropython, micropython_env
+from .paths import FONTS, SIM_HEAP, SIM_MAIN, micropython, micropython_env
 
 _RECEIPT = re.compile(r"^receipt (\d+): (.+)$")
 
 
-def sim_command(args: list[str], heap: str = BOARD_HEAP) -> list[str]:
+def sim_command(args: list[str], heap: str = SIM_HEAP) -> list[str]:
     return [micropython(), "-X", f"heapsize={heap}", str(SIM_MAIN), "--fonts", str(FONTS), *args]
 
 
@@ -40,10 +42,25 @@ class SimModule:
         png = sim.wait_receipt()
     """
 
-    def __init__(self, out_dir: Path, data_port: int = 0, echo: bool = False, via_cli=False):
+    def __init__(
+        self,
+        out_dir: Path,
+        data_port: int = 0,
+        echo: bool = False,
+        via_cli=False,
+        mechanism: str | None = None,
+        state_dir: Path | None = None,
+        feed_held: bool = False,
+    ):
         self.out_dir = Path(out_dir)
         self.via_cli = via_cli  # run it as a user does, through `tillroll sim`
         self.data_port = data_port or free_port()
+        self.control_port = free_port()
+        self.mechanism = mechanism
+        self.state_dir = state_dir
+        self.feed_held = feed_held
+        self._control: socket.socket | None = None
+        self._control_file = None
         self.echo = echo
         self.receipts: list[Path] = []
         self.output: list[str] = []
@@ -53,6 +70,14 @@ class SimModule:
     def start(self, timeout: float = 10.0) -> SimModule:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         args = ["--data-port", str(self.data_port), "--out", str(self.out_dir)]
+        args += ["--control-port", str(self.control_port)]
+        if self.mechanism:
+            args += ["--mechanism", self.mechanism]
+        if self.state_dir:
+            Path(self.state_dir).mkdir(parents=True, exist_ok=True)
+            args += ["--state", str(self.state_dir)]
+        if self.feed_held:
+            args.append("--feed-held")
         if self.via_cli:
             cmd = [sys.executable, "-m", "tillroll_host.cli", "sim", *args]
         else:
@@ -105,9 +130,80 @@ class SimModule:
                 )
             return self.receipts[count - 1]
 
+    # ---- the control channel (docs/sim.md) ----------------------------------------------------
+
+    def control(self, cmd: str, **args) -> dict:
+        """Send one control command; return its reply, or raise FatalError with its error."""
+        if self._control is None:
+            self._control = socket.create_connection(("127.0.0.1", self.control_port), timeout=30)
+            self._control_file = self._control.makefile("rb")
+        self._control.sendall(json.dumps({"cmd": cmd, **args}).encode() + b"\n")
+        line = self._control_file.readline()
+        if not line:
+            raise FatalError(f"the simulated module closed its control channel on {cmd}")
+        reply = json.loads(line)
+        if not reply.pop("ok", False):
+            raise FatalError(f"control {cmd}: {reply.get('error')}")
+        return reply
+
+    def status(self) -> dict:
+        return self.control("status")
+
+    def counters(self) -> dict:
+        return self.control("counters")
+
+    def set_supply(self, mv: int) -> None:
+        self.control("supply", mv=mv)
+
+    def kill_dots(self, dots: list[int]) -> None:
+        self.control("dead", dots=dots)
+
+    def paper_out(self, after_lines: int = 0) -> None:
+        self.control("paper_out", after=after_lines)
+
+    def load_paper(self) -> None:
+        self.control("load_paper")
+
+    def open_cover(self, is_open: bool = True) -> None:
+        self.control("cover", open=is_open)
+
+    def set_head_temp(self, c: float) -> None:
+        self.control("head_temp", c=c)
+
+    def image(self, path: Path) -> Path:
+        """The paper since the last tear-off, as a PNG at `path`."""
+        self.control("image", path=str(Path(path).resolve()))
+        return Path(path)
+
+    def self_test(self) -> None:
+        self.control("self_test")
+
+    def power_cut(self, timeout: float = 10.0) -> int:
+        """Cut the power: the module dies at once; return its exit status."""
+        try:
+            self.control("power_cut")
+        except (FatalError, OSError):
+            pass  # it may die before it answers
+        assert self._proc is not None
+        return self._proc.wait(timeout)
+
+    def wait_status(self, predicate, timeout: float = 30.0, poll: float = 0.05) -> dict:
+        """Poll the status until `predicate(status)` holds; return that status."""
+        deadline = time.monotonic() + timeout
+        while True:
+            st = self.status()
+            if predicate(st):
+                return st
+            if time.monotonic() > deadline:
+                raise FatalError(f"status never reached the expected state; last: {st}")
+            time.sleep(poll)
+
     def stop(self, timeout: float = 10.0) -> int:
         """Stop the module the way Ctrl-C does and wait for it; return its exit status."""
         proc = self._proc
+        if self._control is not None:
+            self._control.close()
+            self._control = None
         if proc is None:
             return 0
         if proc.poll() is None:

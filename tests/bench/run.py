@@ -49,7 +49,7 @@ def measure_k() -> tuple[float, float]:
     return RP2040_ADD_TEST_MS / unix_ms, unix_ms
 
 
-def run_bench(script: Path, k: float) -> list[dict]:
+def run_bench(script: Path, k: float) -> list[dict] | None:
     env = {**os.environ, **micropython_env()}
     env["MICROPYPATH"] = f"{HERE}:" + env["MICROPYPATH"]
     env["TILLROLL_FONTS"] = str(FONTS)
@@ -62,7 +62,8 @@ def run_bench(script: Path, k: float) -> list[dict]:
         cwd=ROOT,
     )
     if done.returncode != 0:
-        raise SystemExit(f"{script.name} failed:\n{done.stdout}{done.stderr}")
+        print(f"{script.name} failed:\n{done.stdout}{done.stderr}", file=sys.stderr)
+        return None
     rows = []
     for line in done.stdout.splitlines():
         if line.startswith("{"):
@@ -89,11 +90,16 @@ def main() -> int:
     rows = [
         {"metric": "K", "case": "add_test", "value": round(k, 2), "goal": None, "unit": "x"},
     ]
+    failed: list[str] = []
     for script in sorted(HERE.glob("bench_*.py")):
         if only and script.stem.removeprefix("bench_") not in only:
             continue
         print(f"running {script.name} ...", flush=True)
-        rows += run_bench(script, k)
+        got = run_bench(script, k)
+        if got is None:
+            failed.append(script.name)
+        else:
+            rows += got
     out = ROOT / "out"
     out.mkdir(exist_ok=True)
     (out / "bench.json").write_text(json.dumps(rows, indent=1) + "\n")
@@ -108,7 +114,9 @@ def main() -> int:
             f"{fmt(r['goal']):>{widths[3]}}  {r['unit']}"
         )
     print(f"\nwritten: {out / 'bench.json'}")
-    return 0
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

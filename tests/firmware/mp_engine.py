@@ -1,32 +1,75 @@
-"""The engine drives the mechanism: dot lines, feeds and tear-offs reach the simulated paper."""
+"""The engine: dot-line queue, pulse formula, strobe division, ramp, faults, and no allocation
+while printing. Runs on the sim's twin or on counting drivers, in virtual time."""
 
 import asyncio
 import os
 
 import micropython
 
-from mechanisms import ltp02_245
-from sim.mechanism import Head, Motor, Paper, TearBar
+from mechanisms import jx_2r_01, ltp02_245, pt486f_b
+from sim.clock import VirtualClock
+from sim.mechanism import Head, Paper, Sensors, Stepper, Supply, TearBar
+from sim.sequencer import Sequencer
+from tillroll.engine import status as st
 from tillroll.engine.dot_queue import END, FEED, LINE, DotQueue
 from tillroll.engine.engine import Engine
+from tillroll.engine.heat import Heat
+from tillroll.engine.strobe import lookahead, split
 
 OUT = "/tmp/tillroll-mp-engine"
 
 
-class Mechanism:
-    def __init__(self):
+class Twin:
+    """The sim board's mechanism twin, without its links."""
+
+    def __init__(self, m=ltp02_245):
         try:
             os.mkdir(OUT)
         except OSError:
             pass
-        self.paper = Paper(OUT)
-        self.head = Head(self.paper)
-        self.motor = Motor(self.paper, ltp02_245.STEPS_PER_LINE)
+        self.clock = VirtualClock()
+        self.supply = Supply(m.RATED_MV)
+        self.paper = Paper(OUT, m.ACTIVATIONS_PER_LINE)
+        self.head = Head(m, self.paper, self.supply, self.clock)
+        self.stepper = Stepper(m, self.paper, self.head, self.supply)
+        self.seq = Sequencer(self.head, self.stepper, self.clock, m)
+        self.sensors = Sensors(self.head, self.paper, self.supply)
         self.torn = []
         self.tear = TearBar(self.paper, self.torn.append)
+        self.m = m
 
-    def engine(self, slots=16):
-        return Engine(self.head, self.motor, self.tear, ltp02_245, slots)
+    def engine(self, slots=64):
+        return Engine(self.seq, self.seq, self.tear, self.sensors, self.clock, self.m, slots)
+
+
+class Counting:
+    """Drivers that only count, allocating nothing: the heap-lock test's hardware."""
+
+    def __init__(self):
+        self.fired = 0
+        self.steps = 0
+        self.torn = 0
+
+    def fire(self, groups, k, first_us, pulse_us, activations, window_us):
+        self.fired += k * activations
+
+    def run(self, steps, line_us):
+        self.steps += steps
+
+    def tear_off(self):
+        self.torn += 1
+
+    def supply_mv(self):
+        return 8500
+
+    def head_ohms(self):
+        return 30000
+
+    def paper(self):
+        return True
+
+    def cover_closed(self):
+        return True
 
 
 def run(engine, produce):
@@ -39,37 +82,145 @@ def run(engine, produce):
     asyncio.run(main())
 
 
-def test_queue_keeps_order_and_kinds():
-    q = DotQueue(4)
-    line = bytearray(range(48))
-    q.push_line(line, 0)
-    q.push(FEED, 300)
-    q.push(END, 0)
-    buf = q.buffer
-    kinds = []
-    while len(q):
-        at = q.peek()
-        kinds.append((buf[at], buf[at + 1] | (buf[at + 2] << 8)))
-        if buf[at] == LINE:
-            assert bytes(buf[at + 3 : at + 51]) == bytes(line)
-        q.pop()
-    assert kinds == [(LINE, 0), (FEED, 300), (END, 0)]
+def near(got, want, tolerance):
+    assert abs(got - want) <= want * tolerance, "%s not within %s of %s" % (got, tolerance, want)
 
 
-def test_a_full_queue_refuses_rather_than_overwrites():
-    q = DotQueue(2)
-    q.push(FEED, 1)
-    q.push(FEED, 2)
-    try:
-        q.push(FEED, 3)
-    except OverflowError:
-        return
-    raise AssertionError("a third slot went into a queue of two")
+# ---- the datasheet formula ------------------------------------------------------------------
+
+
+def test_pulse_matches_the_ltp02_datasheet_table():
+    # TR Table 3-13, 45 dots at once, W' = two motor steps.
+    heat = Heat(ltp02_245)
+    for vp, temp, pps, ms in (
+        (8.5, 20, 640, 0.545),
+        (8.5, 20, 3200, 0.234),
+        (5.5, 20, 640, 1.367),
+    ):
+        heat.set_supply(int(vp * 1000))
+        heat.set_temp_c(temp)
+        near(heat.pulse_us(45, 2000000 // pps), ms * 1000, 0.01)
+
+
+def test_pulse_is_longer_on_a_cold_head_and_a_low_supply():
+    heat = Heat(ltp02_245)
+    heat.set_supply(8500)
+    heat.set_temp_c(5)
+    cold = heat.pulse_us(45, 625)
+    heat.set_temp_c(45)
+    warm = heat.pulse_us(45, 625)
+    heat.set_supply(6000)
+    low = heat.pulse_us(45, 625)
+    assert cold > warm and low > warm, (cold, warm, low)
+
+
+def test_pulse_never_passes_the_hard_bound():
+    heat = Heat(ltp02_245)
+    heat.set_supply(3000)
+    heat.set_temp_c(-40)
+    heat.density = 150
+    assert heat.pulse_us(45, 50000) == ltp02_245.MAX_PULSE_US
+
+
+def test_other_heads_match_their_recommended_pulse():
+    # JX-2R-01: 0.13 mJ (0.49 ms) at 25 C, 7.2 V, 64 dots; PT486F-B 0.18 mJ (0.70 ms).
+    for m, ms in ((jx_2r_01, 0.49), (pt486f_b, 0.70)):
+        heat = Heat(m)
+        heat.set_supply(7200)
+        heat.set_temp_c(25)
+        near(heat.pulse_us(64, 2000), ms * 1000, 0.06)
+
+
+def test_thermistor_reading_gives_the_head_temperature():
+    heat = Heat(ltp02_245)
+    heat.set_head_ohms(30000)
+    assert heat.temp_c == 25
+    heat.set_head_ohms(5270)  # the TR's 70 C stop point
+    assert heat.temp_c == 70, heat.temp_c
+
+
+# ---- strobe division and the ramp -----------------------------------------------------------
+
+
+def test_a_line_splits_into_the_fewest_groups_under_the_cap():
+    line = bytearray(b"\xff" * 48)  # 384 dots
+    out = bytearray(48 * 10)
+    k = split(line, 0, out, 43)  # ceil(384 / 45) = 9 groups of at most 43
+    assert k == 9
+    seen = bytearray(48)
+    for g in range(k):
+        dots = 0
+        for i in range(48):
+            b = out[g * 48 + i]
+            assert not (seen[i] & b), "a dot fired twice"
+            seen[i] |= b
+            while b:
+                b &= b - 1
+                dots += 1
+        assert dots <= 45
+    assert seen == line
+
+
+def test_a_blank_line_needs_no_strobe():
+    assert split(bytearray(48), 0, bytearray(48), 45) == 0
+
+
+def test_lookahead_slows_down_in_time_for_a_dense_line():
+    q = DotQueue(8)
+    blank = bytearray(48)
+    solid = bytearray(b"\xff" * 48)
+    for _ in range(3):
+        q.push_line(blank, 0)
+    q.push_line(solid, 0)
+    for _ in range(4):
+        q.push_line(blank, 0)
+    caps = bytearray(49)  # by black dots, 8 a bucket
+    caps[0] = 90  # blank lines may run at position 90
+    for b in range(1, 49):
+        caps[b] = 5  # solid (384 dots, bucket 48) only at position 5
+    # the solid line is 3 lines ahead: 4 steps a line, one position a step
+    assert lookahead(q.buffer, 0, len(q), 8, caps, 4, 25) == 5 + 2 * 4 + 1
+    # with nothing after it, the motor must come to rest after the last line
+    assert lookahead(q.buffer, 0, 3, 8, caps, 4, 25) == 2 * 4
+
+
+def test_the_motor_follows_the_ramp_line_by_line():
+    t = Twin()
+    periods = []
+    run_line = t.seq.run
+
+    def recorded(steps, line_us):
+        periods.append(line_us)
+        run_line(steps, line_us)
+
+    t.seq.run = recorded
+    engine = t.engine()
+    ramp = ltp02_245.ramp()
+    line = bytearray(48)
+    line[0] = 0x80
+
+    async def produce():
+        for _ in range(60):
+            while engine.free() < 2:
+                await engine.wait_space()
+            engine.push_line(line, 0)
+        engine.end_receipt()
+
+    run(engine, produce)
+    # Starts at the ramp's slow end, speeds up one position a step, never skips one.
+    first = periods[:3]
+    assert first[0] == sum(ramp[0:4]), first
+    assert first[0] > first[1] > first[2]
+    assert periods[-1] >= ramp[0]  # and comes to rest at the slow end
+    assert t.stepper.lost_steps == 0
+
+
+# ---- through the twin -----------------------------------------------------------------------
 
 
 def test_lines_feeds_and_tear_off_reach_the_paper():
-    m = Mechanism()
-    engine = m.engine()
+    t = Twin()
+    engine = t.engine(slots=16)
     line = bytearray(48)
     line[0] = 0x80  # leftmost dot
     line[47] = 0x01  # rightmost dot
@@ -87,37 +238,140 @@ def test_lines_feeds_and_tear_off_reach_the_paper():
     run(engine, produce)
     assert engine.lines_printed == 40
     assert engine.lines_fed == 10
-    assert m.head.strobes == 40
-    assert m.motor.steps == 50 * ltp02_245.STEPS_PER_LINE
-    assert len(m.torn) == 1
-    with open(m.torn[0], "rb") as f:
+    assert t.stepper.steps == 50 * ltp02_245.STEPS_PER_LINE
+    assert t.paper.burnt == 80, t.paper.burnt  # every dot burnt, none faded
+    assert t.paper.overburnt == 0
+    assert len(t.torn) == 1
+    with open(t.torn[0], "rb") as f:
         png = f.read()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert png[16:24] == b"\x00\x00\x01\x80\x00\x00\x00\x32"  # 384 x 50
 
 
+def test_a_solid_block_never_heats_more_dots_than_the_cap():
+    t = Twin()
+    engine = t.engine()
+    solid = bytearray(b"\xff" * 48)
+
+    async def produce():
+        for _ in range(100):
+            while engine.free() < 2:
+                await engine.wait_space()
+            engine.push_line(solid, 0)
+        engine.end_receipt()
+
+    run(engine, produce)
+    assert t.head.max_dots_at_once <= ltp02_245.MAX_DOTS_AT_ONCE
+    assert engine.strobes == engine.divisions  # ceil(384 / 45) a activation, no more
+    assert t.paper.burnt == 100 * 384 and t.paper.overburnt == 0
+
+
+def test_paper_out_stops_and_keeps_the_lines_until_paper_is_loaded():
+    t = Twin()
+    engine = t.engine()
+    line = bytearray(b"\x0f" * 48)
+    t.paper.remaining = 30
+
+    async def produce():
+        for _ in range(50):
+            while engine.free() < 2:
+                await engine.wait_space()
+            engine.push_line(line, 0)
+        engine.end_receipt()
+        while not engine.status.flags & st.PAPER_OUT:
+            await asyncio.sleep_ms(0)
+        assert engine.status.line == 30 and engine.lines_printed == 30
+        assert len(engine.queue) == 21  # 20 lines and the end, kept
+        t.paper.remaining = 1000  # loaded
+
+    run(engine, produce)
+    assert engine.lines_printed == 50 and t.stepper.lines == 50
+    assert not engine.status.flags & st.PAPER_OUT
+
+
+def test_a_low_supply_lowers_dots_at_once_then_stops():
+    t = Twin()
+    engine = t.engine()
+    solid = bytearray(b"\xff" * 48)
+    t.supply.mv = 5200  # below the LTP02's 5.5 V
+
+    async def produce():
+        for _ in range(10):
+            engine.push_line(solid, 0)
+        await engine.drain()
+        assert engine.status.flags & st.LOW_SUPPLY
+        assert t.head.max_dots_at_once <= ltp02_245.MAX_DOTS_AT_ONCE // 2
+        t.supply.mv = 4000
+        engine.push_line(solid, 0)
+        while not engine.status.flags & st.UNDERVOLTAGE:
+            await asyncio.sleep_ms(0)
+        assert engine.lines_printed == 10
+        t.supply.mv = 8500
+
+    run(engine, produce)
+    assert engine.lines_printed == 11
+
+
+# ---- no allocation --------------------------------------------------------------------------
+
+
 def test_printing_dot_lines_allocates_nothing_in_steady_state():
-    m = Mechanism()
-    engine = m.engine(slots=64)
-    line = bytearray(48)
+    hw = Counting()
+    engine = Engine(hw, hw, hw, hw, VirtualClock(), ltp02_245, 64)
+    text = bytearray(48)
     for i in range(0, 48, 3):
-        line[i] = 0xAA
+        text[i] = 0xAA
+    solid = bytearray(b"\xff" * 48)
 
     async def produce():
         for _ in range(8):  # warm up: first passes through every path
-            engine.push_line(line, 0)
+            engine.push_line(text, 0)
+            engine.push_line(solid, 0)
+        engine.feed(3)
         await engine.drain()
-        # Producer and engine both run under the lock: queueing, the engine task, the
-        # mechanism calls and the scheduler between them.
+        # Producer and engine both run under the lock: queueing, the engine task with its
+        # planning, division and pulse arithmetic, the drivers and the scheduler between them.
         micropython.heap_lock()
         try:
-            for _ in range(48):
-                engine.push_line(line, 0)
+            for _ in range(24):
+                engine.push_line(text, 0)
+                engine.push_line(solid, 0)
             engine.feed(5)
+            engine.end_receipt()
             while len(engine.queue):
                 await asyncio.sleep_ms(0)  # a singleton: waiting on it allocates nothing
         finally:
             micropython.heap_unlock()
 
     run(engine, produce)
-    assert engine.lines_printed == 56
+    assert engine.lines_printed == 64
+    assert hw.torn == 1
+    assert hw.fired == engine.strobes > 0
+
+
+def test_queue_keeps_order_and_kinds():
+    q = DotQueue(4)
+    line = bytearray(range(48))
+    q.push_line(line, 0)
+    q.push(FEED, 300)
+    q.push(END, 0)
+    buf = q.buffer
+    kinds = []
+    while len(q):
+        at = q.peek()
+        kinds.append(buf[at])
+        if buf[at] == LINE:
+            assert bytes(buf[at + 3 : at + 51]) == bytes(line)
+        q.pop()
+    assert kinds == [LINE, FEED, END]
+
+
+def test_a_full_queue_refuses_rather_than_overwrites():
+    q = DotQueue(2)
+    q.push(FEED, 1)
+    q.push(FEED, 2)
+    try:
+        q.push(FEED, 3)
+    except OverflowError:
+        return
+    raise AssertionError("a third slot went into a queue of two")

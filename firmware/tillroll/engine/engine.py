@@ -1,29 +1,95 @@
 """The engine: takes dot lines off the queue and drives the head, the motor and the tear-off.
 
-The hardware comes in from the board (`head`, `motor`, `tear`), with the mechanism's
-datasheet profile; the engine never builds a pin itself.
+The hardware comes in from the board (`head`, `motor`, `tear`, `sensors`) with the clock and the
+mechanism's datasheet profile; the engine never builds a pin itself. For each dot line it:
+
+- reads the sensors and stops (keeping every unprinted line) on paper out, cover open, head
+  over temperature, or a supply too low to print; it resumes by itself when the fault clears;
+- splits the line into the fewest sub-strobes that keep the dots heated at once under the cap;
+- picks the motor's speed: as fast as the ramp allows, no faster than heating the line needs,
+  and slow enough to decelerate in time for any denser line in the look-ahead window;
+- computes the pulse from supply, head temperature and heat history (the first activation after
+  a pause gets the longer pulse a cooled head needs), and hands the head driver
+  the line's strobe plan and the motor its steps; the driver shifts each group while the one
+  before it heats, so the next data is ready when the current pulse ends.
+
+Nothing here allocates once printing runs (tests/firmware/mp_engine.py proves it under
+micropython.heap_lock()).
 """
 
 import asyncio
+from array import array
 
+import micropython
+
+from . import status as st
 from .dot_queue import END, FEED, LINE, DotQueue
+from .heat import Heat
+from .strobe import lookahead, split
 
 _ARG_MAX = const(0xFFFF)
+_LINE_BYTES = const(48)
+_SLOT = const(51)
+_POLL_US = const(10000)  # while stopped, look at the sensors this often
+_SUPPLY_STEP_MV = const(50)  # re-plan when the supply moved this much
+_NO_SUPPLY_MV = const(1000)
+_CHECK_US = const(5000)  # supply and thermistor are read this often while printing
+_IDLE_US = const(60000)  # longer than any heat history
+_AHEAD_US = const(5000)  # how far the engine plans ahead of the mechanism
+_BUCKETS = const(49)  # 0, 1-8, 9-16, ... 377-384 black dots
 
 
 class Engine:
-    def __init__(self, head, motor, tear, mechanism, slots: int = 256):
+    def __init__(self, head, motor, tear, sensors, clock, mechanism, slots: int = 256):
+        m = mechanism
         self.queue = DotQueue(slots)
+        self.status = st.Status()
+        self.mechanism = m
         self._head = head
         self._motor = motor
         self._tear = tear
-        self._steps_per_line = mechanism.STEPS_PER_LINE
-        self._pulse_us = mechanism.NOMINAL_PULSE_US
+        self._sensors = sensors
+        self._clock = clock
+        self.heat = Heat(m)
+        self._s = m.STEPS_PER_LINE
+        self._a = m.ACTIVATIONS_PER_LINE
+        self._gap = m.GAP_US
+        self._shift = m.SHIFT_US
+        self._pause = m.PAUSE_US
+        self._cap_max = m.MAX_DOTS_AT_ONCE
+        self._cap = self._cap_max
+        self._user_cap = self._cap_max  # ESC 7 n1
+        self._stop_c = m.STOP_C
+        self._resume_c = m.RESUME_C
+        self._min_mv = m.SUPPLY_MIN_MV
+        self._ramp = array("H", m.ramp())
+        self._top = len(self._ramp) - 1
+        self._rated_step_us = 1000000 // m.max_pps(m.RATED_MV)
+        self._window = (len(self._ramp) + self._s - 1) // self._s + 1
+        kmax = 2 * ((m.DOTS + self._cap_max - 1) // self._cap_max) + 2
+        # By black dots in buckets of 8: the furthest ramp position and the slowest step (us)
+        # heating such a line needs.
+        self._caps = bytearray(_BUCKETS)
+        self._need = array("H", [0] * _BUCKETS)
+        self._groups = (bytearray(_LINE_BYTES * kmax), bytearray(_LINE_BYTES * kmax))
+        self._flip = 0
+        self._pos = -1  # ramp position of the last step; -1: at rest
+        self._idle_us = _IDLE_US  # since the head's last activation began
+        self._floor_us = 0  # no step is faster than this (supply, speed setting)
+        self._planned_mv = -1000
+        self._planned_t = -1000
+        self.speed = 100  # per cent of the rated speed
         self._work = asyncio.Event()
         self._space = asyncio.Event()
+        # Counters, read by tests, benchmarks and the self-test page.
         self.lines_printed = 0
         self.lines_fed = 0
         self.receipts = 0
+        self.strobes = 0  # sub-strobes, summed over activations
+        self.divisions = 0  # sum of ceil(black / cap) a line, the least possible strobes
+        self.pulse_us = 0  # last pulse
+        self.line_us = 0  # last dot line
+        self.pauses = 0  # times printing stopped for a fault
 
     # ---- producer side (renderer) ---------------------------------------------------------
 
@@ -54,6 +120,111 @@ class Engine:
         while len(self.queue):
             await self.wait_space()
 
+    # ---- settings -------------------------------------------------------------------------
+
+    def set_density(self, percent: int):
+        """Heat energy in per cent of the datasheet's (50 to 150)."""
+        self.heat.density = 50 if percent < 50 else (150 if percent > 150 else percent)
+        self._planned_mv = -1000
+
+    def set_speed(self, percent: int):
+        """Top speed in per cent of the mechanism's rated speed (10 to 100)."""
+        self.speed = 10 if percent < 10 else (100 if percent > 100 else percent)
+        self._planned_mv = -1000
+
+    def set_max_dots(self, dots: int):
+        """ESC 7 n1: fewer dots heated at once than the mechanism allows (a weak supply)."""
+        self._user_cap = dots if 8 <= dots < self._cap_max else self._cap_max
+        self._planned_mv = -1000
+
+    # ---- planning -------------------------------------------------------------------------
+
+    def _plan(self, mv: int):
+        """Speed limits for the present supply and head temperature: for each number of
+        sub-strobes, the slowest step heating needs and the furthest ramp position."""
+        m = self.mechanism
+        heat = self.heat
+        heat.set_supply(mv)
+        self._planned_mv = mv
+        self._planned_t = heat.temp_c
+        cap = self._user_cap
+        if mv < self._min_mv:
+            cap >>= 1  # a sagging supply: halve the current drawn
+        self._cap = cap
+        pps = m.max_pps(mv)
+        floor = 1000000 // pps if pps > 0 else 65535
+        slowest = self._rated_step_us * 100 // self.speed
+        if slowest > floor:
+            floor = slowest
+        self._floor_us = floor
+        ramp = self._ramp
+        s = self._s
+        a = self._a
+        for b in range(_BUCKETS):
+            step = floor
+            if b:
+                dots = 8 * b  # the most a line in this bucket has
+                k = (dots + cap - 1) // cap
+                nsa = (dots + k - 1) // k
+                for _ in range(8):  # fixed point: the pulse depends on W through the history
+                    w = step * s // a
+                    need = self._heat_us(k, heat.pulse_us(nsa, w))
+                    if need <= w:
+                        break
+                    step = (need * a + s - 1) // s
+            self._need[b] = step
+            i = 0
+            while i < self._top and ramp[i] > step:
+                i += 1
+            self._caps[b] = i
+
+    def _heat_us(self, k: int, t: int) -> int:
+        """Time one activation of k sub-strobes of t us takes: the next group's data shifts
+        in while a group heats, so a group takes t + gap, or the shift if that is longer."""
+        per = t + self._gap
+        if per < self._shift:
+            per = self._shift
+        need = (k - 1) * per + t
+        if k == 1 and need < t + self._pause:
+            need = t + self._pause
+        return need
+
+    # ---- faults ---------------------------------------------------------------------------
+
+    def _check(self) -> int:
+        """Read the sensors, update the status; return the flags that stop printing."""
+        sensors = self._sensors
+        status = self.status
+        heat = self.heat
+        flags = status.flags & st.OVERHEAT
+        if not sensors.paper():
+            flags |= st.PAPER_OUT
+        if not sensors.cover_closed():
+            flags |= st.COVER_OPEN
+        mv = sensors.supply_mv()
+        status.supply_mv = mv
+        if mv < _NO_SUPPLY_MV:
+            flags |= st.NO_SUPPLY
+        elif mv < self._min_mv * 9 // 10:
+            flags |= st.UNDERVOLTAGE
+        elif mv < self._min_mv:
+            flags |= st.LOW_SUPPLY
+        heat.set_head_ohms(sensors.head_ohms())
+        t = heat.temp_c
+        status.head_c = t
+        if t >= self._stop_c:
+            flags |= st.OVERHEAT
+        elif t < self._resume_c:
+            flags &= ~st.OVERHEAT
+        if flags & st.STOPS and not status.flags & st.STOPS:
+            self.pauses += 1
+        status.flags = flags
+        if not flags & st.STOPS:
+            d = mv - self._planned_mv
+            if d > _SUPPLY_STEP_MV or d < -_SUPPLY_STEP_MV or t != self._planned_t:
+                self._plan(mv)
+        return flags & st.STOPS
+
     # ---- consumer side (mechanism) --------------------------------------------------------
 
     def drop_current(self):
@@ -64,29 +235,120 @@ class Engine:
 
     async def run(self):
         queue = self.queue
-        buf = queue.buffer
-        head = self._head
-        motor = self._motor
+        status = self.status
+        clock = self._clock
+        sensors = self._sensors
+        since_check = _CHECK_US
+        ahead = 0
         while True:
             if not len(queue):
+                self._pos = -1  # the motor stops
+                self._idle_us = _IDLE_US
                 self._work.clear()
                 await self._work.wait()
+                since_check = _CHECK_US
+                ahead = 0
                 continue
-            at = queue.peek()
-            kind = buf[at]
-            if kind == LINE:
-                head.load(buf, at + 3)
-                head.latch()
-                head.strobe(self._pulse_us)
-                motor.step(self._steps_per_line)
-                self.lines_printed += 1
-            elif kind == FEED:
-                n = buf[at + 1] | (buf[at + 2] << 8)
-                motor.step(n * self._steps_per_line)
-                self.lines_fed += n
-            elif kind == END:
-                self._tear.tear_off()
-                self.receipts += 1
+            # The paper and cover every line (a line printed on no paper is lost), the
+            # supply and thermistor every few milliseconds.
+            if (
+                since_check >= _CHECK_US
+                or status.flags
+                or not sensors.paper()
+                or not sensors.cover_closed()
+            ):
+                since_check = 0
+                if self._check():
+                    self._pos = -1
+                    self._idle_us += _POLL_US
+                    await clock.sleep_us(_POLL_US)
+                    continue
+            line_us = self._line()
+            if line_us:
+                # The drivers queue a few lines: the engine plans up to _AHEAD_US ahead of
+                # the mechanism and yields to the other tasks once per batch.
+                clock.advance(line_us)
+                since_check += line_us
+                ahead += line_us
+                if ahead >= _AHEAD_US:
+                    ahead = 0
+                    await clock.wait()
+
+    @micropython.native
+    def _line(self) -> int:
+        """Print or feed the oldest dot line, or tear off; return the line's time in us."""
+        queue = self.queue
+        buf = queue.buffer
+        s = self._s
+        a = self._a
+        at = queue.peek()
+        kind = buf[at]
+        arg = buf[at + 1] | (buf[at + 2] << 8)
+        if kind == END:
+            self._tear.tear_off()
+            self.receipts += 1
+            self.status.receipts += 1
+            self.status.line = 0
             queue.pop()
             self._space.set()
-            await asyncio.sleep_ms(0)
+            return 0
+        cap = self._cap
+        k = (arg + cap - 1) // cap if kind == LINE else 0
+        # Speed: one ramp position a step towards the furthest one the look-ahead allows.
+        target = lookahead(buf, at // _SLOT, len(queue), queue.slots, self._caps, s, self._window)  # pyright: ignore[reportArgumentType]  (viper ptr8)
+        pos = self._pos
+        if target > pos + s:
+            target = pos + s
+        need = self._need[(arg + 7) >> 3 if k else 0]
+        ramp = self._ramp
+        if pos == target:  # cruising: every step alike
+            step = ramp[pos]
+            line_us = s * (step if step > need else need)
+        else:
+            line_us = 0
+            for _ in range(s):
+                if pos < target:
+                    pos += 1
+                elif pos > target:
+                    pos -= 1
+                step = ramp[pos]
+                line_us += step if step > need else need
+            self._pos = pos
+        if k:
+            groups = self._groups[self._flip]
+            self._flip ^= 1
+            per = (arg + k - 1) // k
+            split(buf, at + 3, groups, per)  # pyright: ignore[reportArgumentType]  (viper ptr8)
+            w = line_us // a
+            # Heat history: W' is the activation period, or the time since the head last
+            # fired if that is longer (the first line after a pause gets a longer pulse).
+            heat = self.heat
+            idle = self._idle_us
+            t = heat.pulse_us(per, w)
+            first = heat.pulse_us(per, idle) if idle > w else t
+            heat_us = self._heat_us(k, first if first > t else t)
+            if heat_us > w:  # the head is colder than planned: give the line its time
+                w = heat_us
+                line_us = w * a
+            self._idle_us = w  # the last activation starts w before the line ends
+            self._head.fire(groups, k, first, t, a, w)
+            self.pulse_us = t
+            self.strobes += k * a
+            self.divisions += (arg + self._cap_max - 1) // self._cap_max * a
+            self.lines_printed += 1
+        else:
+            self._idle_us += line_us
+            if kind == LINE:
+                self.lines_printed += 1
+            else:
+                self.lines_fed += 1
+        self._motor.run(s, line_us)
+        self.line_us = line_us
+        self.status.line += 1
+        if kind == FEED and arg > 1:
+            buf[at + 1] = (arg - 1) & 0xFF
+            buf[at + 2] = (arg - 1) >> 8
+        else:
+            queue.pop()
+            self._space.set()
+        return line_us

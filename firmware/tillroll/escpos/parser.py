@@ -148,6 +148,11 @@ _FS_NV_IMAGES = const(0x1C71)
 _ESC_USER_CHARS = const(0x1B26)
 _DC2_BITMAP = const(0x122A)
 _DC2_RASTER = const(0x1256)
+_ESC_HEATING = const(0x1B37)
+_DC2_DENSITY = const(0x1223)
+_DC2_SELF_TEST = const(0x1254)
+_GS_PAREN_A = const(0x41)  # GS ( A: test print
+_GS_PAREN_K = const(0x4B)  # GS ( K: print density, print speed
 
 # Stages of commands whose parameters come in more than one piece.
 _GS_V_N = const(0x10000)  # GS V m >= 65: one more byte, n
@@ -155,6 +160,7 @@ _GS_K_B = const(0x10001)  # GS k form B: n, then n bytes
 _DLE_DC4_ARGS = const(0x10002)
 _FS_Q_IMAGE = const(0x10003)  # FS q: xL xH yL yH of one image
 _ESC_AMP_CHAR = const(0x10004)  # ESC &: x of one character
+_GS_PAREN_FN = const(0x10005)  # GS ( A / GS ( K: the two bytes after pL pH
 
 
 class Parser:
@@ -172,6 +178,7 @@ class Parser:
         self._to_nul = 0  # bytes left before a NUL-terminated run is given up
         self._repeat = 0  # images or characters left in FS q / ESC &
         self._height = 0  # ESC &: character height in bytes
+        self._fn = 0  # GS ( A / GS ( K
 
     def busy(self) -> bool:
         """True while the layout's queue is too full to parse another text line."""
@@ -255,7 +262,7 @@ class Parser:
     def _more(self, stage: int):
         """Collect the parameters of the next stage of a multi-part command."""
         self._key = stage
-        self._need = 4 if stage == _FS_Q_IMAGE else 1
+        self._need = 4 if stage == _FS_Q_IMAGE else (2 if stage == _GS_PAREN_FN else 1)
         if stage == _DLE_DC4_ARGS:
             fn = self._args[0]
             self._need = 7 if fn == 8 else 2
@@ -302,12 +309,44 @@ class Parser:
                 out.tear_off(0)
         elif key == _GS_V_N:
             out.tear_off(a[0])
+        elif key == _ESC_HEATING:
+            out.set_heating(a[0], a[1], a[2])
+        elif key == _DC2_DENSITY:
+            out.set_density(50 + 5 * (a[0] & 0x1F))
+        elif key == _DC2_SELF_TEST:
+            out.self_test()
         else:
             self._variable(key, a)
 
+    def _setting(self, fn, n, m):
+        """GS ( A n m (test print) and GS ( K fn m (density 49, speed 50)."""
+        out = self._out
+        if fn == _GS_PAREN_A:
+            if m in (2, 3, 50, 51):
+                out.self_test()
+        elif n == 49:  # density: m = 250..255 is -6..-1, 0..6 as is; 5 % a step
+            step = m - 256 if m >= 250 else m
+            if -6 <= step <= 6:
+                out.set_density(100 + 5 * step)
+        elif n == 50:  # speed: level 1 (slowest) to 9 (rated)
+            if m >= 48:
+                m -= 48
+            if 1 <= m <= 9:
+                out.set_speed(m * 100 // 9)
+            elif m == 0:
+                out.set_speed(100)
+
     def _variable(self, key, a):
         """Commands followed by data whose length their parameters give: skipped."""
-        if key == _GS_PAREN or key == _ESC_PAREN or key == _FS_PAREN:
+        if key == _GS_PAREN and (a[0] == _GS_PAREN_A or a[0] == _GS_PAREN_K) and a[1] == 2:
+            self._fn = a[0]
+            if not a[2]:
+                self._more(_GS_PAREN_FN)
+            else:
+                self._skip_data(a[1] | (a[2] << 8))
+        elif key == _GS_PAREN_FN:
+            self._setting(self._fn, a[0], a[1])
+        elif key == _GS_PAREN or key == _ESC_PAREN or key == _FS_PAREN:
             self._skip_data(a[1] | (a[2] << 8))
         elif key == _GS_RASTER:  # GS v 0 m xL xH yL yH: x bytes a row, y rows
             width = a[2] | (a[3] << 8)

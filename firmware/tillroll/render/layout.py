@@ -30,6 +30,9 @@ class Layout:
         self._x = 0
         self._line_h = 0
         self.printed = False  # dots or feed went to the engine since the last tear-off
+        self.held = False  # a self-test page is printing: take no more data until it is out
+        self.settings = None  # persisted density and speed (tillroll.settings)
+        self.on_self_test = None
         self.reset()
 
     # ---- ESC/POS settings -------------------------------------------------------------
@@ -77,11 +80,40 @@ class Layout:
     def default_spacing(self):
         self.spacing = _DEFAULT_SPACING
 
+    # ---- engine settings --------------------------------------------------------------
+
+    def attach(self, settings, on_self_test):
+        """The settings store that ESC 7, DC2 # and GS ( K change, and who prints the
+        self-test page on GS ( A and DC2 T."""
+        self.settings = settings
+        self.on_self_test = on_self_test
+
+    def set_heating(self, max_dots: int, heat_time: int, interval: int):
+        """ESC 7 n1 n2 n3: dots heated at once 8 (n1 + 1); heat time n2 x 10 us, read as a
+        density against the usual 80 (800 us); the interval is the engine's own business."""
+        self._engine.set_max_dots(8 * (max_dots + 1))
+        if heat_time:
+            self.set_density(heat_time * 100 // 80)
+
+    def set_density(self, percent: int):
+        if self.settings is not None:
+            self.settings.set(
+                "density", 50 if percent < 50 else (150 if percent > 150 else percent)
+            )
+
+    def set_speed(self, percent: int):
+        if self.settings is not None:
+            self.settings.set("speed", 10 if percent < 10 else (100 if percent > 100 else percent))
+
+    def self_test(self):
+        if self.on_self_test is not None:
+            self.on_self_test()
+
     # ---- characters and lines -------------------------------------------------------------
 
     def busy(self) -> bool:
         """True while the engine's queue could not take one more text line."""
-        return self._engine.free() < _HIGH_WATER
+        return self.held or self._engine.free() < _HIGH_WATER
 
     def has_content(self) -> bool:
         """Anything printed or waiting on the line since the last tear-off."""

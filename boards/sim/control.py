@@ -1,0 +1,182 @@
+"""The sim's control channel: line-based JSON on a TCP port, for tests and demos (docs/sim.md).
+
+Each request is one JSON object on a line, {"cmd": NAME, ...}; each reply is one JSON object on
+a line, {"ok": true, ...} or {"ok": false, "error": why}.
+"""
+
+import asyncio
+import json
+import os
+
+
+class Control:
+    def __init__(self, board, app):
+        self._board = board
+        self._app = app
+
+    async def client(self, reader, writer):
+        try:
+            while True:
+                line = await reader.readline()
+                if not line:
+                    break
+                try:
+                    reply = self.handle(json.loads(line))
+                except Exception as e:  # a bad request gets an answer, never a dead channel
+                    reply = {"ok": False, "error": "%s: %s" % (type(e).__name__, e)}
+                writer.write(json.dumps(reply).encode() + b"\n")
+                await writer.drain()
+        finally:
+            writer.close()
+            await writer.wait_closed()
+
+    def handle(self, req):
+        cmd = req.get("cmd")
+        method = getattr(self, "cmd_" + str(cmd), None)
+        if method is None:
+            return {"ok": False, "error": "unknown command %r" % cmd}
+        reply = method(req)
+        reply["ok"] = True
+        return reply
+
+    # ---- faults -----------------------------------------------------------------------------
+
+    def cmd_supply(self, req):
+        """Head supply in mV; 0 removes it."""
+        self._board.supply.mv = int(req["mv"])
+        return {}
+
+    def cmd_dead(self, req):
+        """Heating elements (0 = leftmost) that no longer heat."""
+        dead = self._board.print_head.dead
+        for d in req["dots"]:
+            dead[d >> 3] |= 0x80 >> (d & 7)
+        return {}
+
+    def cmd_paper_out(self, req):
+        """The roll ends after `after` more dot lines (0: now)."""
+        self._board.paper.remaining = int(req.get("after", 0))
+        return {}
+
+    def cmd_load_paper(self, req):
+        self._board.paper.remaining = int(req.get("lines", 113000))
+        return {}
+
+    def cmd_cover(self, req):
+        self._board.sensors.cover_open = bool(req["open"])
+        return {}
+
+    def cmd_head_temp(self, req):
+        """Set the head's true temperature, in C (a hot or a cold head)."""
+        self._board.print_head.set_temp(req["c"])
+        return {}
+
+    def cmd_power_cut(self, req):
+        """The power goes: the process dies at once, nothing flushed or closed."""
+        os.system("kill -9 $PPID")
+        return {}
+
+    # ---- reading back -----------------------------------------------------------------------
+
+    def cmd_status(self, req):
+        s = self._app.engine.status
+        return {
+            "flags": s.names(),
+            "stopped": s.stopped(),
+            "line": s.line,
+            "receipts": s.receipts,
+            "head_c": s.head_c,
+            "supply_mv": s.supply_mv,
+            "queued": len(self._app.engine.queue),
+        }
+
+    def cmd_counters(self, req):
+        e = self._app.engine
+        b = self._board
+        head = b.print_head
+        paper = b.paper
+        return {
+            "engine": {
+                "lines_printed": e.lines_printed,
+                "lines_fed": e.lines_fed,
+                "receipts": e.receipts,
+                "strobes": e.strobes,
+                "divisions": e.divisions,
+                "pulse_us": e.pulse_us,
+                "line_us": e.line_us,
+                "pauses": e.pauses,
+                "density": e.heat.density,
+                "speed": e.speed,
+                "cap": e.mechanism.MAX_DOTS_AT_ONCE,
+            },
+            "twin": {
+                "mechanism": b.mechanism.NAME,
+                "strobes": head.strobes,
+                "max_dots_at_once": head.max_dots_at_once,
+                "pulse_us": head.pulse_us,
+                "pulse_min_us": head.pulse_min_us,
+                "pulse_max_us": head.pulse_max_us,
+                "head_c": head.temp_c,
+                "energy_j": head.energy_j,
+                "steps": b.stepper.steps,
+                "lost_steps": b.stepper.lost_steps,
+                "fastest_step_us": b.stepper.fastest_step_us,
+                "rated_step_us": 1000000 // b.mechanism.max_pps(b.mechanism.RATED_MV),
+                "motion_us": b.stepper.motion_us,
+                "lines": b.stepper.lines,
+                "burnt": paper.burnt,
+                "overburnt": paper.overburnt,
+                "paper_left": paper.remaining,
+                "time_s": b.clock.now_s() if hasattr(b.clock, "now_s") else None,
+            },
+        }
+
+    def cmd_reset_counters(self, req):
+        head = self._board.print_head
+        head.strobes = head.max_dots_at_once = head.pulse_min_us = head.pulse_max_us = 0
+        stepper = self._board.stepper
+        stepper.steps = stepper.lost_steps = stepper.motion_us = stepper.fastest_step_us = 0
+        return {}
+
+    def cmd_image(self, req):
+        """Write what came out since the last tear-off to `path` as a PNG."""
+        rows = self._board.paper.image(req["path"])
+        return {"rows": rows, "path": req["path"]}
+
+    def cmd_self_test(self, req):
+        self._app.request_self_test()
+        return {}
+
+    def cmd_dots(self, req):
+        """Print `rows` dot lines of the byte `byte` (a block of raster straight to the engine,
+        as the renderer would), then `feed` lines, and end the receipt if `end`."""
+        asyncio.create_task(
+            self._dots(
+                int(req["rows"]),
+                int(req.get("byte", 255)),
+                int(req.get("feed", 0)),
+                bool(req.get("end", True)),
+            )
+        )
+        return {}
+
+    async def _dots(self, rows, byte, feed, end):
+        app = self._app
+        engine = app.engine
+        app.layout.held = True
+        line = bytearray([byte & 0xFF] * 48)
+        try:
+            for _ in range(rows):
+                while engine.free() < 4:
+                    await engine.wait_space()
+                engine.push_line(line, 0)
+            if feed:
+                engine.feed(feed)
+            if end:
+                app.layout.tear_off()
+        finally:
+            app.layout.held = False
+
+    def cmd_time(self, req):
+        clock = self._board.clock
+        return {"time_s": clock.now_s() if hasattr(clock, "now_s") else None}
