@@ -177,6 +177,32 @@ class Control:
         finally:
             app.layout.held = False
 
+    # ---- journal ----------------------------------------------------------------------------
+
+    def cmd_journal_status(self, req):
+        return self._app.journal.status()
+
+    def cmd_journal_list(self, req):
+        """Every receipt kept: number, time, state, first line."""
+        rows = self._app.journal.list()
+        return {
+            "receipts": [
+                {"number": n, "time": t, "state": s, "first_line": f} for n, t, s, f in rows
+            ]
+        }
+
+    def cmd_journal_reprint(self, req):
+        rec = self._app.recovery
+        if rec is None:
+            return {"queued": False, "error": "no journal"}
+        return {"queued": rec.reprint(int(req["number"]))}
+
+    def cmd_feed_button(self, req):
+        """A press of the FEED button (twice within a second: the last receipt as a copy)."""
+        if self._app.recovery is not None:
+            self._app.recovery.feed_pressed()
+        return {}
+
     def cmd_time(self, req):
         clock = self._board.clock
         return {"time_s": clock.now_s() if hasattr(clock, "now_s") else None}

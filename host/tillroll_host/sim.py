@@ -51,6 +51,7 @@ class SimModule:
         mechanism: str | None = None,
         state_dir: Path | None = None,
         feed_held: bool = False,
+        extra_args: list[str] | None = None,
     ):
         self.out_dir = Path(out_dir)
         self.via_cli = via_cli  # run it as a user does, through `tillroll sim`
@@ -59,6 +60,7 @@ class SimModule:
         self.mechanism = mechanism
         self.state_dir = state_dir
         self.feed_held = feed_held
+        self.extra_args = list(extra_args or [])  # e.g. the journal's --journal FILE
         self._control: socket.socket | None = None
         self._control_file = None
         self.echo = echo
@@ -78,6 +80,7 @@ class SimModule:
             args += ["--state", str(self.state_dir)]
         if self.feed_held:
             args.append("--feed-held")
+        args += self.extra_args
         if self.via_cli:
             cmd = [sys.executable, "-m", "tillroll_host.cli", "sim", *args]
         else:

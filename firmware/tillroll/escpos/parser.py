@@ -161,6 +161,12 @@ _DLE_DC4_ARGS = const(0x10002)
 _FS_Q_IMAGE = const(0x10003)  # FS q: xL xH yL yH of one image
 _ESC_AMP_CHAR = const(0x10004)  # ESC &: x of one character
 _GS_PAREN_FN = const(0x10005)  # GS ( A / GS ( K: the two bytes after pL pH
+_GS_PAREN_H = const(0x10006)  # GS ( H fn m d1 d2 d3 d4: process ID marker
+
+# Receipt boundaries the parser reports in `boundary` (the journal's record.CUT, INIT, MARKER).
+BOUNDARY_CUT = const(1)
+BOUNDARY_INIT = const(2)
+BOUNDARY_MARKER = const(3)
 
 
 class Parser:
@@ -179,10 +185,18 @@ class Parser:
         self._repeat = 0  # images or characters left in FS q / ESC &
         self._height = 0  # ESC &: character height in bytes
         self._fn = 0  # GS ( A / GS ( K
+        # A receipt boundary was just parsed: feed() returns right after it, and the link
+        # clears it once the journal has ended the receipt there.
+        self.boundary = 0
+        self.marker = bytearray(4)  # GS ( H process ID
 
     def busy(self) -> bool:
         """True while the layout's queue is too full to parse another text line."""
         return self._out.busy()
+
+    def in_text(self) -> bool:
+        """True if the next byte is read as text (not a command parameter or data)."""
+        return self._state == _TEXT
 
     def feed(self, buf, start: int, end: int) -> int:
         """Parse buf[start:end]; return where it stopped (end, or earlier while busy)."""
@@ -222,7 +236,7 @@ class Parser:
                 else:
                     self._state = _TEXT
                     self._run()
-                    if out.busy():
+                    if out.busy() or self.boundary:
                         return i
             elif state == _ARGS:
                 self._args[self._have] = b
@@ -230,7 +244,7 @@ class Parser:
                 if self._have == self._need:
                     self._state = _TEXT
                     self._run()
-                    if out.busy():
+                    if out.busy() or self.boundary:
                         return i
             else:  # _TO_NUL
                 self._to_nul -= 1
@@ -263,6 +277,8 @@ class Parser:
         """Collect the parameters of the next stage of a multi-part command."""
         self._key = stage
         self._need = 4 if stage == _FS_Q_IMAGE else (2 if stage == _GS_PAREN_FN else 1)
+        if stage == _GS_PAREN_H:
+            self._need = 6
         if stage == _DLE_DC4_ARGS:
             fn = self._args[0]
             self._need = 7 if fn == 8 else 2
@@ -283,6 +299,7 @@ class Parser:
             out.set_print_mode(a[0])
         elif key == _ESC_INIT:
             out.reset()
+            self.boundary = BOUNDARY_INIT
         elif key == _ESC_ALIGN:
             out.set_align(a[0])
         elif key == _ESC_EMPHASIS:
@@ -307,8 +324,10 @@ class Parser:
                 self._more(_GS_V_N)
             else:
                 out.tear_off(0)
+                self.boundary = BOUNDARY_CUT
         elif key == _GS_V_N:
             out.tear_off(a[0])
+            self.boundary = BOUNDARY_CUT
         elif key == _ESC_HEATING:
             out.set_heating(a[0], a[1], a[2])
         elif key == _DC2_DENSITY:
@@ -344,6 +363,12 @@ class Parser:
                 self._more(_GS_PAREN_FN)
             else:
                 self._skip_data(a[1] | (a[2] << 8))
+        elif key == _GS_PAREN and a[0] == 0x48 and a[1] == 6 and not a[2]:
+            self._more(_GS_PAREN_H)
+        elif key == _GS_PAREN_H:
+            if a[0] == 48 and a[1] == 48:  # fn 48, m 48: reply when processed
+                self.marker[:] = a[2:6]
+                self.boundary = BOUNDARY_MARKER
         elif key == _GS_PAREN_FN:
             self._setting(self._fn, a[0], a[1])
         elif key == _GS_PAREN or key == _ESC_PAREN or key == _FS_PAREN:
