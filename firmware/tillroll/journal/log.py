@@ -85,11 +85,13 @@ class Log:
             size = r.OVERHEAD + n
             if n > r.PAYLOAD_MAX or off + size > bs or not r.DATA <= kind <= r.STATE:
                 self._damaged(b, off)
-                return 0
+                return 0  # no length to trust: the rest of the block is lost
             self._dev.readblocks(b, mv[:size], off)
             if not r.crc_ok(buf, size):
-                self._damaged(b, off)
-                return 0
+                if self._damaged(b, off):
+                    return 0
+                off += size  # an edited record: its length still finds the next one
+                continue
             if expect and seq != expect:
                 self._problem("records %d to %d missing" % (expect, seq - 1))
             elif expect and bytes(mv[16 : r.HEADER]) != self.chain:
@@ -104,13 +106,14 @@ class Log:
             off += size
         return off
 
-    def _damaged(self, b: int, off: int):
-        # A record cut short by a power cut is followed by erased flash only; anything else
-        # after a bad record is damage.
+    def _damaged(self, b: int, off: int) -> bool:
+        """True if the bad record was torn by a power cut: erased flash only after it.
+        Anything else after a bad record is damage, and reported."""
         if self._erased_from(b, off + r.RECORD_MAX):
             self.torn += 1
-        else:
-            self._problem("block %d offset %d: damaged record" % (b, off))
+            return True
+        self._problem("block %d offset %d: damaged record" % (b, off))
+        return False
 
     def _erased_from(self, b: int, off: int) -> bool:
         bs = self.block_size
