@@ -28,6 +28,7 @@ class NorFlash:
         self.erases_per_block = [0] * blocks
         self.overwrites = 0  # programs that tried to set a cleared bit (a bug in the caller)
         self.on_cut = None  # called at the cut (the sim stops its process there)
+        self.dead = False  # after the cut nothing reaches the flash any more
         size = blocks * block_size
         try:
             self._file = open(path, "r+b")
@@ -48,10 +49,13 @@ class NorFlash:
 
     def _op(self) -> bool:
         """Count one program or erase; True if the power goes at this one."""
+        if self.dead:
+            raise PowerCut("no power")
         self.ops += 1
         return self.cut_at and self.ops == self.cut_at
 
     def _cut(self, what):
+        self.dead = True
         if self.on_cut is not None:
             self.on_cut()
         raise PowerCut(what)

@@ -12,11 +12,11 @@ from . import VERSION, self_test
 from .engine.engine import Engine
 from .escpos.parser import Parser
 from .link import DataLink
-
-_CLOSED = const(5)  # journal.record.CLOSED: the sender closed the link
 from .render.font import Font
 from .render.layout import Layout
 from .settings import Settings
+
+_CLOSED = const(5)  # journal.record.CLOSED: the sender closed the link
 
 
 class App:

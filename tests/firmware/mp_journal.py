@@ -130,8 +130,10 @@ def test_a_receipt_costs_at_most_two_erases():
         j.text(data, 0, len(data))
         j.printed(j.end(r.CUT))
     per = f.erases / count
-    print("erases per receipt: %.3f (%d erases, %d receipts, ~%d bytes each)"
-          % (per, f.erases, count, len(data)))
+    print(
+        "erases per receipt: %.3f (%d erases, %d receipts, ~%d bytes each)"
+        % (per, f.erases, count, len(data))
+    )
     assert per <= 2
     assert max(f.erases_per_block) - min(f.erases_per_block) <= 2  # worn evenly
 

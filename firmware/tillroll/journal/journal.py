@@ -197,7 +197,9 @@ class Journal:
                 self._open = self._add(number, b, off, bseq)
             else:
                 p = self._open
-                self.log.append(r.DATA, 0, self._ix[p], self._ix[p + _BYTES], self._page, self._fill)
+                self.log.append(
+                    r.DATA, 0, self._ix[p], self._ix[p + _BYTES], self._page, self._fill
+                )
             self._ix[self._open + _BYTES] += self._fill
         except Full:
             self._full()
@@ -244,31 +246,34 @@ class Journal:
             tp[n] = c
             n += 1
         ix = self._ix
+        number = ix[p]
         try:
-            self.log.append(r.END, boundary, ix[p], ix[p + _BYTES], tp, n)
+            self.log.append(r.END, boundary, number, ix[p + _BYTES], tp, n)
         except Full:
-            self._set(p, INCOMPLETE)
+            self._set(self._find(number), INCOMPLETE)
             self.offline = True
             return 0
+        p = self._find(number)  # a block dropped for this record moves the index
         ix[p + _TIME] = int(t)
         ix[p + _INFO] = ACKNOWLEDGED
         return ix[p]
 
     def _state(self, number: int, flag: int, line: int, reason: int):
-        p = self._find(number)
-        if p < 0 or not self.mounted:
+        if self._find(number) < 0 or not self.mounted:
             return -1
         self._tp[0] = reason
         try:
             self.log.append(r.STATE, flag, number, line, self._tp, 1)
         except Full:
             self.offline = True  # no block to spare even for a state: reported, kept in RAM
-        return p
+        return self._find(number)  # a block dropped for this record moves the index
 
     def printed(self, number: int, copy: bool = False):
         p = self._state(number, r.COPY_PRINTED if copy else r.PRINTED, 0, 0)
         if p >= 0:
-            self._ix[p + _INFO] = PRINTED | ((self._ix[p + _INFO] >> 16) + (1 if copy else 0)) << 16
+            self._ix[p + _INFO] = (
+                PRINTED | ((self._ix[p + _INFO] >> 16) + (1 if copy else 0)) << 16
+            )
 
     def interrupted(self, number: int, reason: int, line: int):
         p = self._state(number, r.INTERRUPTED, line, reason)
@@ -315,7 +320,7 @@ class Journal:
         if p < 0 or not self.mounted:
             return
         loc = self._ix[p + _LOC]
-        for kind, flag, receipt, at, payload in self.log.records_from(loc >> 16, loc & 0xFFFF):
+        for kind, _, receipt, _, payload in self.log.records_from(loc >> 16, loc & 0xFFFF):
             if receipt != number:
                 continue
             if kind == r.END:

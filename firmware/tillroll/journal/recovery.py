@@ -43,6 +43,7 @@ class Recovery:
         self._last_rx = 0
         self._rx_ms = 0
         self.copies = 0
+        self.errors = 0
 
     # ---- progress -------------------------------------------------------------------------
 
@@ -92,10 +93,9 @@ class Recovery:
         if target == self._start and not self.layout.has_content():
             # Nothing printed yet: ESC @ opens a receipt rather than ending one, and a marker
             # after a cut acknowledges the receipt the cut ended.
-            if kind == BOUNDARY_MARKER and not j.receiving():
+            if kind == BOUNDARY_MARKER:
                 return j.last_acknowledged() or 1
-            if kind != BOUNDARY_MARKER:
-                return 0
+            return 0
         number = j.end(kind, marker if kind == BOUNDARY_MARKER else b"")
         if number:
             self._pending.append([number, target, False, self._start])
@@ -165,7 +165,7 @@ class Recovery:
 
     def _due(self) -> int:
         """The next receipt to print as a copy, or 0."""
-        if self._fault or len(self.engine.queue) or self.journal.receiving():
+        if self._fault or len(self.engine.queue) or self._mid_receipt():
             return 0
         if self.link is not None and not self.link.reading:
             return 0
@@ -181,6 +181,13 @@ class Recovery:
                     return number
         return 0
 
+    def _mid_receipt(self) -> bool:
+        """A receipt has put something on paper and not reached its end: a copy must wait.
+        (Bytes that printed nothing, a status request or an ESC @, do not hold it up.)"""
+        if not self.journal.receiving():
+            return False
+        return self.pushed() != self._start or self.layout.has_content()
+
     def _in_pending(self, number) -> bool:
         for p in self._pending:
             if p[0] == number:
@@ -188,12 +195,18 @@ class Recovery:
         return False
 
     async def run(self):
+        # The watch must outlive any one failure (a flash error, a damaged record): say
+        # what happened and go on watching.
         while True:
             await asyncio.sleep_ms(_TICK_MS)
-            self.tick()
-            number = self._due()
-            if number:
-                await self.print_copy(number)
+            try:
+                self.tick()
+                number = self._due()
+                if number:
+                    await self.print_copy(number)
+            except Exception as e:
+                self.errors += 1
+                print("journal: %s" % e)
 
     # ---- the copy -------------------------------------------------------------------------
 
@@ -234,8 +247,11 @@ class Recovery:
                 pass  # already back to the layout's own
             if link is not None:
                 link.hold = False
-        self._pending.append([number, self.pushed(), True, start])
+        end = self.pushed()
+        self._pending.append([number, end, True, start])
         self.copies += 1
+        if self.journal.receiving():
+            self._start = end  # the open receipt has printed nothing of its own yet
 
     def _no_tear(self, extra_dots: int = 0):
         if self.layout.has_content():
