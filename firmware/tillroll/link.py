@@ -24,6 +24,7 @@ class DataLink:
         self._buf = bytearray(chunk)
         self._reply = bytearray(7)
         self.recovery = recovery  # journal.recovery.Recovery, or None: no journal
+        parser.stop_at_boundary = recovery is not None
         self.received = 0
         self.reading = True  # waiting for the sender: between receipts, or idle mid-receipt
         self.hold = False  # a reprint is using the layout: parse nothing meanwhile

@@ -197,3 +197,25 @@ def test_power_cut_at_every_program_and_erase():
             covered += 1
     print("power-cut points covered: %d (%d operations, clean and torn)" % (covered, ops))
     assert covered == 2 * ops
+
+
+def test_a_region_that_is_not_a_journal_is_reported_and_left_alone():
+    f = _fresh(blocks=4)
+    f.close()
+    with open(_IMAGE, "r+b") as image:
+        image.write(b"some other filesystem" * 100)
+    before = open(_IMAGE, "rb").read()
+    f = NorFlash(_IMAGE, 4)
+    j = jn.Journal(f)
+    assert not j.mount()
+    assert "no journal" in j.error, j.error
+    assert not j.status()["mounted"]
+    data = b"text\n"
+    j.text(data, 0, len(data))
+    assert j.end(r.CUT) == 0  # not journaled: nothing acknowledged, nothing written
+    f.close()
+    assert open(_IMAGE, "rb").read() == before
+    f = NorFlash(_IMAGE, 4)
+    j = jn.Journal(f)
+    assert j.format() and j.numbers() == []  # only when a technician asks
+    f.close()

@@ -185,9 +185,11 @@ class Parser:
         self._repeat = 0  # images or characters left in FS q / ESC &
         self._height = 0  # ESC &: character height in bytes
         self._fn = 0  # GS ( A / GS ( K
-        # A receipt boundary was just parsed: feed() returns right after it, and the link
-        # clears it once the journal has ended the receipt there.
+        # A receipt boundary was just parsed (a cut, ESC @, a GS ( H marker). With
+        # `stop_at_boundary` feed() returns right after it, so the link can end the receipt
+        # in the journal at that very byte; the link clears it then.
         self.boundary = 0
+        self.stop_at_boundary = False
         self.marker = bytearray(4)  # GS ( H process ID
 
     def busy(self) -> bool:
@@ -236,7 +238,7 @@ class Parser:
                 else:
                     self._state = _TEXT
                     self._run()
-                    if out.busy() or self.boundary:
+                    if out.busy() or (self.boundary and self.stop_at_boundary):
                         return i
             elif state == _ARGS:
                 self._args[self._have] = b
@@ -244,7 +246,7 @@ class Parser:
                 if self._have == self._need:
                     self._state = _TEXT
                     self._run()
-                    if out.busy() or self.boundary:
+                    if out.busy() or (self.boundary and self.stop_at_boundary):
                         return i
             else:  # _TO_NUL
                 self._to_nul -= 1

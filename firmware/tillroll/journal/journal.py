@@ -90,6 +90,18 @@ class Journal:
         self.mounted = True
         return True
 
+    def format(self) -> bool:
+        """Erase the whole region and start an empty journal: a technician's decision (every
+        receipt on it is lost), never taken by the firmware itself."""
+        dev = self.log._dev
+        for b in range(self.log.blocks):
+            dev.ioctl(6, b)
+        self.log = Log(dev)
+        self._ix = []
+        self._open = -1
+        self.error = None
+        return self.mount()
+
     def _visit(self, kind, flag, seq, receipt, at, block, offset, payload):
         p = self._find(receipt)
         if kind == r.DATA:
@@ -373,5 +385,6 @@ class Journal:
             "torn_records": log.torn if log else 0,
             "erases": log.erases if log else 0,
             "erase_counts": list(log.erase_counts) if log else [],
+            "foreign_blocks": log.foreign if log else 0,
             "next_record": log.seq if log else 0,
         }

@@ -14,6 +14,10 @@ from . import record as r
 _PROBLEMS_KEPT = const(8)
 
 
+class NotJournal(Exception):
+    """The region holds data but no journal block: it is left as it is."""
+
+
 class Full(Exception):
     """No block can be freed: everything left is still needed."""
 
@@ -36,6 +40,7 @@ class Log:
         self.problems = []  # the last few, as text
         self.problem_count = 0
         self.torn = 0  # records torn by a power cut
+        self.foreign = 0  # blocks that are neither journal nor erased (reused when needed)
         self.may_drop = None  # callback(block_seq) -> bool
         self.on_drop = None  # callback(block_seq)
 
@@ -52,6 +57,7 @@ class Log:
         payload). Checks sequence, CRC and chain; never writes."""
         hdr = self._mv[: r.BLOCK_HEADER]
         used = []
+        self.foreign = 0
         for b in range(self.blocks):
             self._dev.readblocks(b, hdr, 0)
             h = r.read_block_header(hdr)
@@ -59,6 +65,18 @@ class Log:
                 used.append((h[0], b))
                 self.block_seq[b] = h[0]
                 self.erase_counts[b] = h[1]
+            elif bytes(hdr) != b"\xff" * r.BLOCK_HEADER and not self._erased_from(
+                b, r.BLOCK_HEADER
+            ):
+                # Neither a journal block nor one a power cut left blank (a torn header
+                # program, a torn erase): something else, or damage.
+                self.foreign += 1
+        if not used and self.foreign:
+            # Not a journal (or one damaged beyond its headers): formatting is the
+            # technician's decision, never ours.
+            raise NotJournal(
+                "no journal in this region (%d blocks hold other data)" % self.foreign
+            )
         used.sort()
         self.order = [b for _, b in used]
         expect = 0
