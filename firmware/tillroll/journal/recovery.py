@@ -142,6 +142,7 @@ class Recovery:
                     j.interrupted(number, flags, done - start)
             elif j.receiving():
                 self._open_fault = flags
+                j.flush()  # the technician sees it, still being received, while it waits
         self._fault = flags
         self._idle()
 
