@@ -180,11 +180,15 @@ class Control:
     # ---- journal ----------------------------------------------------------------------------
 
     def cmd_journal_status(self, req):
-        return self._app.journal.status()
+        journal = self._app.journal
+        if journal is None:
+            return {"mounted": False, "error": "no journal flash on this board"}
+        return journal.status()
 
     def cmd_journal_list(self, req):
         """Every receipt kept: number, time, state, first line."""
-        rows = self._app.journal.list()
+        journal = self._app.journal
+        rows = journal.list() if journal is not None and journal.mounted else []
         return {
             "receipts": [
                 {"number": n, "time": t, "state": s, "first_line": f} for n, t, s, f in rows

@@ -10,6 +10,11 @@ the byte after it; an erase sets only the first half of the block back to 0xFF.
 """
 
 _ERASED = const(0xFF)
+_SCRATCH = const(256)
+
+
+def _nothing():
+    pass
 
 
 class PowerCut(Exception):
@@ -27,8 +32,9 @@ class NorFlash:
         self.erases = 0
         self.erases_per_block = [0] * blocks
         self.overwrites = 0  # programs that tried to set a cleared bit (a bug in the caller)
-        self.on_cut = None  # called at the cut (the sim stops its process there)
+        self.on_cut = _nothing  # called at the cut (the sim stops its process there)
         self.dead = False  # after the cut nothing reaches the flash any more
+        self._scratch = bytearray(_SCRATCH)  # programs and erases go through it in pieces
         size = blocks * block_size
         try:
             self._file = open(path, "r+b")
@@ -37,9 +43,9 @@ class NorFlash:
         self._file.seek(0, 2)
         have = self._file.tell()
         if have < size:  # a new part comes erased
-            chunk = bytes([_ERASED]) * 512
+            chunk = bytes([_ERASED]) * _SCRATCH
             while have < size:
-                n = size - have if size - have < 512 else 512
+                n = size - have if size - have < _SCRATCH else _SCRATCH
                 self._file.write(chunk[:n])
                 have += n
             self._file.flush()
@@ -52,12 +58,11 @@ class NorFlash:
         if self.dead:
             raise PowerCut("no power")
         self.ops += 1
-        return self.cut_at and self.ops == self.cut_at
+        return self.cut_at > 0 and self.ops == self.cut_at
 
     def _cut(self, what):
         self.dead = True
-        if self.on_cut is not None:
-            self.on_cut()
+        self.on_cut()
         raise PowerCut(what)
 
     def readblocks(self, block: int, buf, offset: int = 0):
@@ -75,21 +80,30 @@ class NorFlash:
             raise OSError(22)
         cut = self._op()
         self.programs += 1
-        old = bytearray(len(buf))
-        self._file.seek(at)
-        self._file.readinto(old)
         n = len(buf)
         if cut and self.torn:
             n = len(buf) // 2
-        for i in range(n):
-            b = buf[i]
-            if b & ~old[i] & 0xFF:
-                self.overwrites += 1
-            old[i] &= b
-        if cut and self.torn and n < len(buf):
-            old[n] &= buf[n] | 0x0F  # only some bits of this byte got cleared
-        self._file.seek(at)
-        self._file.write(old)
+        old = self._scratch
+        mv = memoryview(old)
+        done = 0
+        while done < len(buf):
+            k = len(buf) - done
+            if k > _SCRATCH:
+                k = _SCRATCH
+            self._file.seek(at + done)
+            self._file.readinto(mv[:k])
+            for i in range(k):
+                j = done + i
+                if j < n:
+                    b = buf[j]
+                    if b & ~old[i] & 0xFF:
+                        self.overwrites += 1
+                    old[i] &= b
+                elif j == n:
+                    old[i] &= buf[j] | 0x0F  # torn: only some bits of this byte got cleared
+            self._file.seek(at + done)
+            self._file.write(mv[:k])
+            done += k
         self._file.flush()
         if cut:
             self._cut("program %d" % self.ops)
@@ -104,8 +118,14 @@ class NorFlash:
             self.erases += 1
             self.erases_per_block[arg] += 1
             n = self.block_size // 2 if cut and self.torn else self.block_size
+            scratch = self._scratch
+            for i in range(_SCRATCH):
+                scratch[i] = _ERASED
             self._file.seek(arg * self.block_size)
-            self._file.write(bytes([_ERASED]) * n)
+            while n > 0:
+                k = n if n < _SCRATCH else _SCRATCH
+                self._file.write(memoryview(scratch)[:k])
+                n -= k
             self._file.flush()
             if cut:
                 self._cut("erase %d" % self.ops)

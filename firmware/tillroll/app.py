@@ -37,9 +37,10 @@ class App:
         from .journal.journal import Journal
         from .journal.recovery import Recovery
 
-        self.journal = Journal(getattr(board, "journal_flash", None))
+        flash = getattr(board, "journal_flash", None)
+        self.journal = Journal(flash) if flash is not None else None
         self.recovery = None
-        if self.journal.mount():
+        if self.journal is not None and self.journal.mount():
             self.recovery = Recovery(
                 self.journal,
                 self.engine,
@@ -50,8 +51,7 @@ class App:
             )
         self.link = DataLink(self.parser, self.engine, recovery=self.recovery)
         if self.recovery is not None:
-            self.recovery.link = self.link
-            self.recovery.parser = self.parser
+            self.recovery.attach(self.link, self.parser)
         self.errors = 0  # faults caught and logged by the tasks' supervisors
 
     async def receive(self, stream):
@@ -60,7 +60,7 @@ class App:
         await self.link.pump(stream)
         if self.layout.has_content():
             self.layout.tear_off()
-        if self.recovery is not None and self.journal.receiving():
+        if self.recovery is not None and self.recovery.journal.receiving():
             self.recovery.boundary(_CLOSED)
 
     def start(self):

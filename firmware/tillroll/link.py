@@ -42,7 +42,7 @@ class DataLink:
             if self.recovery is None:
                 await self._feed(buf, 0, n, None, False)
             else:
-                await self._journaled(stream, buf, n)
+                await self._journaled(stream, buf, n, self.recovery)
 
     async def _feed(self, buf, i: int, end: int, stream, text: bool) -> int:
         """Parse buf[i:end]; journal what was parsed; stop after a boundary."""
@@ -59,16 +59,15 @@ class DataLink:
             if parser.boundary:
                 kind = parser.boundary
                 parser.boundary = 0
-                if recovery is not None:
-                    number = recovery.boundary(kind, parser.marker)
-                    if number and kind == 3:
-                        await self._answer(stream, parser.marker)
+                # No journal: a marker is answered at once, without the guarantee.
+                number = 1 if recovery is None else recovery.boundary(kind, parser.marker)
+                if number and kind == 3:
+                    await self._answer(stream, parser.marker)
                 return i
         return i
 
-    async def _journaled(self, stream, buf, n: int):
+    async def _journaled(self, stream, buf, n: int, recovery):
         parser = self._parser
-        recovery = self.recovery
         i = 0
         while i < n:
             if _digit(buf[i]) or (recovery.in_run() and buf[i] in b" -"):

@@ -41,7 +41,8 @@ def receipt(k: int) -> bytes:
 class Sender:
     """One POS connection: sends its bytes in small chunks and keeps what comes back."""
 
-    def __init__(self, data, chunk=16):
+    def __init__(self, data, flash, chunk=16):
+        self._flash = flash
         self._data = data
         self._at = 0
         self._chunk = chunk
@@ -56,10 +57,15 @@ class Sender:
         return n
 
     def write(self, data):
-        self.replies.extend(data)
+        if not self._flash.dead:  # with the power gone nothing reaches the POS
+            self.replies.extend(data)
 
     async def drain(self):
         pass
+
+
+def _no_kill():
+    pass
 
 
 def _clean(path):
@@ -94,7 +100,7 @@ class Boot:
             torn=torn,
         )
         self.flash = self.board.journal_flash
-        self.flash.on_cut = None  # the cut ends this boot, not the process running the sweep
+        self.flash.on_cut = _no_kill  # the cut ends this boot, not the process of the sweep
         self.app = App(self.board)
         self.acked = []  # marker ids answered
         self.numbers = {}  # the journal's number of each acknowledged receipt
@@ -135,7 +141,7 @@ class Boot:
         )
 
     async def send(self, k):
-        s = Sender(receipt(k))
+        s = Sender(receipt(k), self.flash)
         await self.app.receive(s)
         if s.replies:
             self.acked.append(k)

@@ -55,9 +55,9 @@ def reason_names(reason: int):
 
 class Journal:
     def __init__(self, dev):
-        self.log = Log(dev) if dev is not None else None
+        self.log = Log(dev)
         self.mounted = False
-        self.error = "no journal flash" if dev is None else None
+        self.error = None
         self.offline = False  # full of unprinted receipts: take no more data
         self._ix = []
         self._open = -1  # index position of the receipt being received
@@ -71,15 +71,12 @@ class Journal:
 
     def mount(self) -> bool:
         log = self.log
-        if log is None:
-            return False
         try:
             log.mount(self._visit)
         except Exception as e:  # unreadable flash: report, never format
             self.error = "journal does not mount: %s" % e
             return False
-        log.may_drop = self._may_drop
-        log.on_drop = self._dropped
+        log.set_owner(self._may_drop, self._dropped)
         ix = self._ix
         for p in range(0, len(ix), _F):
             state = ix[p + _INFO] & 0xFF
@@ -380,11 +377,11 @@ class Journal:
             "fill_percent": fill,
             "warning": fill >= _WARN_PERCENT,
             "receipts": len(self._ix) // _F,
-            "problems": log.problem_count if log else 0,
-            "problem_texts": list(log.problems) if log else [],
-            "torn_records": log.torn if log else 0,
-            "erases": log.erases if log else 0,
-            "erase_counts": list(log.erase_counts) if log else [],
-            "foreign_blocks": log.foreign if log else 0,
-            "next_record": log.seq if log else 0,
+            "problems": log.problem_count,
+            "problem_texts": list(log.problems),
+            "torn_records": log.torn,
+            "erases": log.erases,
+            "erase_counts": list(log.erase_counts),
+            "foreign_blocks": log.foreign,
+            "next_record": log.seq,
         }

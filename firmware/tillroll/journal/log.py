@@ -14,6 +14,14 @@ from . import record as r
 _PROBLEMS_KEPT = const(8)
 
 
+def _keep(block_seq) -> bool:
+    return False
+
+
+def _dropped(block_seq):
+    pass
+
+
 class NotJournal(Exception):
     """The region holds data but no journal block: it is left as it is."""
 
@@ -41,8 +49,13 @@ class Log:
         self.problem_count = 0
         self.torn = 0  # records torn by a power cut
         self.foreign = 0  # blocks that are neither journal nor erased (reused when needed)
-        self.may_drop = None  # callback(block_seq) -> bool
-        self.on_drop = None  # callback(block_seq)
+        self.may_drop = _keep  # may_drop(block_seq) -> bool: the owner says what may go
+        self.on_drop = _dropped  # on_drop(block_seq): just before a block goes
+
+    def set_owner(self, may_drop, on_drop):
+        """Who decides what may go when space runs out, and hears when a block goes."""
+        self.may_drop = may_drop
+        self.on_drop = on_drop
 
     def _problem(self, text):
         self.problem_count += 1
@@ -147,7 +160,7 @@ class Log:
 
     # ---- append ---------------------------------------------------------------------------
 
-    def append(self, kind: int, flag: int, receipt: int, at: int, payload=b"", n: int = 0):
+    def append(self, kind: int, flag: int, receipt: int, at: int, payload=None, n: int = 0):
         """Write one record; return (block sequence, block, offset) once it is on flash."""
         size = r.OVERHEAD + n
         if self.head < 0 or self.head_at + size > self.block_size:
@@ -172,10 +185,9 @@ class Log:
                 free = b
         if free < 0:
             oldest = used[0]
-            if self.may_drop is None or not self.may_drop(self.block_seq[oldest]):
+            if not self.may_drop(self.block_seq[oldest]):
                 raise Full()
-            if self.on_drop is not None:
-                self.on_drop(self.block_seq[oldest])
+            self.on_drop(self.block_seq[oldest])
             used.pop(0)
             free = oldest
         top = self.block_seq[used[-1]] + 1 if used else 1

@@ -38,12 +38,19 @@ class Recovery:
         self._open_fault = 0  # a fault stopped the receipt still being received
         self._fault = 0
         self._requests = []  # numbers to print as copies
-        self._press_ms = -1
+        self._pressed = False
+        self._press_ms = time.ticks_ms()
         self._copy = bytearray(r.PAYLOAD_MAX)
         self._last_rx = 0
         self._rx_ms = 0
         self.copies = 0
         self.errors = 0
+        self._durable = True  # the last receipt that printed anything reached flash
+
+    def attach(self, link, parser):
+        """The link that feeds the journal and its parser (made after the recovery)."""
+        self.link = link
+        self.parser = parser
 
     # ---- progress -------------------------------------------------------------------------
 
@@ -71,6 +78,20 @@ class Recovery:
     def take(self, buf, start: int, end: int, text: bool):
         if start >= end:
             return
+        try:
+            self._take(buf, start, end, text)
+        except Exception as e:
+            self._failed(e)
+
+    def _failed(self, e):
+        # The flash failed under a write: print on without the guarantee, and say so.
+        j = self.journal
+        j.offline = True
+        j.error = "journal write failed: %s" % e
+        self.errors += 1
+        self._durable = False
+
+    def _take(self, buf, start: int, end: int, text: bool):
         j = self.journal
         if not j.receiving():
             self._start = self.pushed()
@@ -86,6 +107,13 @@ class Recovery:
     def boundary(self, kind: int, marker=b"") -> int:
         """End the receipt at a boundary the parser found; return a number to acknowledge
         (0: nothing to acknowledge)."""
+        try:
+            return self._boundary(kind, marker)
+        except Exception as e:
+            self._failed(e)
+            return 0
+
+    def _boundary(self, kind: int, marker) -> int:
         j = self.journal
         if not j.mounted:  # no journal: acknowledge without the guarantee
             return 1 if kind == BOUNDARY_MARKER else 0
@@ -93,10 +121,11 @@ class Recovery:
         if target == self._start and not self.layout.has_content():
             # Nothing printed yet: ESC @ opens a receipt rather than ending one, and a marker
             # after a cut acknowledges the receipt the cut ended.
-            if kind == BOUNDARY_MARKER:
+            if kind == BOUNDARY_MARKER and self._durable:
                 return j.last_acknowledged() or 1
             return 0
         number = j.end(kind, marker if kind == BOUNDARY_MARKER else b"")
+        self._durable = bool(number)  # a marker after it may be answered
         if number:
             self._pending.append([number, target, False, self._start])
             if self._open_fault:
@@ -108,12 +137,13 @@ class Recovery:
     def feed_pressed(self):
         """FEED twice within a second: the last receipt again, as a copy."""
         now = time.ticks_ms()
-        if self._press_ms >= 0 and time.ticks_diff(now, self._press_ms) < _DOUBLE_PRESS_MS:
-            self._press_ms = -1
+        if self._pressed and time.ticks_diff(now, self._press_ms) < _DOUBLE_PRESS_MS:
+            self._pressed = False
             n = self.journal.last_acknowledged()
             if n:
                 self.reprint(n)
         else:
+            self._pressed = True
             self._press_ms = now
 
     def reprint(self, number: int) -> bool:
@@ -148,7 +178,8 @@ class Recovery:
 
     def _idle(self):
         link = self.link
-        if not self.idle_ms or link is None:
+        parser = self.parser
+        if not self.idle_ms or link is None or parser is None:
             return
         now = time.ticks_ms()
         if link.received != self._last_rx:
@@ -159,7 +190,7 @@ class Recovery:
         if (
             link.reading
             and j.receiving()
-            and self.parser.in_text()
+            and parser.in_text()
             and time.ticks_diff(now, self._rx_ms) >= self.idle_ms
         ):
             self.boundary(r.IDLE)
