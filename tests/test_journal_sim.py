@@ -124,3 +124,27 @@ def test_a_region_without_a_journal_is_reported_and_never_wiped(tmp_path: Path):
         send(sim.data_port, shop(b"STILL PRINTS"))
         assert "STILL PRINTS" in read_text(sim.wait_receipt(1))
     assert image.read_bytes() == before
+
+
+def test_esc_at_after_data_and_an_idle_link_end_receipts(tmp_path: Path):
+    image = tmp_path / "journal.bin"
+    with journaled(tmp_path, image, "--idle-ms", "300") as sim:
+        with socket.create_connection(("127.0.0.1", sim.data_port), timeout=20) as s:
+            s.sendall(b"\x1b@FIRST\n\x1b@SECOND\n")  # no cut: ESC @ after data ends one
+            rows = wait_journal(sim, lambda rows: len(rows) == 2)  # idle ends the other
+            assert [r["first_line"] for r in rows] == ["FIRST", "SECOND"]
+        wait_journal(sim, lambda rows: all(r["state"] == "printed" for r in rows))
+
+
+def test_resume_at_the_failed_line_finishes_the_receipt_without_a_copy(tmp_path: Path):
+    image = tmp_path / "journal.bin"
+    with journaled(tmp_path, image, "--resume-at-line") as sim:
+        sim.paper_out(after_lines=40)
+        send(sim.data_port, shop(b"SHOP RESUMED"))
+        sim.wait_status(lambda s: "paper_out" in s["flags"])
+        sim.load_paper()
+        lines = read_text(sim.wait_receipt(1))
+        assert "SHOP RESUMED" in lines and "Thank you" in lines and "COPY" not in lines, lines
+        wait_journal(sim, lambda rows: rows and rows[0]["state"] == "printed")
+        time.sleep(0.5)
+        assert len(sim.receipts) == 1  # and no copy after it

@@ -68,6 +68,7 @@ class DataLink:
 
     async def _journaled(self, stream, buf, n: int, recovery):
         parser = self._parser
+        await recovery.wait_room()
         i = 0
         while i < n:
             if _digit(buf[i]) or (recovery.in_run() and buf[i] in b" -"):

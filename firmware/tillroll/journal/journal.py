@@ -47,6 +47,7 @@ _F = const(7)
 
 _EPOCH_2024 = const(1704067200)
 _WARN_PERCENT = const(90)
+_ROOM_BYTES = const(1024)
 
 
 def reason_names(reason: int):
@@ -222,11 +223,16 @@ class Journal:
             self._set(self._open, INCOMPLETE)
             self._open = -1
 
-    def retry(self) -> bool:
-        """Back online once the oldest block may go (its receipts came out)."""
-        if self.offline and self.log.may_drop(self.log.block_seq[self.log.order[0]]):
-            self.offline = False
-        return not self.offline
+    def has_room(self) -> bool:
+        """Room for a new receipt: a free block, an oldest block that may go, or a good part
+        of the newest block. Without it the module takes no new receipt (offline) rather
+        than lose an unprinted one."""
+        log = self.log
+        if not self.mounted or len(log.order) < log.blocks:
+            return True
+        if log.head >= 0 and log.block_size - log.head_at >= _ROOM_BYTES:
+            return True
+        return self._may_drop(log.block_seq[log.order[0]])
 
     def flush(self):
         """Put what is buffered on flash (idle link); the receipt stays open."""

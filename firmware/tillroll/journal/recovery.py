@@ -101,6 +101,19 @@ class Recovery:
         else:
             j.raw(buf, start, end)
 
+    async def wait_room(self):
+        """Before a new receipt: wait, offline, while the journal holds only receipts that
+        have not come out yet (they print once the fault that holds them clears)."""
+        j = self.journal
+        if j.receiving() or j.has_room():
+            if j.offline and j.has_room():
+                j.offline = False
+            return
+        j.offline = True
+        while not j.has_room():
+            await asyncio.sleep_ms(50)
+        j.offline = False
+
     def in_run(self) -> bool:
         return self.journal.mask._n > 0
 
