@@ -220,6 +220,7 @@ class Journal:
         # acknowledged) and the module takes no more data until a block frees.
         self.offline = True
         if self._open >= 0:
+            self.error = "journal full: receipt %d printed unjournaled" % self._ix[self._open]
             self._set(self._open, INCOMPLETE)
             self._open = -1
 
