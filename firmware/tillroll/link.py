@@ -24,7 +24,7 @@ class DataLink:
         self._buf = bytearray(chunk)
         self._reply = bytearray(7)
         self.recovery = recovery  # journal.recovery.Recovery, or None: no journal
-        parser.stop_at_boundary = recovery is not None
+        parser.stop_at_boundary = True  # each receipt ends where its boundary is
         self.received = 0
         self.reading = True  # waiting for the sender: between receipts, or idle mid-receipt
         self.hold = False  # a reprint is using the layout: parse nothing meanwhile
@@ -40,12 +40,12 @@ class DataLink:
             self.reading = False
             self.received += n
             if self.recovery is None:
-                await self._feed(buf, 0, n, None, False)
+                await self._feed(buf, 0, n, stream, False)
             else:
                 await self._journaled(stream, buf, n, self.recovery)
 
     async def _feed(self, buf, i: int, end: int, stream, text: bool) -> int:
-        """Parse buf[i:end]; journal what was parsed; stop after a boundary."""
+        """Parse buf[i:end] and journal what was parsed, ending receipts at boundaries."""
         parser = self._parser
         engine = self._engine
         recovery = self.recovery
@@ -63,7 +63,6 @@ class DataLink:
                 number = 1 if recovery is None else recovery.boundary(kind, parser.marker)
                 if number and kind == 3:
                     await self._answer(stream, parser.marker)
-                return i
         return i
 
     async def _journaled(self, stream, buf, n: int, recovery):
