@@ -262,3 +262,21 @@ def test_the_parser_stops_at_each_receipt_boundary_for_the_journal():
             p.boundary = 0
     assert stops == [(5, 1, b"\x00\x00\x00\x00"), (9, 2, b"\x00\x00\x00\x00"), (22, 3, b"ID42")]
     assert layout.text() == "ABCD"
+
+
+def test_journaling_text_allocates_nothing_between_flash_writes():
+    import micropython
+
+    j = _mounted(_fresh())
+    line = b"Flat white                  3.40\n"
+    card = b"Card 4111 1111 1111 1111\n"
+    j.text(line, 0, len(line))  # the receipt's first record is written, its index entry made
+    j.flush()
+    micropython.heap_lock()
+    try:
+        for _ in range(3):  # 3 * 59 bytes: the 256-byte page does not fill
+            j.text(line, 0, len(line))
+            j.text(card, 0, len(card))
+    finally:
+        micropython.heap_unlock()
+    assert j.mask.masked == 3

@@ -11,6 +11,8 @@ mount is reported and the module prints without the journal.
 import struct
 import time
 
+import micropython
+
 from . import record as r
 from .log import Full, Log
 from .mask import CardMask
@@ -48,6 +50,13 @@ _F = const(7)
 _EPOCH_2024 = const(1704067200)
 _WARN_PERCENT = const(90)
 _ROOM_BYTES = const(1024)
+
+
+@micropython.viper
+def _copy(dst: ptr8, d: int, src: ptr8, s: int, n: int):
+    # Receipt bytes into the page buffer without a slice object: nothing allocated per chunk.
+    for i in range(n):
+        dst[d + i] = src[s + i]
 
 
 def reason_names(reason: int):
@@ -191,7 +200,7 @@ class Journal:
             room = r.PAYLOAD_MAX - self._fill
             if n > room:
                 n = room
-            page[self._fill : self._fill + n] = buf[start : start + n]
+            _copy(page, self._fill, buf, start, n)  # pyright: ignore[reportArgumentType]
             self._fill += n
             start += n
             if self._fill == r.PAYLOAD_MAX:
