@@ -116,6 +116,10 @@ class Journal:
                 if at:
                     return  # its beginning went with an old block
                 p = self._add(receipt, block, offset, self.log.block_seq[block])
+            elif at != self._ix[p + _BYTES]:
+                self.log.problem(
+                    "receipt %d: bytes %d to %d missing" % (receipt, self._ix[p + _BYTES], at)
+                )
             self._ix[p + _BYTES] = at + len(payload)
         elif p < 0:
             return
@@ -374,13 +378,14 @@ class Journal:
         return out.decode().strip()
 
     def list(self):
-        """[(number, time, state name, first line)] for every receipt kept."""
+        """[(number, Unix time or None, state name, first line)] for every receipt kept."""
         rows = []
         for n in self.numbers():
             i = self.info(n)
             if i is None:
                 continue
-            rows.append((n, i[5] + _EPOCH_2024, STATE_NAMES[i[0]], self.first_line(n)))
+            t = i[5] + _EPOCH_2024 if i[5] else None  # no time before its end reached flash
+            rows.append((n, t, STATE_NAMES[i[0]], self.first_line(n)))
         return rows
 
     def status(self):

@@ -57,7 +57,7 @@ class Log:
         self.may_drop = may_drop
         self.on_drop = on_drop
 
-    def _problem(self, text):
+    def problem(self, text):
         self.problem_count += 1
         self.problems.append(text)
         if len(self.problems) > _PROBLEMS_KEPT:
@@ -124,16 +124,16 @@ class Log:
                 off += size  # an edited record: its length still finds the next one
                 continue
             if expect and seq != expect:
-                self._problem("records %d to %d missing" % (expect, seq - 1))
+                self.problem("records %d to %d missing" % (expect, seq - 1))
             elif expect and bytes(mv[16 : r.HEADER]) != self.chain:
-                self._problem("record %d does not chain to record %d (edited?)" % (seq, seq - 1))
+                self.problem("record %d does not chain to record %d (edited?)" % (seq, seq - 1))
             self.chain = hashlib.sha256(mv[:size]).digest()
             self.seq = seq + 1
             expect = self.seq
             try:
                 visit(kind, flag, seq, receipt, at, b, off, mv[r.HEADER : r.HEADER + n])
             except Exception as e:  # a record the journal cannot use is reported, not fatal
-                self._problem("record %d: %s" % (seq, e))
+                self.problem("record %d: %s" % (seq, e))
             off += size
         return off
 
@@ -143,7 +143,7 @@ class Log:
         if self._erased_from(b, off + r.RECORD_MAX):
             self.torn += 1
             return True
-        self._problem("block %d offset %d: damaged record" % (b, off))
+        self.problem("block %d offset %d: damaged record" % (b, off))
         return False
 
     def _erased_from(self, b: int, off: int) -> bool:

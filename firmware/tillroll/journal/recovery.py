@@ -33,7 +33,7 @@ class Recovery:
         self.banner = banner
         self.resume = resume
         self.idle_ms = idle_ms  # 0: no idle boundary
-        self._pending = []  # [number, target units, copy, start units]
+        self._pending = []  # [number, target units, copy, start units, a fault hit it]
         self._start = 0  # units when the receipt being received began
         self._open_fault = 0  # a fault stopped the receipt still being received
         self._fault = 0
@@ -140,7 +140,7 @@ class Recovery:
         number = j.end(kind, marker if kind == BOUNDARY_MARKER else b"")
         self._durable = bool(number)  # a marker after it may be answered
         if number:
-            self._pending.append([number, target, False, self._start])
+            self._pending.append([number, target, False, self._start, bool(self._open_fault)])
             if self._open_fault:
                 j.interrupted(number, self._open_fault, self.units() - self._start)
         return number
@@ -173,16 +173,17 @@ class Recovery:
         done = self.units()
         pending = self._pending
         while pending and done >= pending[0][1]:
-            number, _, copy, _ = pending.pop(0)
-            if j.state(number) == jn.INTERRUPTED and not copy and not self.resume:
-                continue  # its rest came out after the fault: the copy is still due
+            number, _, copy, _, faulted = pending.pop(0)
+            if faulted and not self.resume:
+                continue  # its rest came out after the fault: a whole copy is still due
             j.printed(number, copy)
         flags = self.engine.status.flags & st.STOPS
         if flags and not self._fault:
             if pending:
-                number, _, _, start = pending[0]
-                if j.state(number) != jn.INTERRUPTED:
-                    j.interrupted(number, flags, done - start)
+                entry = pending[0]
+                entry[4] = True
+                if j.state(entry[0]) != jn.INTERRUPTED:
+                    j.interrupted(entry[0], flags, done - entry[3])
             elif j.receiving():
                 self._open_fault = flags
                 j.flush()  # the technician sees it, still being received, while it waits
@@ -293,7 +294,7 @@ class Recovery:
             if link is not None:
                 link.hold = False
         end = self.pushed()
-        self._pending.append([number, end, True, start])
+        self._pending.append([number, end, True, start, False])
         self.copies += 1
         if self.journal.receiving():
             self._start = end  # the open receipt has printed nothing of its own yet
