@@ -10,6 +10,7 @@ WIRING (simulated)
     clock       sim.clock.VirtualClock, or tillroll.clock.RealClock with --real-time
     storage     <state>/settings (density, speed)
     flash       a directory standing for the module's flash (NV logos): <out>/flash or --flash
+    journal     sim.flash.NorFlash in <journal file>, 4 KiB blocks (power cut at the Nth op)
 """
 
 import asyncio
@@ -57,6 +58,10 @@ class SimBoard:
         real_time=False,
         feed_held=False,
         nv_dir=None,
+        journal_path=None,
+        journal_blocks=16,
+        cut_at=0,
+        torn=False,
     ):
         if mechanism is None:
             mechanism = globals()["mechanism"]("ltp02-245")
@@ -76,6 +81,15 @@ class SimBoard:
         self.tear = TearBar(self.paper, self._on_receipt)
         self.settings_path = state_dir + "/settings" if state_dir else None
         self.feed_held = feed_held  # FEED held at power-on: print the self-test page
+        self.journal_flash = None
+        if journal_path:
+            from sim.flash import NorFlash
+
+            self.journal_flash = NorFlash(journal_path, journal_blocks, cut_at=cut_at, torn=torn)
+            self.journal_flash.on_cut = _power_cut
+        self.copy_banner = "COPY"
+        self.resume_at_line = False
+        self.idle_ms = 0
         self._data_port = data_port
         self._control_port = control_port
         self._render_path = render_path
@@ -95,6 +109,9 @@ class SimBoard:
             await app.engine.drain()
             return
         if self._control_port:
+            import gc
+
+            gc.collect()
             from sim.control import Control
 
             control = Control(self, app)
@@ -118,3 +135,13 @@ class SimBoard:
 
     def close(self):
         self.paper.close()
+        if self.journal_flash is not None:
+            self.journal_flash.close()
+
+
+def _power_cut():
+    # The supply is gone: the process stops where it is, nothing flushed or closed.
+    import os
+
+    print("power cut")
+    os.system("kill -9 $PPID")

@@ -180,6 +180,36 @@ class Control:
         finally:
             app.layout.held = False
 
+    # ---- journal ----------------------------------------------------------------------------
+
+    def cmd_journal_status(self, req):
+        journal = self._app.journal
+        if journal is None:
+            return {"mounted": False, "error": "no journal flash on this board"}
+        return journal.status()
+
+    def cmd_journal_list(self, req):
+        """Every receipt kept: number, time, state, first line."""
+        journal = self._app.journal
+        rows = journal.list() if journal is not None and journal.mounted else []
+        return {
+            "receipts": [
+                {"number": n, "time": t, "state": s, "first_line": f} for n, t, s, f in rows
+            ]
+        }
+
+    def cmd_journal_reprint(self, req):
+        rec = self._app.recovery
+        if rec is None:
+            return {"queued": False, "error": "no journal"}
+        return {"queued": rec.reprint(int(req["number"]))}
+
+    def cmd_feed_button(self, req):
+        """A press of the FEED button (twice within a second: the last receipt as a copy)."""
+        if self._app.recovery is not None:
+            self._app.recovery.feed_pressed()
+        return {}
+
     def cmd_time(self, req):
         clock = self._board.clock
         return {"time_s": clock.now_s() if hasattr(clock, "now_s") else None}

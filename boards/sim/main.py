@@ -10,6 +10,13 @@
 --mechanism NAME   ltp02-245 (default), jx-2r-01, pt486f-b
 --real-time        run the mechanism in real time (demos); default virtual time
 --feed-held        FEED held at power-on: print the self-test page first
+--journal FILE     the journal's NOR flash image (kept between runs; default: no journal)
+--journal-blocks N its size in 4 KiB blocks (default 16)
+--copy-banner TEXT printed above and below a receipt printed again (default COPY)
+--resume-at-line   after a fault, finish the receipt from the failed line instead of a copy
+--idle-ms N        a receipt with no bytes for N ms ends there (default 0: never)
+--cut-at N         power cut at the Nth flash program or erase (tests)
+--torn             ... and that operation is half done
 """
 
 import gc
@@ -18,7 +25,7 @@ import sys
 from sim.board import MECHANISMS, SimBoard, mechanism
 from tillroll.app import App
 
-_FLAGS = ("--real-time", "--feed-held")
+_FLAGS = ("--real-time", "--feed-held", "--resume-at-line", "--torn")
 
 
 def _options(argv):
@@ -31,6 +38,11 @@ def _options(argv):
         "--flash": None,
         "--state": None,
         "--mechanism": "ltp02-245",
+        "--journal": None,
+        "--journal-blocks": "16",
+        "--copy-banner": "COPY",
+        "--idle-ms": "0",
+        "--cut-at": "0",
     }
     flags = set()
     i = 0
@@ -63,7 +75,14 @@ def main():
         real_time="--real-time" in flags,
         feed_held="--feed-held" in flags,
         nv_dir=opts["--flash"],
+        journal_path=opts["--journal"],
+        journal_blocks=int(opts["--journal-blocks"]),
+        cut_at=int(opts["--cut-at"]),
+        torn="--torn" in flags,
     )
+    board.copy_banner = opts["--copy-banner"]
+    board.resume_at_line = "--resume-at-line" in flags
+    board.idle_ms = int(opts["--idle-ms"])
     gc.collect()  # compiling the modules left the heap in pieces: one piece again
     try:
         App(board).run()

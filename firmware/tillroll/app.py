@@ -5,6 +5,7 @@ them and runs them as asyncio tasks.
 """
 
 import asyncio
+import gc
 import sys
 
 from . import VERSION, self_test
@@ -17,6 +18,8 @@ from .render.font import Font
 from .render.layout import Layout
 from .render.logo_store import LogoStore
 from .settings import Settings
+
+_CLOSED = const(5)  # journal.record.CLOSED: the sender closed the link
 
 
 class App:
@@ -45,7 +48,28 @@ class App:
         logos = LogoStore(nv_dir) if nv_dir else None
         self.graphics = Graphics(self.layout, self.engine, self.font_a, logos)
         self.parser = Parser(self.layout, self.graphics)
-        self.link = DataLink(self.parser, self.engine)
+        # The journal's flash region comes from the board; without one the module prints
+        # without the guarantee, and says so in its status. Imported after the large buffers
+        # are made, so its compilation does not split the heap under them.
+        gc.collect()
+        from .journal.journal import Journal
+        from .journal.recovery import Recovery
+
+        flash = getattr(board, "journal_flash", None)
+        self.journal = Journal(flash) if flash is not None else None
+        self.recovery = None
+        if self.journal is not None and self.journal.mount():
+            self.recovery = Recovery(
+                self.journal,
+                self.engine,
+                self.layout,
+                banner=getattr(board, "copy_banner", "COPY"),
+                resume=getattr(board, "resume_at_line", False),
+                idle_ms=getattr(board, "idle_ms", 0),
+            )
+        self.link = DataLink(self.parser, self.engine, recovery=self.recovery)
+        if self.recovery is not None:
+            self.recovery.attach(self.link, self.parser)
         self.errors = 0  # faults caught and logged by the tasks' supervisors
 
     async def receive(self, stream):
@@ -54,11 +78,15 @@ class App:
         await self.link.pump(stream)
         if self.layout.has_content():
             self.layout.tear_off()
+        if self.recovery is not None and self.recovery.journal.receiving():
+            self.recovery.boundary(_CLOSED)
 
     def start(self):
         """Start the background tasks; call from inside the event loop."""
         asyncio.get_event_loop().set_exception_handler(_log_exception)
         asyncio.create_task(self._run_engine())
+        if self.recovery is not None:
+            asyncio.create_task(self.recovery.run())
 
     async def _run_engine(self):
         # The engine must outlive a fault in one dot line: log it, drop that line, go on.

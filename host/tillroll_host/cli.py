@@ -39,6 +39,13 @@ def cmd_sim(args) -> int:
         sim_args.append("--feed-held")
     if args.flash:
         sim_args += ["--flash", str(Path(args.flash).resolve())]
+    if args.journal:
+        Path(args.journal).parent.mkdir(parents=True, exist_ok=True)
+        sim_args += ["--journal", args.journal, "--copy-banner", args.copy_banner]
+        if args.resume_at_line:
+            sim_args.append("--resume-at-line")
+        if args.idle_ms:
+            sim_args += ["--idle-ms", str(args.idle_ms)]
     cmd = sim_command(sim_args)
     print(
         f"tillroll sim: receipts go to {out.resolve()}/receipt-NNNN.png; Ctrl-C stops", flush=True
@@ -126,6 +133,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--flash", metavar="DIR", help="the module's flash, where NV logos stay (OUT/flash)"
+    )
+    p.add_argument(
+        "--journal", metavar="FILE", help="the receipt journal's flash image, kept between runs"
+    )
+    p.add_argument("--copy-banner", default="COPY", help="printed around a receipt printed again")
+    p.add_argument(
+        "--resume-at-line",
+        action="store_true",
+        help="after a fault, finish the receipt from the failed line instead of a copy",
+    )
+    p.add_argument(
+        "--idle-ms", type=int, default=0, help="end a receipt after this many idle ms (0: off)"
     )
     p.set_defaults(func=cmd_sim)
 

@@ -52,6 +52,7 @@ class SimModule:
         state_dir: Path | None = None,
         feed_held: bool = False,
         real_time: bool = False,
+        extra_args: list[str] | None = None,
     ):
         self.out_dir = Path(out_dir)
         self.via_cli = via_cli  # run it as a user does, through `tillroll sim`
@@ -61,6 +62,7 @@ class SimModule:
         self.state_dir = state_dir
         self.feed_held = feed_held
         self.real_time = real_time
+        self.extra_args = list(extra_args or [])  # e.g. the journal's --journal FILE
         self._control: socket.socket | None = None
         self._control_file = None
         self.echo = echo
@@ -82,6 +84,7 @@ class SimModule:
             args.append("--feed-held")
         if self.real_time:
             args.append("--real-time")
+        args += self.extra_args
         if self.via_cli:
             cmd = [sys.executable, "-m", "tillroll_host.cli", "sim", *args]
         else:

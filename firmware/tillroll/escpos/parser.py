@@ -190,6 +190,12 @@ _FS_PRINT_NV = const(0x1C70)
 _L = const(0x4C)  # GS ( L, GS 8 L: graphics
 _K = const(0x6B)  # GS ( k: 2D symbols
 _BLOCK = const(0x10000)
+_GS_PAREN_H = const(0x10008)  # GS ( H fn m d1 d2 d3 d4: process ID marker
+
+# Receipt boundaries the parser reports in `boundary` (the journal's record.CUT, INIT, MARKER).
+BOUNDARY_CUT = const(1)
+BOUNDARY_INIT = const(2)
+BOUNDARY_MARKER = const(3)
 
 
 class Parser:
@@ -214,6 +220,12 @@ class Parser:
         self._repeat = 0  # images or characters left in FS q / ESC &
         self._height = 0  # ESC &: character height in bytes
         self._fn = 0  # GS ( A / GS ( K
+        # A receipt boundary was just parsed (a cut, ESC @, a GS ( H marker). With
+        # `stop_at_boundary` feed() returns right after it, so the link can end the receipt
+        # in the journal at that very byte; the link clears it then.
+        self.boundary = 0
+        self.stop_at_boundary = False
+        self.marker = bytearray(4)  # GS ( H process ID
 
     def busy(self) -> bool:
         """True while the layout's queue is too full to parse another text line."""
@@ -223,6 +235,10 @@ class Parser:
         """True while a barcode, QR code or logo is still printing (feed it no bytes to go on)."""
         gfx = self._gfx
         return gfx is not None and gfx.job is not None
+
+    def in_text(self) -> bool:
+        """True if the next byte is read as text (not a command parameter or data)."""
+        return self._state == _TEXT
 
     def feed(self, buf, start: int, end: int) -> int:
         """Parse buf[start:end]; return where it stopped (end, or earlier while busy)."""
@@ -281,7 +297,7 @@ class Parser:
                 else:
                     self._state = _TEXT
                     self._run()
-                    if out.busy():
+                    if out.busy() or (self.boundary and self.stop_at_boundary):
                         return i
             elif state == _ARGS:
                 self._args[self._have] = b
@@ -289,7 +305,7 @@ class Parser:
                 if self._have == self._need:
                     self._state = _TEXT
                     self._run()
-                    if out.busy():
+                    if out.busy() or (self.boundary and self.stop_at_boundary):
                         return i
             else:  # _TO_NUL
                 self._to_nul -= 1
@@ -366,6 +382,8 @@ class Parser:
             self._need = 2
         else:
             self._need = 1
+        if stage == _GS_PAREN_H:
+            self._need = 6
         if stage == _DLE_DC4_ARGS:
             fn = self._args[0]
             self._need = 7 if fn == 8 else 2
@@ -388,6 +406,7 @@ class Parser:
             out.reset()
             if self._gfx is not None:
                 self._gfx.reset()
+            self.boundary = BOUNDARY_INIT
         elif key == _ESC_ALIGN:
             out.set_align(a[0])
         elif key == _ESC_EMPHASIS:
@@ -412,8 +431,10 @@ class Parser:
                 self._more(_GS_V_N)
             else:
                 out.tear_off(0)
+                self.boundary = BOUNDARY_CUT
         elif key == _GS_V_N:
             out.tear_off(a[0])
+            self.boundary = BOUNDARY_CUT
         elif key == _ESC_HEATING:
             out.set_heating(a[0], a[1], a[2])
         elif key == _DC2_DENSITY:
@@ -496,6 +517,12 @@ class Parser:
                 self._more(_GS_PAREN_FN)
             else:
                 self._skip_data(a[1] | (a[2] << 8))
+        elif key == _GS_PAREN and a[0] == 0x48 and a[1] == 6 and not a[2]:
+            self._more(_GS_PAREN_H)
+        elif key == _GS_PAREN_H:
+            if a[0] == 48 and a[1] == 48:  # fn 48, m 48: reply when processed
+                self.marker[:] = a[2:6]
+                self.boundary = BOUNDARY_MARKER
         elif key == _GS_PAREN_FN:
             self._setting(self._fn, a[0], a[1])
         elif self._gfx is not None and self._graphics(self._gfx, key, a):

@@ -1,0 +1,1 @@
+"""Durable receipt journal on its own flash region (docs/journal.md)."""

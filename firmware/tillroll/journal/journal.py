@@ -1,0 +1,408 @@
+"""The receipt journal: every receipt's bytes and state, on its own flash region.
+
+The link hands in bytes as they arrive (`text`/`raw`: card numbers are masked on the way) and
+ends a receipt at its boundary (`end`); once `end` returns, the receipt is durable and may be
+acknowledged. The recovery side records what happened to it on paper (`printed`,
+`interrupted`) and reads it back for a reprint (`chunks`). The technician's view is `list`,
+`first_line` and `status`. The region is mounted, never formatted: a region that does not
+mount is reported and the module prints without the journal.
+"""
+
+import struct
+import time
+
+import micropython
+
+from . import record as r
+from .log import Full, Log
+from .mask import CardMask
+
+# Receipt states
+RECEIVING = const(0)  # bytes coming in, no boundary yet
+ACKNOWLEDGED = const(1)  # durable, waiting for or on paper
+PRINTED = const(2)
+INTERRUPTED = const(3)  # a fault stopped it: printed again when the fault clears
+INCOMPLETE = const(4)  # its end never reached flash (never acknowledged): kept, not reprinted
+
+STATE_NAMES = ("receiving", "printing", "printed", "interrupted", "incomplete")
+
+# Interruption reasons (engine status bits, and power loss)
+POWER_LOSS = const(0x80)
+_REASONS = (
+    (0x01, "paper_out"),
+    (0x02, "cover_open"),
+    (0x04, "overheat"),
+    (0x08, "no_supply"),
+    (0x10, "undervoltage"),
+    (POWER_LOSS, "power_loss"),
+)
+
+# Index fields, flat in one list (a small int a field, no object a receipt)
+_NUM = const(0)
+_LOC = const(1)  # block * 65536 + offset of its first record
+_BSEQ = const(2)  # block sequence of that block
+_BYTES = const(3)
+_TIME = const(4)  # seconds since 2024 (fits a small int)
+_INFO = const(5)  # state | reason << 8 | copies << 16
+_LINE = const(6)  # dot line reached when interrupted
+_F = const(7)
+
+_EPOCH_2024 = const(1704067200)
+_WARN_PERCENT = const(90)
+_ROOM_BYTES = const(1024)
+
+
+@micropython.viper
+def _copy(dst: ptr8, d: int, src: ptr8, s: int, n: int):
+    # Receipt bytes into the page buffer without a slice object: nothing allocated per chunk.
+    for i in range(n):
+        dst[d + i] = src[s + i]
+
+
+def reason_names(reason: int):
+    return [name for bit, name in _REASONS if reason & bit]
+
+
+class Journal:
+    def __init__(self, dev):
+        self.log = Log(dev)
+        self.mounted = False
+        self.error = None
+        self.offline = False  # full of unprinted receipts: take no more data
+        self._ix = []
+        self._open = -1  # index position of the receipt being received
+        self.next_number = 1
+        self._page = bytearray(r.PAYLOAD_MAX)
+        self._fill = 0
+        self._tp = bytearray(12)
+        self.mask = CardMask(self._put)
+
+    # ---- mount ----------------------------------------------------------------------------
+
+    def mount(self) -> bool:
+        log = self.log
+        try:
+            log.mount(self._visit)
+        except Exception as e:  # unreadable flash: report, never format
+            self.error = "journal does not mount: %s" % e
+            return False
+        log.set_owner(self._may_drop, self._dropped)
+        ix = self._ix
+        for p in range(0, len(ix), _F):
+            state = ix[p + _INFO] & 0xFF
+            if state == RECEIVING:
+                ix[p + _INFO] = INCOMPLETE | (ix[p + _INFO] & ~0xFF)
+            elif state == ACKNOWLEDGED:  # it was printing, or waiting to, when power went
+                self._set(p, INTERRUPTED, POWER_LOSS)
+        self.mounted = True
+        return True
+
+    def format(self) -> bool:
+        """Erase the whole region and start an empty journal: a technician's decision (every
+        receipt on it is lost), never taken by the firmware itself."""
+        dev = self.log._dev
+        for b in range(self.log.blocks):
+            dev.ioctl(6, b)
+        self.log = Log(dev)
+        self._ix = []
+        self._open = -1
+        self.error = None
+        return self.mount()
+
+    def _visit(self, kind, flag, seq, receipt, at, block, offset, payload):
+        p = self._find(receipt)
+        if kind == r.DATA:
+            if p < 0:
+                if at:
+                    return  # its beginning went with an old block
+                p = self._add(receipt, block, offset, self.log.block_seq[block])
+            elif at != self._ix[p + _BYTES]:
+                self.log.problem(
+                    "receipt %d: bytes %d to %d missing" % (receipt, self._ix[p + _BYTES], at)
+                )
+            self._ix[p + _BYTES] = at + len(payload)
+        elif p < 0:
+            return
+        elif kind == r.END:
+            self._ix[p + _INFO] = ACKNOWLEDGED
+            if len(payload) >= 4:
+                self._ix[p + _TIME] = struct.unpack_from("<I", payload, 0)[0]
+        elif flag == r.PRINTED or flag == r.COPY_PRINTED:
+            copies = (self._ix[p + _INFO] >> 16) + (1 if flag == r.COPY_PRINTED else 0)
+            self._ix[p + _INFO] = PRINTED | copies << 16
+        elif flag == r.INTERRUPTED:
+            self._set(p, INTERRUPTED, payload[0] if len(payload) else 0)
+            self._ix[p + _LINE] = at
+
+    def _add(self, number, block, offset, bseq) -> int:
+        self._ix.extend((number, block * 65536 + offset, bseq, 0, 0, RECEIVING, 0))
+        if number >= self.next_number:
+            self.next_number = number + 1
+        return len(self._ix) - _F
+
+    def _find(self, number) -> int:
+        ix = self._ix
+        p = len(ix) - _F
+        while p >= 0:
+            if ix[p] == number:
+                return p
+            p -= _F
+        return -1
+
+    def _set(self, p, state, reason=0):
+        ix = self._ix
+        ix[p + _INFO] = state | reason << 8 | (ix[p + _INFO] >> 16) << 16
+
+    # ---- space ----------------------------------------------------------------------------
+
+    def _may_drop(self, bseq) -> bool:
+        """A block may go if every receipt that starts in it or before is done with."""
+        ix = self._ix
+        for p in range(0, len(ix), _F):
+            if ix[p + _BSEQ] > bseq:
+                break
+            state = ix[p + _INFO] & 0xFF
+            if state != PRINTED and state != INCOMPLETE:
+                return False
+        return True
+
+    def _dropped(self, bseq):
+        # Receipts that start in the dropped block lose their beginning: out of the index.
+        ix = self._ix
+        n = 0
+        while n < len(ix) and ix[n + _BSEQ] <= bseq:
+            n += _F
+        if n:
+            del ix[:n]
+            self._open = self._open - n if self._open >= n else -1
+
+    def fill_percent(self) -> int:
+        """Per cent of the region held by receipts not yet printed (0 when unmounted)."""
+        if not self.mounted:
+            return 0
+        ix = self._ix
+        for p in range(0, len(ix), _F):
+            state = ix[p + _INFO] & 0xFF
+            if state != PRINTED and state != INCOMPLETE:
+                return self.log.used_fraction_from(ix[p + _BSEQ])
+        return 100 // self.log.blocks
+
+    # ---- writing --------------------------------------------------------------------------
+
+    def text(self, buf, start: int, end: int):
+        if self.mounted and not self.offline:
+            self.mask.text(buf, start, end)
+
+    def raw(self, buf, start: int, end: int):
+        if self.mounted and not self.offline:
+            self.mask.raw(buf, start, end)
+
+    def _put(self, buf, start: int, end: int):
+        page = self._page
+        while start < end:
+            n = end - start
+            room = r.PAYLOAD_MAX - self._fill
+            if n > room:
+                n = room
+            _copy(page, self._fill, buf, start, n)  # pyright: ignore[reportArgumentType]
+            self._fill += n
+            start += n
+            if self._fill == r.PAYLOAD_MAX:
+                self._write_data()
+
+    def _write_data(self):
+        if not self._fill:
+            return
+        try:
+            if self._open < 0:
+                number = self.next_number
+                bseq, b, off = self.log.append(r.DATA, 0, number, 0, self._page, self._fill)
+                self._open = self._add(number, b, off, bseq)
+            else:
+                p = self._open
+                self.log.append(
+                    r.DATA, 0, self._ix[p], self._ix[p + _BYTES], self._page, self._fill
+                )
+            self._ix[self._open + _BYTES] += self._fill
+        except Full:
+            self._full()
+        self._fill = 0
+
+    def _full(self):
+        # Only unprinted receipts left: this receipt goes unjournaled (it was never
+        # acknowledged) and the module takes no more data until a block frees.
+        self.offline = True
+        if self._open >= 0:
+            self.error = "journal full: receipt %d printed unjournaled" % self._ix[self._open]
+            self._set(self._open, INCOMPLETE)
+            self._open = -1
+
+    def has_room(self) -> bool:
+        """Room for a new receipt: a free block, an oldest block that may go, or a good part
+        of the newest block. Without it the module takes no new receipt (offline) rather
+        than lose an unprinted one."""
+        log = self.log
+        if not self.mounted or len(log.order) < log.blocks:
+            return True
+        if log.head >= 0 and log.block_size - log.head_at >= _ROOM_BYTES:
+            return True
+        return self._may_drop(log.block_seq[log.order[0]])
+
+    def flush(self):
+        """Put what is buffered on flash (idle link); the receipt stays open."""
+        if self.mounted and not self.offline:
+            self._write_data()
+
+    def receiving(self) -> bool:
+        return self._open >= 0 or self._fill > 0
+
+    def end(self, boundary: int, marker=b"") -> int:
+        """End the receipt at a boundary; return its number once durable (0: not journaled)."""
+        if not self.mounted or self.offline:
+            return 0
+        self.mask.flush()
+        self._write_data()
+        p = self._open
+        if p < 0:
+            return 0
+        self._open = -1
+        tp = self._tp
+        t = time.time() - _EPOCH_2024
+        t = t if t > 0 else 0
+        struct.pack_into("<I", tp, 0, int(t))
+        n = 4
+        for c in marker[:8]:
+            tp[n] = c
+            n += 1
+        ix = self._ix
+        number = ix[p]
+        try:
+            self.log.append(r.END, boundary, number, ix[p + _BYTES], tp, n)
+        except Full:
+            self._set(self._find(number), INCOMPLETE)
+            self.offline = True
+            return 0
+        p = self._find(number)  # a block dropped for this record moves the index
+        ix[p + _TIME] = int(t)
+        ix[p + _INFO] = ACKNOWLEDGED
+        return ix[p]
+
+    def _state(self, number: int, flag: int, line: int, reason: int):
+        if self._find(number) < 0 or not self.mounted:
+            return -1
+        self._tp[0] = reason
+        try:
+            self.log.append(r.STATE, flag, number, line, self._tp, 1)
+        except Full:
+            self.offline = True  # no block to spare even for a state: reported, kept in RAM
+        return self._find(number)  # a block dropped for this record moves the index
+
+    def printed(self, number: int, copy: bool = False):
+        p = self._state(number, r.COPY_PRINTED if copy else r.PRINTED, 0, 0)
+        if p >= 0:
+            self._ix[p + _INFO] = (
+                PRINTED | ((self._ix[p + _INFO] >> 16) + (1 if copy else 0)) << 16
+            )
+
+    def interrupted(self, number: int, reason: int, line: int):
+        p = self._state(number, r.INTERRUPTED, line, reason)
+        if p >= 0:
+            self._set(p, INTERRUPTED, reason)
+            self._ix[p + _LINE] = line
+
+    # ---- reading --------------------------------------------------------------------------
+
+    def numbers(self):
+        return [self._ix[p] for p in range(0, len(self._ix), _F)]
+
+    def info(self, number: int):
+        """(state, reason, copies, line, bytes, time) of a receipt, or None."""
+        p = self._find(number)
+        if p < 0:
+            return None
+        ix = self._ix
+        i = ix[p + _INFO]
+        return (i & 0xFF, (i >> 8) & 0xFF, i >> 16, ix[p + _LINE], ix[p + _BYTES], ix[p + _TIME])
+
+    def state(self, number: int) -> int:
+        p = self._find(number)
+        return self._ix[p + _INFO] & 0xFF if p >= 0 else -1
+
+    def interrupted_numbers(self):
+        ix = self._ix
+        return [ix[p] for p in range(0, len(ix), _F) if ix[p + _INFO] & 0xFF == INTERRUPTED]
+
+    def last_acknowledged(self) -> int:
+        ix = self._ix
+        p = len(ix) - _F
+        while p >= 0:
+            s = ix[p + _INFO] & 0xFF
+            if s != RECEIVING and s != INCOMPLETE:
+                return ix[p]
+            p -= _F
+        return 0
+
+    def chunks(self, number: int):
+        """Yield the stored bytes of a receipt, a record's payload at a time (a view into
+        one buffer: use it before asking for the next)."""
+        p = self._find(number)
+        if p < 0 or not self.mounted:
+            return
+        loc = self._ix[p + _LOC]
+        for kind, _, receipt, _, payload in self.log.records_from(loc >> 16, loc & 0xFFFF):
+            if receipt != number:
+                continue
+            if kind == r.END:
+                return
+            if kind == r.DATA:
+                yield payload
+
+    def first_line(self, number: int) -> str:
+        """The first line of printable text, for a technician's list."""
+        out = bytearray()
+        for chunk in self.chunks(number):
+            i = 0
+            n = len(chunk)
+            while i < n:
+                c = chunk[i]
+                if c == 0x1B or c == 0x1D:  # a command: ESC @ has no parameter, most one
+                    i += 2 if i + 1 < n and chunk[i + 1] == 0x40 else 3
+                    continue
+                if c == 0x0A and out.strip():
+                    return out.decode().strip()
+                if 0x20 <= c < 0x7F:
+                    out.append(c)
+                    if len(out) >= 40:
+                        return out.decode().strip()
+                i += 1
+        return out.decode().strip()
+
+    def list(self):
+        """[(number, Unix time or None, state name, first line)] for every receipt kept."""
+        rows = []
+        for n in self.numbers():
+            i = self.info(n)
+            if i is None:
+                continue
+            t = i[5] + _EPOCH_2024 if i[5] else None  # no time before its end reached flash
+            rows.append((n, t, STATE_NAMES[i[0]], self.first_line(n)))
+        return rows
+
+    def status(self):
+        log = self.log
+        fill = self.fill_percent()
+        return {
+            "mounted": self.mounted,
+            "error": self.error,
+            "offline": self.offline,
+            "fill_percent": fill,
+            "warning": fill >= _WARN_PERCENT,
+            "receipts": len(self._ix) // _F,
+            "problems": log.problem_count,
+            "problem_texts": list(log.problems),
+            "torn_records": log.torn,
+            "erases": log.erases,
+            "erase_counts": list(log.erase_counts),
+            "foreign_blocks": log.foreign,
+            "next_record": log.seq,
+        }

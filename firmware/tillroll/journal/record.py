@@ -1,0 +1,79 @@
+"""The journal's on-flash format: block headers and records (docs/journal.md).
+
+Block header, at offset 0 of every block in use (16 bytes):
+    magic b"TRJ1" | block sequence u32 | erase count u32 | CRC-32 of the 12 bytes before
+
+Record (52 bytes around its payload, little-endian):
+    kind u8 | flag u8 | payload length u16 | sequence u32 | receipt u32 | at u32 |
+    chain: SHA-256 of the whole previous record (32 bytes) | payload | CRC-32 of all before
+
+An erased byte is 0xFF, so a kind of 0xFF is the end of the records in a block.
+"""
+
+import binascii
+import struct
+
+MAGIC = b"TRJ1"
+BLOCK_HEADER = const(16)
+HEADER = const(48)
+OVERHEAD = const(52)
+PAYLOAD_MAX = const(256)
+RECORD_MAX = const(308)  # OVERHEAD + PAYLOAD_MAX
+
+_HEAD_FMT = "<BBHIII"
+
+# Kinds
+DATA = const(1)  # receipt bytes (card numbers masked); at = offset in the receipt
+END = const(2)  # the receipt is complete and durable (its commit); flag = boundary, at = bytes
+STATE = const(3)  # flag = new state; at = dot line reached; payload: reason (u8)
+ERASED = const(0xFF)
+
+# Boundaries (END flag)
+CUT = const(1)
+INIT = const(2)  # ESC @ after data
+MARKER = const(3)  # GS ( H process ID
+IDLE = const(4)  # no bytes for the idle timeout
+CLOSED = const(5)  # the sender closed the link
+
+# States (STATE flag)
+PRINTED = const(1)
+INTERRUPTED = const(2)
+COPY_PRINTED = const(3)
+
+
+def pack(buf, kind: int, flag: int, seq: int, receipt: int, at: int, chain, payload, n: int):
+    """Build a record in `buf`; return its length. `payload[:n]` is the payload."""
+    struct.pack_into(_HEAD_FMT, buf, 0, kind, flag, n, seq, receipt, at)
+    buf[16:HEADER] = chain
+    if n:
+        buf[HEADER : HEADER + n] = payload[:n]
+    end = HEADER + n
+    struct.pack_into("<I", buf, end, binascii.crc32(memoryview(buf)[:end]))
+    return end + 4
+
+
+def unpack(buf):
+    """(kind, flag, length, seq, receipt, at) of the record header in `buf`."""
+    return struct.unpack_from(_HEAD_FMT, buf, 0)
+
+
+def crc_ok(buf, n: int) -> bool:
+    """True if the record of n bytes at the start of `buf` carries a matching CRC."""
+    if n < OVERHEAD:
+        return False
+    return struct.unpack_from("<I", buf, n - 4)[0] == binascii.crc32(memoryview(buf)[: n - 4])
+
+
+def block_header(buf, block_seq: int, erases: int):
+    buf[0:4] = MAGIC
+    struct.pack_into("<II", buf, 4, block_seq, erases)
+    struct.pack_into("<I", buf, 12, binascii.crc32(memoryview(buf)[:12]))
+
+
+def read_block_header(buf):
+    """(block sequence, erase count), or None for a block not in use (erased, torn, foreign)."""
+    if bytes(buf[0:4]) != MAGIC:
+        return None
+    if struct.unpack_from("<I", buf, 12)[0] != binascii.crc32(memoryview(buf)[:12]):
+        return None
+    return struct.unpack_from("<II", buf, 4)

@@ -1,0 +1,150 @@
+"""The journal on the simulated module, as a cashier and a technician meet it: receipts that
+did not come out whole come out again marked COPY, acknowledgements wait for the flash, and
+the technician lists and reprints receipts through the control channel (docs/journal.md)."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+from ocr import read_text
+from tillroll_host.sim import SimModule, send
+
+CUT = b"\x1dV\x00"
+PAN = b"4111 1111 1111 1111"
+
+
+def shop(name: bytes) -> bytes:
+    return b"\x1b@" + name + b"\nCoffee 2.50\nCard " + PAN + b"\nThank you\n" + CUT
+
+
+def journaled(tmp_path: Path, image: Path, *more: str) -> SimModule:
+    return SimModule(tmp_path / "out", extra_args=["--journal", str(image), *more])
+
+
+def marker_reply(port: int, data: bytes, pid: bytes) -> bytes:
+    """Send a receipt followed by GS ( H fn 48 and wait for the module's answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as s:
+        s.sendall(data + b"\x1d(H\x06\x00\x30\x30" + pid)
+        reply = b""
+        while len(reply) < 7:
+            got = s.recv(7 - len(reply))
+            if not got:
+                break
+            reply += got
+    return reply
+
+
+def wait_journal(sim: SimModule, predicate, timeout: float = 20.0) -> list[dict]:
+    """Poll the technician's list until `predicate(rows)` holds; return the rows."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = sim.control("journal_list")["receipts"]
+        if predicate(rows):
+            return rows
+        assert time.monotonic() < deadline, rows
+        time.sleep(0.05)
+
+
+def assert_copy_of(png: Path, name: str, whole: bool = True) -> None:
+    lines = read_text(png)
+    assert lines[0] == "COPY" and lines[-1] == "COPY", lines
+    assert name in lines, lines
+    if whole:
+        assert "Coffee 2.50" in lines and "Thank you" in lines, lines
+    card = [line for line in lines if line.startswith("Card")]
+    assert card and card[0].endswith("1111") and "4111" not in card[0], lines
+
+
+def test_a_receipt_cut_short_by_paper_out_comes_out_again_whole_marked_copy(tmp_path: Path):
+    image = tmp_path / "journal.bin"
+    with journaled(tmp_path, image) as sim:
+        sim.paper_out(after_lines=40)
+        send(sim.data_port, shop(b"SHOP ONE"))
+        sim.wait_status(lambda s: "paper_out" in s["flags"])
+        # Its cut has not come through yet (the link waits for room): it is still received.
+        rows = wait_journal(sim, lambda rows: len(rows) == 1)
+        assert [(r["number"], r["state"], r["first_line"]) for r in rows] == [
+            (1, "receiving", "SHOP ONE")
+        ]
+        sim.load_paper()
+        copy = sim.wait_receipt(2)
+        assert_copy_of(copy, "SHOP ONE")
+        wait_journal(sim, lambda rows: rows[0]["state"] == "printed")
+    assert PAN not in image.read_bytes() and b"4111111111111111" not in image.read_bytes()
+
+
+def test_an_acknowledged_receipt_survives_a_power_cut_and_comes_out_as_a_copy(tmp_path: Path):
+    image = tmp_path / "journal.bin"
+    with journaled(tmp_path, image) as sim:
+        sim.paper_out(after_lines=0)  # nothing can print: the receipt waits in the queue
+        # (short enough to fit the queue whole, so its cut and marker come through)
+        short = b"\x1b@SHOP TWO\nCard " + PAN + b"\n" + CUT
+        reply = marker_reply(sim.data_port, short, b"AB12")
+        assert reply == b"\x37\x22AB12\x00"  # acknowledged: it is on flash
+        sim.power_cut()
+    with journaled(tmp_path, image) as sim:  # power back, a new roll in
+        copy = sim.wait_receipt(1)
+        assert_copy_of(copy, "SHOP TWO", whole=False)
+        status = sim.control("journal_status")
+        assert status["mounted"] and status["problems"] == 0
+
+
+def test_a_technician_lists_and_reprints_and_feed_twice_reprints_the_last(tmp_path: Path):
+    image = tmp_path / "journal.bin"
+    with journaled(tmp_path, image, "--copy-banner", "DUPLICATE") as sim:
+        send(sim.data_port, shop(b"FIRST SHOP"))
+        sim.wait_receipt(1)
+        send(sim.data_port, shop(b"SECOND SHOP"))
+        sim.wait_receipt(2)
+        rows = wait_journal(sim, lambda rows: len(rows) == 2 and rows[1]["state"] == "printed")
+        assert [(r["number"], r["first_line"]) for r in rows] == [
+            (1, "FIRST SHOP"),
+            (2, "SECOND SHOP"),
+        ]
+        assert all(r["state"] == "printed" and r["time"] > 1700000000 for r in rows), rows
+        assert sim.control("journal_reprint", number=1)["queued"]
+        lines = read_text(sim.wait_receipt(3))
+        assert lines[0] == lines[-1] == "DUPLICATE" and "FIRST SHOP" in lines, lines
+        sim.control("feed_button")
+        sim.control("feed_button")
+        lines = read_text(sim.wait_receipt(4))
+        assert lines[0] == lines[-1] == "DUPLICATE" and "SECOND SHOP" in lines, lines
+        assert not sim.control("journal_reprint", number=99)["queued"]
+
+
+def test_a_region_without_a_journal_is_reported_and_never_wiped(tmp_path: Path):
+    image = tmp_path / "journal.bin"
+    image.write_bytes(b"another filesystem lives here " * 2200)  # 16 blocks of 4 KiB
+    before = image.read_bytes()
+    with journaled(tmp_path, image) as sim:
+        status = sim.control("journal_status")
+        assert not status["mounted"] and "no journal" in status["error"], status
+        send(sim.data_port, shop(b"STILL PRINTS"))
+        assert "STILL PRINTS" in read_text(sim.wait_receipt(1))
+    assert image.read_bytes() == before
+
+
+def test_esc_at_after_data_and_an_idle_link_end_receipts(tmp_path: Path):
+    image = tmp_path / "journal.bin"
+    with journaled(tmp_path, image, "--idle-ms", "300") as sim:
+        with socket.create_connection(("127.0.0.1", sim.data_port), timeout=20) as s:
+            s.sendall(b"\x1b@FIRST\n\x1b@SECOND\n")  # no cut: ESC @ after data ends one
+            rows = wait_journal(sim, lambda rows: len(rows) == 2)  # idle ends the other
+            assert [r["first_line"] for r in rows] == ["FIRST", "SECOND"]
+        wait_journal(sim, lambda rows: all(r["state"] == "printed" for r in rows))
+
+
+def test_resume_at_the_failed_line_finishes_the_receipt_without_a_copy(tmp_path: Path):
+    image = tmp_path / "journal.bin"
+    with journaled(tmp_path, image, "--resume-at-line") as sim:
+        sim.paper_out(after_lines=40)
+        send(sim.data_port, shop(b"SHOP RESUMED"))
+        sim.wait_status(lambda s: "paper_out" in s["flags"])
+        sim.load_paper()
+        lines = read_text(sim.wait_receipt(1))
+        assert "SHOP RESUMED" in lines and "Thank you" in lines and "COPY" not in lines, lines
+        wait_journal(sim, lambda rows: rows and rows[0]["state"] == "printed")
+        time.sleep(0.5)
+        assert len(sim.receipts) == 1  # and no copy after it
