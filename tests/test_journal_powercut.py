@@ -20,7 +20,7 @@ from tillroll_host.paths import FONTS, micropython, micropython_env
 
 TESTS = Path(__file__).parent
 FIRMWARE_TESTS = TESTS / "firmware"
-_HEAP = "320k"
+_HEAP = "448k"  # the sim's heap and room for several boots in one process
 _PER_PROCESS = 6  # cut points a process checks before the next starts on a clean heap
 
 

@@ -70,10 +70,17 @@ def _no_kill():
 
 def _clean(path):
     try:
-        for name in os.listdir(path):
-            os.remove(path + "/" + name)
+        names = os.listdir(path)
     except OSError:
         os.mkdir(path)
+        return
+    for name in names:
+        entry = path + "/" + name
+        try:
+            os.remove(entry)
+        except OSError:  # a folder, such as the sim's flash folder for NV logos
+            _clean(entry)
+            os.rmdir(entry)
 
 
 def heights(path):
