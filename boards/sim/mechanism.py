@@ -1,3 +1,4 @@
+# pyright: reportUndefinedVariable=false
 """The mechanism twin: a pin-level model of the head, the stepper, the paper and the sensors.
 
 The head has a shift register, a latch and a strobe. While a strobe is on, every latched dot
@@ -19,11 +20,12 @@ import math
 import os
 from array import array
 
-import micropython
-
 from mechanisms import limit
 from sim.clock import ticks_diff
 from sim.png import write_png
+from tillroll.native import load
+
+load(__file__, globals())  # its hot loops: mechanism.vpy
 
 _LINE_BYTES = const(48)
 _DOTS = const(384)
@@ -32,55 +34,6 @@ _ROOM_C = 25.0
 _HEAT_CAPACITY = 6.0  # J/K of the head and its heat sink
 _COOLING_S = 25.0  # time constant towards the room
 _ROLL_LINES = const(113000)  # 57 mm x 35 mm roll on a 12 mm core, 60 um paper: about 14 m
-
-
-@micropython.viper
-def _strobe(latch: ptr8, dead: ptr8, acc: ptr16, share: int) -> int:
-    """Add `share` to every latched, alive dot; return how many were on."""
-    on = 0
-    for i in range(_LINE_BYTES):
-        b = latch[i] & (0xFF ^ dead[i])
-        d = i << 3
-        bit = 0x80
-        while b:
-            if b & bit:
-                v = acc[d] + share
-                acc[d] = v if v < 0xFFFF else 0xFFFF
-                on += 1
-                b ^= bit
-            bit >>= 1
-            d += 1
-    return on
-
-
-@micropython.viper
-def _count(latch: ptr8, dead: ptr8) -> int:
-    on = 0
-    for i in range(_LINE_BYTES):
-        b = latch[i] & (0xFF ^ dead[i])
-        while b:
-            b &= b - 1
-            on += 1
-    return on
-
-
-@micropython.viper
-def _develop(acc: ptr16, threshold: ptr8, row: ptr8, activations: int) -> int:
-    """Turn a row's energy into burnt dots; clear it. Returns burnt | over-burnt << 16."""
-    burnt = 0
-    over = 0
-    for i in range(_LINE_BYTES):
-        row[i] = 0
-    for d in range(_DOTS):
-        v = acc[d]
-        if v:
-            acc[d] = 0
-            if v >= threshold[d] * 10 * activations:
-                row[d >> 3] = row[d >> 3] | (0x80 >> (d & 7))
-                burnt += 1
-                if v >= _OVERBURNT * activations:
-                    over += 1
-    return burnt | (over << 16)
 
 
 class Paper:

@@ -1,3 +1,4 @@
+# pyright: reportUndefinedVariable=false
 """A 1-bit PNG writer for the unix port, which has no zlib compressor: the image data goes in
 stored (uncompressed) deflate blocks, streamed line by line from a file of dot lines, so a long
 receipt never sits in RAM."""
@@ -5,23 +6,11 @@ receipt never sits in RAM."""
 import binascii
 import struct
 
-import micropython
+from tillroll.native import load
+
+load(__file__, globals())  # its hot loops: png.vpy
 
 _STORED_MAX = const(0xFFFF)  # longest stored deflate block
-
-
-@micropython.viper
-def _adler32(adler: uint, buf: ptr8, n: int) -> uint:
-    a = int(adler & 0xFFFF)
-    b = int(adler >> 16)
-    for i in range(n):
-        a = a + buf[i]
-        if a >= 65521:
-            a -= 65521
-        b = b + a
-        if b >= 65521:
-            b -= 65521
-    return uint((b << 16) | a)
 
 
 class _Chunk:

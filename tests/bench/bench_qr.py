@@ -1,7 +1,7 @@
 """QR encoding on the module: time to encode, with the viper loops and with the same loops as
-plain bytecode (the sources of qr.py, qr_matrix.py and reed_solomon.py with their
-@micropython.viper lines removed), so the viper note in qr.py stays a measured number. Values are unix-port milliseconds times TILLROLL_K, the
-RP2040 slowdown factor measured by run.py."""
+plain bytecode (qr.py, and the .vpy loops of qr_matrix and reed_solomon with their
+@micropython.viper lines removed), so the viper note in qr.py stays a measured number. Values
+are unix-port milliseconds times TILLROLL_K, the RP2040 slowdown factor measured by run.py."""
 
 import json
 import os
@@ -20,8 +20,13 @@ def plain_module():
     space = {"__name__": "qr_plain"}
     for name in ("qr_matrix", "reed_solomon", "qr"):
         with open(RENDER + name + ".py") as f:
-            src = f.read().replace("@micropython.viper\n", "")
-        # qr.py's imports of the other two: their plain versions are in `space` already
+            src = f.read()
+        if name != "qr":  # the native loops beside it, as plain bytecode
+            with open(RENDER + name + ".vpy") as f:
+                exec(f.read().replace("@micropython.viper\n", ""), space)
+        # The imports of native code and of the other two: their plain versions are in
+        # `space` already.
+        src = src.replace("from ..native import load", "").replace("load(__file__,", "# (")
         src = src.replace("from .qr_matrix import", "# ").replace(
             "from .reed_solomon import", "# "
         )

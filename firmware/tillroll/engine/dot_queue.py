@@ -1,3 +1,4 @@
+# pyright: reportUndefinedVariable=false
 """A ring of preallocated dot-line slots between the renderer and the engine.
 
 Each slot is one byte of kind, two bytes of argument (a line's black dots, a feed's length)
@@ -5,7 +6,9 @@ and one 48-byte dot line, so a feed of
 any length or the end of a receipt costs one slot and nothing is allocated after start-up.
 """
 
-import micropython
+from ..native import load
+
+load(__file__, globals())  # its hot loops: dot_queue.vpy
 
 LINE_BYTES = const(48)
 _SLOT = const(51)  # kind, arg lo, arg hi, 48 dot bytes
@@ -13,20 +16,6 @@ _SLOT = const(51)  # kind, arg lo, arg hi, 48 dot bytes
 LINE = const(0)
 FEED = const(1)  # arg: dot lines of paper feed
 END = const(2)  # end of the receipt: tear off here
-
-
-@micropython.viper
-def _copy(dst: ptr8, d: int, src: ptr8, s: int, n: int) -> int:
-    # One dot line a call; viper keeps it to a plain byte loop, without a slice object. It
-    # counts the black dots on the way, which the engine plans its speed from.
-    black = 0
-    for i in range(n):
-        b = src[s + i]
-        dst[d + i] = b
-        while b:
-            b &= b - 1
-            black += 1
-    return black
 
 
 class DotQueue:
@@ -37,46 +26,17 @@ class DotQueue:
         self._head = 0  # next slot to read
         self._count = 0
 
-    @micropython.native
-    def free(self) -> int:
-        return self._slots - self._count
+    free = free  # native: dot_queue.vpy
 
-    @micropython.native
-    def __len__(self):
-        return self._count
+    __len__ = __len__  # native: dot_queue.vpy
 
-    @micropython.native
-    def _tail(self) -> int:
-        if self._count == self._slots:
-            raise OverflowError("dot queue full")
-        i = self._head + self._count
-        if i >= self._slots:
-            i -= self._slots
-        self._count += 1
-        return i * _SLOT
+    _tail = _tail  # native: dot_queue.vpy
 
-    @micropython.native
-    def push_line(self, src, offset: int):
-        at = self._tail()
-        buf = self._buf
-        buf[at] = LINE
-        # viper takes any buffer as ptr8; the stubs type ptr8 as its own class
-        black = _copy(buf, at + 3, src, offset, LINE_BYTES)  # pyright: ignore[reportArgumentType]
-        buf[at + 1] = black & 0xFF
-        buf[at + 2] = black >> 8
+    push_line = push_line  # native: dot_queue.vpy
 
-    @micropython.native
-    def push(self, kind: int, arg: int):
-        at = self._tail()
-        buf = self._buf
-        buf[at] = kind
-        buf[at + 1] = arg & 0xFF
-        buf[at + 2] = arg >> 8
+    push = push  # native: dot_queue.vpy
 
-    @micropython.native
-    def peek(self) -> int:
-        """Offset of the oldest slot in `buffer` (kind at +0, arg at +1..2, dots at +3)."""
-        return self._head * _SLOT
+    peek = peek  # native: dot_queue.vpy
 
     @property
     def slots(self) -> int:
@@ -86,9 +46,4 @@ class DotQueue:
     def buffer(self):
         return self._mv
 
-    @micropython.native
-    def pop(self):
-        self._head += 1
-        if self._head == self._slots:
-            self._head = 0
-        self._count -= 1
+    pop = pop  # native: dot_queue.vpy

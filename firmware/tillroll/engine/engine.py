@@ -1,3 +1,4 @@
+# pyright: reportUndefinedVariable=false
 """The engine: takes dot lines off the queue and drives the head, the motor and the tear-off.
 
 The hardware comes in from the board (`head`, `motor`, `tear`, `sensors`) with the clock and the
@@ -20,12 +21,13 @@ micropython.heap_lock()).
 import asyncio
 from array import array
 
-import micropython
-
+from ..native import load
 from . import status as st
-from .dot_queue import END, FEED, LINE, DotQueue
+from .dot_queue import END, FEED, LINE, DotQueue  # noqa: F401  (LINE: engine.vpy)
 from .heat import Heat
-from .strobe import lookahead, split
+from .strobe import lookahead, split  # noqa: F401  # pyright: ignore[reportAttributeAccessIssue]
+
+load(__file__, globals())  # its hot loops: engine.vpy
 
 _ARG_MAX = const(0xFFFF)
 _LINE_BYTES = const(48)
@@ -267,117 +269,6 @@ class Engine:
             else:
                 await clock.wait()
 
-    @micropython.native
-    def _batch(self):
-        """Plan dot lines until _AHEAD_US of work is queued for the drivers (they hold a few
-        lines), the queue is empty, or a fault stops printing. The paper and cover are read
-        every line (a line printed on no paper is lost), supply and thermistor every
-        _CHECK_US."""
-        queue = self.queue
-        status = self.status
-        sensors = self._sensors
-        clock = self._clock
-        ahead = 0
-        while ahead < _AHEAD_US and len(queue):
-            if (
-                self._since_check >= _CHECK_US
-                or status.flags
-                or not sensors.paper()
-                or not sensors.cover_closed()
-            ):
-                self._since_check = 0
-                if self._check():
-                    return
-            line_us = self._line()
-            if line_us:
-                clock.advance(line_us)
-                self._since_check += line_us
-                ahead += line_us
+    _batch = _batch  # native: engine.vpy
 
-    @micropython.native
-    def _line(self) -> int:
-        """Print or feed the oldest dot line, or tear off; return the line's time in us."""
-        queue = self.queue
-        buf = queue.buffer
-        s = self._s
-        a = self._a
-        at = queue.peek()
-        kind = buf[at]
-        arg = buf[at + 1] | (buf[at + 2] << 8)
-        if kind == END:
-            self._tear.tear_off()
-            self.receipts += 1
-            self.status.receipts += 1
-            self.status.line = 0
-            queue.pop()
-            self._space.set()
-            return 0
-        cap = self._cap
-        k = (arg + cap - 1) // cap if kind == LINE else 0
-        # Speed: one ramp position a step towards the furthest one the look-ahead allows.
-        target = lookahead(buf, at // _SLOT, len(queue), queue.slots, self._caps, s, self._window)  # pyright: ignore[reportArgumentType]  (viper ptr8)
-        pos = self._pos
-        if target > pos + s:
-            target = pos + s
-        need = self._need[(arg + 7) >> 3 if k else 0]
-        ramp = self._ramp
-        if pos == target:  # cruising: every step alike
-            step = ramp[pos]
-            line_us = s * (step if step > need else need)
-        else:
-            line_us = 0
-            for _ in range(s):
-                if pos < target:
-                    pos += 1
-                elif pos > target:
-                    pos -= 1
-                step = ramp[pos]
-                line_us += step if step > need else need
-            self._pos = pos
-        if k:
-            groups = self._groups[self._flip]
-            self._flip += 1
-            if self._flip == len(self._groups):
-                self._flip = 0
-            per = (arg + k - 1) // k
-            split(buf, at + 3, groups, per)  # pyright: ignore[reportArgumentType]  (viper ptr8)
-            w = line_us // a
-            # Heat history: W' is the activation period, or the time since the head last
-            # fired if that is longer (the first line after a pause gets a longer pulse).
-            heat = self.heat
-            idle = self._idle_us
-            t = heat.pulse_us(per, w)
-            first = heat.pulse_us(per, idle) if idle > w else t
-            heat_us = self._heat_us(k, first if first > t else t)
-            for _ in range(8):  # bounded fixed point; it settles in two or three
-                if heat_us <= w:
-                    break
-                # The head is colder than planned: give the line its time. A longer period
-                # keeps less heat, so the pulse grows with it.
-                w = heat_us
-                line_us = w * a
-                t = heat.pulse_us(per, w)
-                first = heat.pulse_us(per, idle) if idle > w else t
-                heat_us = self._heat_us(k, first if first > t else t)
-            self._idle_us = w  # the last activation starts w before the line ends
-            self._head.fire(groups, k, first, t, a, w)
-            self.pulse_us = t
-            self.strobes += k * a
-            self.divisions += (arg + self._cap_max - 1) // self._cap_max * a
-            self.lines_printed += 1
-        else:
-            self._idle_us += line_us
-            if kind == LINE:
-                self.lines_printed += 1
-            else:
-                self.lines_fed += 1
-        self._motor.run(s, line_us)
-        self.line_us = line_us
-        self.status.line += 1
-        if kind == FEED and arg > 1:
-            buf[at + 1] = (arg - 1) & 0xFF
-            buf[at + 2] = (arg - 1) >> 8
-        else:
-            queue.pop()
-            self._space.set()
-        return line_us
+    _line = _line  # native: engine.vpy

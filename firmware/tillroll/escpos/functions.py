@@ -12,7 +12,7 @@ is passed over (its bytes are taken and dropped).
 from micropython import const
 
 from ..render.logo_store import RASTER
-from ..render.raster import copy
+from ..render.raster import copy  # pyright: ignore[reportAttributeAccessIssue]
 
 _L = const(0x4C)
 _QR = const(49)  # GS ( k cn

@@ -1,3 +1,4 @@
+# pyright: reportUndefinedVariable=false
 """Logos kept in flash: FS q NV bit images as they arrive, and printing any stored logo.
 
 FS q images come column by column (MSB top) and are stored as sent; printing one gathers, for
@@ -9,11 +10,13 @@ read straight into its row buffer.
 # viper takes any buffer as ptr8; the stubs type ptr8 as a class of its own.
 # pyright: reportArgumentType=false
 
-import micropython
 from micropython import const
 
+from ..native import load
 from ..render.layout import DOTS
 from ..render.logo_store import COLUMNS, HEADER, RASTER
+
+load(__file__, globals())  # its hot loops: nv_images.vpy
 
 _LINE_BYTES = const(48)
 
@@ -103,13 +106,3 @@ class NvImages:
                         yield True
         finally:
             f.close()
-
-
-@micropython.viper
-def _gather(row: ptr8, col: ptr8, n: int, mask: int):
-    # One dot row of a column-format band: bit `mask` of each column byte, MSB left.
-    for k in range((n + 7) >> 3):
-        row[k] = 0
-    for c in range(n):
-        if col[c] & mask:
-            row[c >> 3] = row[c >> 3] | (0x80 >> (c & 7))

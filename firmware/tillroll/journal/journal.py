@@ -1,3 +1,4 @@
+# pyright: reportUndefinedVariable=false
 """The receipt journal: every receipt's bytes and state, on its own flash region.
 
 The link hands in bytes as they arrive (`text`/`raw`: card numbers are masked on the way) and
@@ -11,11 +12,12 @@ mount is reported and the module prints without the journal.
 import struct
 import time
 
-import micropython
-
+from ..native import load
 from . import record as r
 from .log import Full, Log
 from .mask import CardMask
+
+load(__file__, globals())  # its hot loops: journal.vpy
 
 # Receipt states
 RECEIVING = const(0)  # bytes coming in, no boundary yet
@@ -50,13 +52,6 @@ _F = const(7)
 _EPOCH_2024 = const(1704067200)
 _WARN_PERCENT = const(90)
 _ROOM_BYTES = const(1024)
-
-
-@micropython.viper
-def _copy(dst: ptr8, d: int, src: ptr8, s: int, n: int):
-    # Receipt bytes into the page buffer without a slice object: nothing allocated per chunk.
-    for i in range(n):
-        dst[d + i] = src[s + i]
 
 
 def reason_names(reason: int):

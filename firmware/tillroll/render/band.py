@@ -9,7 +9,7 @@ Every buffer is made once.
 
 import framebuf
 
-from .enlarge import mirror
+from .enlarge import mirror  # pyright: ignore[reportAttributeAccessIssue]
 
 DOTS = const(384)
 ROW_BYTES = const(48)

@@ -11,7 +11,7 @@ allocated per character or per dot line.
 from array import array
 
 from .band import HEIGHT, Band
-from .enlarge import enlarge, rotate, stamp
+from .enlarge import enlarge, rotate, stamp  # pyright: ignore[reportAttributeAccessIssue]
 from .font import Font
 from .text import CJK_BASE, PENDING, Decoder
 

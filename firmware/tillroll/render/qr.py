@@ -19,7 +19,7 @@ port against 350-540 ms as bytecode (runs on a shared machine vary), 25 times fa
 import framebuf
 from micropython import const
 
-from .qr_matrix import apply_mask, place, score
+from .qr_matrix import apply_mask, place, score  # pyright: ignore[reportAttributeAccessIssue]
 from .reed_solomon import ReedSolomon
 
 # Error correction levels in GS ( k fn 69 order: L, M, Q, H; their 2-bit format codes.

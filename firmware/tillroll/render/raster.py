@@ -1,3 +1,4 @@
+# pyright: reportUndefinedVariable=false
 """Raster images: rows of dots as they arrive -> justified, scaled dot lines for the engine.
 
 GS v 0, GS ( L / GS 8 L raster graphics and NV logos all come as rows of bytes, MSB left. A row
@@ -9,18 +10,13 @@ announced size streams through one row buffer; the rest of each row is counted p
 # pyright: reportArgumentType=false
 
 import framebuf
-import micropython
 
+from ..native import load
 from .layout import DOTS
 
+load(__file__, globals())  # its hot loops: raster.vpy
+
 _LINE_BYTES = const(48)
-
-
-@micropython.viper
-def copy(dst: ptr8, d: int, src: ptr8, s: int, n: int):
-    # A plain byte loop: no slice object, so nothing is allocated per row.
-    for i in range(n):
-        dst[d + i] = src[s + i]
 
 
 def _doubled():

@@ -1,10 +1,14 @@
+# pyright: reportUndefinedVariable=false
 """Reed-Solomon error correction over GF(256) (polynomial 0x11D), as QR codes use it."""
 
 # viper takes any buffer as ptr8; the stubs type ptr8 as a class of its own.
 # pyright: reportArgumentType=false
 
-import micropython
 from micropython import const
+
+from ..native import load
+
+load(__file__, globals())  # its hot loops: reed_solomon.vpy
 
 _DEGREE_MAX = const(30)  # the most ECC codewords a QR block has
 
@@ -45,26 +49,3 @@ class ReedSolomon:
     def remainder(self, data, at: int, n: int, out):
         """The ECC codewords of data[at:at+n] into out[0:degree], for the last generator."""
         _remainder(data, at, n, out, self.gen, self._degree, self._exp, self._log)
-
-
-@micropython.viper
-def _remainder(
-    data: ptr8, at: int, n: int, out: ptr8, gen: ptr8, degree: int, exp: ptr8, log: ptr8
-):
-    # Polynomial division over GF(256): the ECC codewords of data[at:at+n] into out[0:degree].
-    for k in range(degree):
-        out[k] = 0
-    for i in range(n):
-        factor = data[at + i] ^ out[0]
-        for k in range(degree - 1):
-            out[k] = out[k + 1]
-        out[degree - 1] = 0
-        if factor:
-            lf = log[factor]
-            for k in range(degree):
-                g = gen[k]
-                if g:
-                    s = lf + log[g]
-                    if s >= 255:
-                        s -= 255
-                    out[k] = out[k] ^ exp[s]

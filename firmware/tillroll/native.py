@@ -1,0 +1,17 @@
+"""Native code (viper and native emitters), compiled on the board by its own runtime.
+
+A module's hot loops live beside it in a `.vpy` file of MicroPython source. The module's .mpy
+stays free of machine code, so one build serves every board (RP2040, ESP32-S3, the unix port
+of the simulated module); at import `load` compiles the `.vpy` with the running interpreter,
+whose emitter makes code for its own processor, into the module's globals.
+"""
+
+import gc
+
+
+def load(module_file: str, scope: dict):
+    """Compile `module_file`'s `.vpy` into `scope` (the module's globals())."""
+    with open(module_file.rsplit(".", 1)[0] + ".vpy") as f:
+        source = f.read()
+    exec(source, scope)
+    gc.collect()  # the compiler's garbage, before the module makes its buffers
