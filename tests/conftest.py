@@ -91,3 +91,15 @@ def tesseract() -> str:
     if path is None:
         pytest.fail("tesseract is not installed: run `make test`, which installs tesseract-ocr")
     return path
+
+
+@pytest.fixture
+def node() -> str:
+    """Node for the npm POS clients; its absence fails the test loudly (`make test` runs
+    `npm ci`)."""
+    path = shutil.which("node")
+    if path is None:
+        pytest.fail("node is not installed: the npm clients need it (`make test` sets them up)")
+    if not (Path(__file__).parents[1] / "node_modules" / "receiptline").is_dir():
+        pytest.fail("node_modules is missing: run `make test`, which runs `npm ci`")
+    return path

@@ -8,11 +8,9 @@ tesseract (eng, or chi_sim for Chinese).
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 from escpos.printer import Dummy
 from test_render import black, render
 
@@ -20,16 +18,6 @@ from ocr import missing_lines
 
 CLIENTS = Path(__file__).parent / "clients"
 ROOT = Path(__file__).parents[1]
-
-
-@pytest.fixture
-def node() -> str:
-    path = shutil.which("node")
-    if path is None:
-        pytest.fail("node is not installed: the npm clients need it (`make test` sets them up)")
-    if not (ROOT / "node_modules" / "receiptline").is_dir():
-        pytest.fail("node_modules is missing: run `make test`, which runs `npm ci`")
-    return path
 
 
 def rendered(tmp_path: Path, data: bytes) -> Path:

@@ -8,6 +8,8 @@ import socket
 import time
 from pathlib import Path
 
+import pytest
+
 from ocr import read_text
 from tillroll_host.sim import SimModule, send
 
@@ -43,7 +45,9 @@ def wait_journal(sim: SimModule, predicate, timeout: float = 20.0) -> list[dict]
         rows = sim.control("journal_list")["receipts"]
         if predicate(rows):
             return rows
-        assert time.monotonic() < deadline, rows
+        assert time.monotonic() < deadline, [
+            (r["number"], r["state"], r["first_line"]) for r in rows
+        ]
         time.sleep(0.05)
 
 
@@ -75,15 +79,21 @@ def test_a_receipt_cut_short_by_paper_out_comes_out_again_whole_marked_copy(tmp_
     assert PAN not in image.read_bytes() and b"4111111111111111" not in image.read_bytes()
 
 
-def test_an_acknowledged_receipt_survives_a_power_cut_and_comes_out_as_a_copy(tmp_path: Path):
+def test_a_receipt_on_flash_survives_a_power_cut_and_comes_out_as_a_copy(tmp_path: Path):
     image = tmp_path / "journal.bin"
     with journaled(tmp_path, image) as sim:
         sim.paper_out(after_lines=0)  # nothing can print: the receipt waits in the queue
         # (short enough to fit the queue whole, so its cut and marker come through)
         short = b"\x1b@SHOP TWO\nCard " + PAN + b"\n" + CUT
-        reply = marker_reply(sim.data_port, short, b"AB12")
-        assert reply == b"\x37\x22AB12\x00"  # acknowledged: it is on flash
-        sim.power_cut()
+        with socket.create_connection(("127.0.0.1", sim.data_port), timeout=20) as s:
+            s.sendall(short + b"\x1d(H\x06\x00\x30\x30AB12")
+            on_flash = ("printing", "interrupted")  # its END is on flash; paper out holds it
+            rows = wait_journal(sim, lambda rows: rows and rows[0]["state"] in on_flash)
+            assert rows[0]["first_line"] == "SHOP TWO"  # on flash, not on paper yet
+            s.settimeout(0.5)
+            with pytest.raises(TimeoutError):
+                s.recv(7)  # its process ID waits for the print
+            sim.power_cut()
     with journaled(tmp_path, image) as sim:  # power back, a new roll in
         copy = sim.wait_receipt(1)
         assert_copy_of(copy, "SHOP TWO", whole=False)
@@ -148,3 +158,51 @@ def test_resume_at_the_failed_line_finishes_the_receipt_without_a_copy(tmp_path:
         wait_journal(sim, lambda rows: rows and rows[0]["state"] == "printed")
         time.sleep(0.5)
         assert len(sim.receipts) == 1  # and no copy after it
+
+
+def test_the_host_clears_a_receipt_a_fault_holds_and_it_is_cancelled(tmp_path: Path):
+    image = tmp_path / "journal.bin"
+    with journaled(tmp_path, image) as sim:
+        sim.paper_out(after_lines=40)
+        with socket.create_connection(("127.0.0.1", sim.data_port), timeout=20) as s:
+            s.sendall(shop(b"CLEARED SHOP") + b"\x1d(H\x06\x00\x30\x30ID01")
+            sim.wait_status(lambda s: "paper_out" in s["flags"])
+            wait_journal(sim, lambda rows: len(rows) == 1)  # held by the fault
+            s.sendall(b"\x10\x14\x08\x01\x03\x14\x01\x06\x02\x08")  # DLE DC4 fn 8
+            assert s.recv(3) == b"\x37\x25\x00"
+            rows = wait_journal(sim, lambda rows: rows[0]["state"] == "cancelled")
+            sim.load_paper()
+            # (a feed first: the cleared receipt's last printed row touches the next line)
+            s.sendall(b"\x1b@\x1bJ\x30" + shop(b"NEXT SHOP")[2:] + b"\x1d(H\x06\x00\x30\x30ID02")
+            reply = b""
+            while len(reply) < 7:
+                reply += s.recv(7 - len(reply))
+            assert reply == b"\x37\x22ID02\x00"  # the cleared receipt's ID never comes
+        lines = read_text(sim.wait_receipt(1))
+        rows = wait_journal(sim, lambda rows: len(rows) == 2 and rows[1]["state"] == "printed")
+        assert rows[0]["state"] == "cancelled", rows
+        time.sleep(0.5)
+        assert len(sim.receipts) == 1, "a cleared receipt must not come out as a copy"
+    # The paper holds what printed before the fault, then the next receipt: no COPY.
+    assert "COPY" not in lines and "NEXT SHOP" in lines, lines
+
+
+def test_dle_enq_1_lets_the_receipt_finish_from_the_failed_line_without_a_copy(tmp_path: Path):
+    image = tmp_path / "journal.bin"
+    with journaled(tmp_path, image) as sim:
+        sim.paper_out(after_lines=40)
+        with socket.create_connection(("127.0.0.1", sim.data_port), timeout=20) as s:
+            s.sendall(shop(b"RESUMED SHOP") + b"\x1d(H\x06\x00\x30\x30ID01")
+            sim.wait_status(lambda s: "paper_out" in s["flags"])
+            wait_journal(sim, lambda rows: len(rows) == 1)  # held by the fault
+            s.sendall(b"\x10\x05\x01")  # DLE ENQ 1
+            sim.load_paper()
+            reply = b""
+            while len(reply) < 7:
+                reply += s.recv(7 - len(reply))
+            assert reply == b"\x37\x22ID01\x00"
+        lines = read_text(sim.wait_receipt(1))
+        wait_journal(sim, lambda rows: rows[0]["state"] == "printed")
+        time.sleep(0.5)
+        assert len(sim.receipts) == 1, "DLE ENQ 1: no copy after the resumed receipt"
+    assert "RESUMED SHOP" in lines and "Thank you" in lines, lines

@@ -1,7 +1,8 @@
 """The simulated module: builds the models the firmware drives and the links it listens on.
 
 WIRING (simulated)
-    data link   TCP 127.0.0.1:<data_port>, one sender at a time; or an ESC/POS file (render)
+    data link   TCP <host>:<data_port> (127.0.0.1:9100), one sender at a time; or an ESC/POS
+                file (render)
     control     TCP 127.0.0.1:<control_port>, line-based JSON (docs/sim.md)
     head        sim.mechanism.Head via sim.sequencer.Sequencer (shift register, latch, strobe)
     motor       sim.mechanism.Stepper via the same sequencer (phases, steps per dot line)
@@ -52,6 +53,7 @@ class SimBoard:
         font_dir,
         data_port=0,
         render_path=None,
+        host="127.0.0.1",
         mechanism=None,
         control_port=0,
         state_dir=None,
@@ -91,6 +93,7 @@ class SimBoard:
         self.resume_at_line = False
         self.idle_ms = 0
         self._data_port = data_port
+        self._host = host
         self._control_port = control_port
         self._render_path = render_path
         self._sender = asyncio.Lock()
@@ -118,9 +121,9 @@ class SimBoard:
             await asyncio.start_server(control.client, "127.0.0.1", self._control_port)
             print("control on 127.0.0.1:%d" % self._control_port)
         await asyncio.start_server(
-            lambda r, w: self._client(app, r, w), "127.0.0.1", self._data_port
+            lambda r, w: self._client(app, r, w), self._host, self._data_port
         )
-        print("listening for ESC/POS on 127.0.0.1:%d" % self._data_port)
+        print("listening for ESC/POS on %s:%d" % (self._host, self._data_port))
         while True:
             await asyncio.sleep(3600)
 

@@ -70,8 +70,9 @@ class Control:
         return {}
 
     def cmd_head_temp(self, req):
-        """Set the head's true temperature, in C (a hot or a cold head)."""
-        self._board.print_head.set_temp(req["c"])
+        """Set the head's true temperature, in C (a hot or a cold head); with "hold": true
+        it stays there until set again."""
+        self._board.print_head.set_temp(req["c"], bool(req.get("hold", False)))
         return {}
 
     def cmd_power_cut(self, req):
@@ -98,6 +99,7 @@ class Control:
         b = self._board
         head = b.print_head
         paper = b.paper
+        link = self._app.link
         return {
             "engine": {
                 "lines_printed": e.lines_printed,
@@ -111,6 +113,11 @@ class Control:
                 "density": e.heat.density,
                 "speed": e.speed,
                 "cap": e.mechanism.MAX_DOTS_AT_ONCE,
+            },
+            "link": {
+                "received": link.received,
+                "ring_stops": link.rx.stops,
+                "replies_dropped": link.replies_dropped,
             },
             "twin": {
                 "mechanism": b.mechanism.NAME,
@@ -197,6 +204,18 @@ class Control:
                 {"number": n, "time": t, "state": s, "first_line": f} for n, t, s, f in rows
             ]
         }
+
+    def cmd_journal_show(self, req):
+        """One receipt's stored bytes (card numbers masked), as hex, with its state."""
+        journal = self._app.journal
+        number = int(req["number"])
+        info = journal.info(number) if journal is not None and journal.mounted else None
+        if info is None:
+            return {"found": False}
+        data = bytearray()
+        for chunk in journal.chunks(number):
+            data.extend(chunk)
+        return {"found": True, "state": info[0], "bytes": data.hex()}
 
     def cmd_journal_reprint(self, req):
         rec = self._app.recovery

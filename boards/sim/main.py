@@ -1,6 +1,7 @@
 """Start the simulated module: `micropython boards/sim/main.py [options]`.
 
---data-port N      listen for ESC/POS on 127.0.0.1:N (default 9100)
+--data-port N      listen for ESC/POS on port N (default 9100)
+--host ADDRESS     ... on this loopback address (default 127.0.0.1; any 127.x.y.z works)
 --control-port N   line-based JSON control channel on 127.0.0.1:N (docs/sim.md; default off)
 --render FILE      print one ESC/POS file instead, then exit
 --out DIR          where receipt PNGs go (default out)
@@ -31,6 +32,7 @@ _FLAGS = ("--real-time", "--feed-held", "--resume-at-line", "--torn")
 def _options(argv):
     opts = {
         "--data-port": "9100",
+        "--host": "127.0.0.1",
         "--control-port": "0",
         "--render": None,
         "--out": "out",
@@ -68,6 +70,7 @@ def main():
         out_dir=opts["--out"],
         font_dir=opts["--fonts"],
         data_port=int(opts["--data-port"]),
+        host=opts["--host"],
         render_path=opts["--render"],
         mechanism=mechanism(opts["--mechanism"]),
         control_port=int(opts["--control-port"]),

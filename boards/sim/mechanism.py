@@ -34,6 +34,7 @@ _ROOM_C = 25.0
 _HEAT_CAPACITY = 6.0  # J/K of the head and its heat sink
 _COOLING_S = 25.0  # time constant towards the room
 _ROLL_LINES = const(113000)  # 57 mm x 35 mm roll on a 12 mm core, 60 um paper: about 14 m
+_NEAR_END_LINES = const(12000)  # 1.5 m left: the roll's diameter is down to about 16 mm
 
 
 class Paper:
@@ -68,6 +69,10 @@ class Paper:
 
     def present(self) -> bool:
         return self.remaining > 0
+
+    def near_end(self) -> bool:
+        """The near-end sensor: the roll is down to its last metre and a half."""
+        return self.remaining < _NEAR_END_LINES
 
     def advance(self):
         if self.remaining <= 0:
@@ -123,6 +128,7 @@ class Head:
         self.latched = bytearray(_LINE_BYTES)
         self.dead = bytearray(_LINE_BYTES)  # 1 bits: elements that no longer heat
         self.temp_c = _ROOM_C
+        self.held_c = None  # a temperature the head is kept at (control: head_temp, hold)
         self._t_at = clock.ticks_us()
         self._activation_at = None  # the head has not fired yet: no heat history
         self._w = 50000
@@ -146,7 +152,10 @@ class Head:
 
     def _settle(self, now):
         dt = ticks_diff(now, self._t_at)
-        if dt > 0:
+        if self.held_c is not None:
+            self.temp_c = self.held_c
+            self._t_at = now
+        elif dt > 0:
             self.temp_c = _ROOM_C + (self.temp_c - _ROOM_C) * math.exp(-dt / 1e6 / _COOLING_S)
             self._t_at = now
 
@@ -186,9 +195,12 @@ class Head:
             self._m.THERMISTOR_R25 * math.exp(self._m.THERMISTOR_B * (1 / kelvin - 1 / 298.15))
         )
 
-    def set_temp(self, c):
+    def set_temp(self, c, hold=False):
+        """The head's true temperature now; with `hold` it stays there (a hot enclosure)
+        until set again without."""
         self._settle(self._clock.ticks_us())
         self.temp_c = float(c)
+        self.held_c = self.temp_c if hold else None
 
 
 class Stepper:
@@ -260,6 +272,9 @@ class Sensors:
 
     def paper(self) -> bool:
         return self._paper.present()
+
+    def paper_near_end(self) -> bool:
+        return self._paper.near_end()
 
     def cover_closed(self) -> bool:
         return not self.cover_open

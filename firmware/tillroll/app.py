@@ -67,7 +67,12 @@ class App:
                 resume=getattr(board, "resume_at_line", False),
                 idle_ms=getattr(board, "idle_ms", 0),
             )
-        self.link = DataLink(self.parser, self.engine, recovery=self.recovery)
+        from .escpos.replies import Report
+
+        report = Report(
+            self.engine, board.sensors, self.journal, getattr(board, "serial", "0000000")
+        )
+        self.link = DataLink(self.parser, self.engine, recovery=self.recovery, report=report)
         if self.recovery is not None:
             self.recovery.attach(self.link, self.parser)
         self.errors = 0  # faults caught and logged by the tasks' supervisors
@@ -76,6 +81,8 @@ class App:
         """Print what one sender sends. A receipt it leaves open (no GS V) ends when it closes,
         so a raw TCP job without a cut still comes out."""
         await self.link.pump(stream)
+        while self.link.hold:  # a copy is printing: the layout is its until it is out
+            await asyncio.sleep_ms(10)
         if self.layout.has_content():
             self.layout.tear_off()
         if self.recovery is not None and self.recovery.journal.receiving():

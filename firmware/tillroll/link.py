@@ -1,16 +1,38 @@
-"""Byte-stream endpoints: read the data link into one preallocated buffer and feed the parser.
+"""The data link: bytes from the host to the parser, and the module's answers back.
 
-Nothing is dropped: when the engine's queue is full the parser stops early, and the link waits
-for room before it parses (and, on TCP, reads) any more.
+Two tasks a sender. The receiver reads into the rx ring (rx_ring.py) and acts on real-time
+commands as they arrive (escpos/realtime.py), so DLE EOT is answered while the module prints,
+waits for paper or has its print buffer full. The consumer feeds the ring to the parser; when
+the engine's queue is full the parser stops early and the consumer waits, and when the ring
+reaches its high-water mark the receiver stops reading (on TCP the sender waits). Nothing is
+dropped.
 
 With a journal, every byte the parser takes also goes to the journal, as text or as command
-bytes (so card numbers are masked in text only): the link feeds the parser runs of digits
+bytes (so card numbers are masked in text only): the consumer feeds the parser runs of digits
 apart from the rest and asks it whether it reads them as text. At a receipt boundary the
-parser stops, the journal ends the receipt there, and only then is a GS ( H marker answered.
+parser stops and the journal ends the receipt there.
+
+Replies: status bytes go out at once; GS r and the GS ( H process ID only once everything
+before them has printed (a receipt cleared by DLE DC4 fn 8 or DLE ENQ 2 never gets its ID);
+Automatic Status Back (GS a) whenever an enabled status changes.
 """
 
-_CHUNK = const(512)
-_MARKER_REPLY = b"\x37\x22"
+import asyncio
+
+from .escpos.realtime import RealTime
+from .rx_ring import RxRing
+
+_RING = const(4096)
+_READ = const(512)  # at most this much a read
+_WATCH_MS = const(10)
+_OUT_MAX = const(512)  # replies waiting for a host that does not read them: beyond, dropped
+_MARKER = b"\x37\x22"
+_CLEARED = b"\x37\x25\x00"
+_POWER_OFF = b"\x3b\x30\x00"
+_CLEARED_BOUNDARY = const(6)  # journal.record.CLEARED
+_PRINTER_ONLINE = const(0x02)  # GS a bits
+_ERRORS = const(0x04)
+_PAPER = const(0x08)
 
 
 def _digit(c: int) -> bool:
@@ -18,46 +40,106 @@ def _digit(c: int) -> bool:
 
 
 class DataLink:
-    def __init__(self, parser, engine, chunk: int = _CHUNK, recovery=None):
+    def __init__(self, parser, engine, recovery=None, report=None, ring: int = _RING):
         self._parser = parser
         self._engine = engine
-        self._buf = bytearray(chunk)
-        self._reply = bytearray(7)
+        self.rx = RxRing(ring)
+        self.realtime = RealTime(self)
+        self.report = report  # escpos.replies.Report; None: no status replies
         self.recovery = recovery  # journal.recovery.Recovery, or None: no journal
         parser.stop_at_boundary = True  # each receipt ends where its boundary is
+        parser.host = self
+        self._stream = None
+        self._closed = False
+        self._due = []  # [engine units, reply]: sent once the engine has done that many
+        self._asb = bytearray(4)
+        self._asb_sent = bytearray(4)
+        self.asb_mask = 0  # GS a n
         self.received = 0
+        self.replies_dropped = 0
         self.reading = True  # waiting for the sender: between receipts, or idle mid-receipt
         self.hold = False  # a reprint is using the layout: parse nothing meanwhile
 
-    async def pump(self, stream):
-        """Feed everything `stream` sends to the parser, until the sender closes it."""
-        buf = self._buf
-        while True:
-            self.reading = True
-            n = await stream.readinto(buf)
-            if not n:
-                # The sender is done; a barcode, QR code or logo may still be printing.
-                parser = self._parser
-                while parser.pending():
-                    while parser.busy():
-                        await self._engine.wait_space()
-                    parser.feed(buf, 0, 0)
-                return  # still `reading`: with no sender the link is idle
-            self.reading = False
-            self.received += n
-            if self.recovery is None:
-                await self._feed(buf, 0, n, stream, False)
-            else:
-                await self._journaled(stream, buf, n, self.recovery)
+    # ---- the sender's connection ------------------------------------------------------------
 
-    async def _feed(self, buf, i: int, end: int, stream, text: bool) -> int:
+    async def pump(self, stream):
+        """Take everything `stream` sends, until the sender closes it and it has been parsed."""
+        self._stream = stream
+        self._closed = False
+        self.rx.clear()
+        receiver = asyncio.create_task(self._receive(stream))
+        watcher = asyncio.create_task(self._watch())
+        try:
+            await self._consume()
+        finally:
+            receiver.cancel()
+            watcher.cancel()
+            self._flush_due()
+            self._stream = None
+            self.asb_mask = 0
+            self.reading = True  # with no sender the link is idle
+
+    async def _receive(self, stream):
+        rx = self.rx
+        realtime = self.realtime
+        while True:
+            if rx.count >= rx.high:
+                await rx.wait_room()  # flow control: the sender waits
+            at = rx.free_at()
+            n = await stream.readinto(rx.room(_READ))
+            if not n:
+                self._closed = True
+                rx.wake()
+                return
+            self.received += n
+            end = at + n
+            epoch = rx.epoch
+            i = realtime.scan(rx.buf, at, end)
+            while rx.epoch != epoch:  # a clear command: what came before it is gone
+                rx.buf[0 : end - i] = rx.buf[i:end]
+                end -= i
+                at = 0
+                epoch = rx.epoch
+                i = realtime.scan(rx.buf, 0, end)
+            rx.wrote(end - at)
+
+    async def _consume(self):
+        rx = self.rx
+        parser = self._parser
+        while True:
+            if not rx.count:
+                if self._closed:
+                    break
+                self.reading = True
+                await rx.wait_data()
+                continue
+            self.reading = False
+            start = rx.start
+            end = rx.readable()
+            epoch = rx.epoch
+            if self.recovery is None:
+                j = await self._feed(rx.buf, start, end, False, epoch)
+            else:
+                j = await self._journaled(rx.buf, start, end, self.recovery, epoch)
+            if rx.epoch == epoch:
+                rx.consumed(j - start)
+        # The sender is done; a barcode, QR code or logo may still be printing.
+        while parser.pending():
+            while parser.busy():
+                await self._engine.wait_space()
+            parser.feed(rx.buf, 0, 0)
+
+    async def _feed(self, buf, i: int, end: int, text: bool, epoch: int) -> int:
         """Parse buf[i:end] and journal what was parsed, ending receipts at boundaries."""
         parser = self._parser
         engine = self._engine
         recovery = self.recovery
+        rx = self.rx
         while i < end:
             while parser.busy() or self.hold:
                 await engine.wait_space()
+                if rx.epoch != epoch:
+                    return i  # cleared meanwhile
             j = parser.feed(buf, i, end)
             if recovery is not None:
                 recovery.take(buf, i, j, text)
@@ -65,39 +147,175 @@ class DataLink:
             if parser.boundary:
                 kind = parser.boundary
                 parser.boundary = 0
-                # No journal: a marker is answered at once, without the guarantee.
+                # No journal: a marker is answered once printed, without the guarantee.
                 number = 1 if recovery is None else recovery.boundary(kind, parser.marker)
                 if number and kind == 3:
-                    await self._answer(stream, parser.marker)
+                    self._after_print(_MARKER + bytes(parser.marker) + b"\x00")
         return i
 
-    async def _journaled(self, stream, buf, n: int, recovery):
+    async def _journaled(self, buf, i: int, n: int, recovery, epoch: int) -> int:
         parser = self._parser
         await recovery.wait_room()
-        i = 0
-        while i < n:
+        while i < n and self.rx.epoch == epoch:
             if _digit(buf[i]) or (recovery.in_run() and buf[i] in b" -"):
                 if not parser.in_text():  # a parameter or data byte: one at a time
-                    i = await self._feed(buf, i, i + 1, stream, False)
+                    i = await self._feed(buf, i, i + 1, False, epoch)
                     continue
                 j = i + 1
                 while j < n and (_digit(buf[j]) or buf[j] == 0x20 or buf[j] == 0x2D):
                     j += 1
-                i = await self._feed(buf, i, j, stream, True)
+                i = await self._feed(buf, i, j, True, epoch)
             else:
                 j = i + 1
                 while j < n and not _digit(buf[j]):
                     j += 1
-                i = await self._feed(buf, i, j, stream, False)
+                i = await self._feed(buf, i, j, False, epoch)
+        return i
 
-    async def _answer(self, stream, marker):
-        """GS ( H fn 48: 37h 22h d1 d2 d3 d4 NUL, sent once the receipt is durable."""
+    # ---- replies ----------------------------------------------------------------------------
+
+    def send(self, data):
+        """Send at once (a status byte, an ID block). Never waits: a host that does not read
+        its replies must not stop the module reading; past _OUT_MAX waiting, they are dropped."""
+        stream = self._stream
         write = getattr(stream, "write", None)
         if write is None:
             return
-        reply = self._reply
-        reply[0:2] = _MARKER_REPLY
-        reply[2:6] = marker
-        reply[6] = 0
-        write(reply)
-        await stream.drain()
+        pending = getattr(stream, "out_buf", b"")
+        if len(pending) > _OUT_MAX:
+            self.replies_dropped += 1
+            return
+        write(data)
+
+    def _after_print(self, reply):
+        self._due.append([self._engine.pushed(), reply])
+
+    def _flush_due(self):
+        due = self._due
+        done = self._engine.done()
+        while due and due[0][0] <= done:
+            reply = due.pop(0)[1]
+            report = self.report
+            if reply is None and report is not None:  # GS r 1: the paper sensor, read now
+                reply = bytes((report.paper_sensor(),))
+            if reply is not None:
+                self.send(reply)
+
+    async def _watch(self):
+        """Replies waiting for the print, Automatic Status Back, and the stream's drain."""
+        stream = self._stream
+        drain = getattr(stream, "drain", None)
+        while True:
+            await asyncio.sleep_ms(_WATCH_MS)
+            self._flush_due()
+            if self.asb_mask and self.report is not None:
+                self._asb_changed(self.report)
+            if drain is not None and getattr(stream, "out_buf", b""):
+                await drain()
+
+    def _asb_changed(self, report):
+        now = self._asb
+        report.asb(now)
+        sent = self._asb_sent
+        mask = self.asb_mask
+        changed = (
+            (mask & _PRINTER_ONLINE and (now[0] ^ sent[0]) & 0x68)
+            or (mask & _ERRORS and now[1] != sent[1])
+            or (mask & _PAPER and now[2] != sent[2])
+        )
+        if changed:
+            sent[:] = now
+            self.send(bytes(now))
+
+    # ---- what the parser asks for (commands in sequence) ------------------------------------
+
+    def set_asb(self, n: int):
+        """GS a n: Automatic Status Back for the statuses in n; the status goes out at once."""
+        self.asb_mask = n & 0x0F
+        if self.asb_mask and self.report is not None:
+            self.report.asb(self._asb_sent)
+            self.send(bytes(self._asb_sent))
+
+    def status_after_print(self, n: int):
+        """GS r n: paper sensor (1) or drawer (2), once everything before it has printed."""
+        if self.report is None:
+            return
+        if n == 1 or n == 49:
+            self._due.append([self._engine.pushed(), None])  # read when it is due
+        elif n == 2 or n == 50:
+            self._after_print(b"\x00")  # no drawer connector: pin 3 low
+
+    def paper_status(self):
+        """ESC v: the paper sensor, as cheap modules answer it."""
+        if self.report is not None:
+            self.send(bytes((self.report.paper_sensor(),)))
+
+    def identify(self, n: int):
+        """GS I n."""
+        if self.report is None:
+            return
+        r = self.report.identity(n)
+        if r is not None:
+            self.send(bytes((r,)) if isinstance(r, int) else r)
+
+    def enable_realtime(self, a: int, b: int):
+        self.realtime.enable(a, b)
+
+    # ---- real-time commands (as they arrive) ------------------------------------------------
+
+    def status(self, n: int):
+        if self.report is not None:
+            b = self.report.realtime(n, self.waiting())
+            if b >= 0:
+                self.send(bytes((b,)))
+
+    def asb_now(self):
+        if self.report is not None:
+            out = bytearray(4)
+            self.report.asb(out)
+            self.send(out)
+
+    def recover(self, n: int) -> bool:
+        """DLE ENQ n, only while a fault holds data back: 1 lets the receipt go on from the
+        failed line with no copy after it; 2 clears the receive and print buffers. True if
+        it cleared them."""
+        if not self.waiting():
+            return False
+        if n == 2:
+            self._clear()
+            return True
+        if self.recovery is not None:
+            self.recovery.resume_interrupted()
+        return False
+
+    def waiting(self) -> bool:
+        """A fault holds data back: lines queued on a stopped engine, or a receipt it
+        interrupted still to print again."""
+        if self._engine.status.stopped() and len(self._engine.queue):
+            return True
+        return self.recovery is not None and self.recovery.waiting()
+
+    def clear(self):
+        """DLE DC4 fn 8: clear the buffers; the reply says it is done."""
+        self._clear()
+        self.send(_CLEARED)
+
+    def power_off(self):
+        """DLE DC4 fn 2: the journal goes to flash; the reply says the module may be switched
+        off."""
+        if self.recovery is not None:
+            self.recovery.journal.flush()
+        self.send(_POWER_OFF)
+
+    def _clear(self):
+        # Everything received and not printed goes: the rx ring (the receiver keeps what
+        # follows the command), the parser's command and line, the engine's queue. Replies
+        # and journaled receipts waiting for that print go with it.
+        engine = self._engine
+        done = engine.done()
+        self.rx.clear()
+        self._parser.abort()
+        engine.clear()
+        self._due = [d for d in self._due if d[0] <= done]
+        if self.recovery is not None:
+            self.recovery.cleared(done, _CLEARED_BOUNDARY)

@@ -26,7 +26,7 @@ def cmd_sim(args) -> int:
     """Run the simulated module in the foreground until Ctrl-C."""
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    sim_args = ["--data-port", str(args.data_port), "--out", str(out)]
+    sim_args = ["--data-port", str(args.data_port), "--host", args.host, "--out", str(out)]
     if args.control_port:
         sim_args += ["--control-port", str(args.control_port)]
     if args.state:
@@ -114,6 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
         "It listens for ESC/POS on 127.0.0.1 and writes one PNG per receipt until Ctrl-C.",
     )
     p.add_argument("--data-port", type=int, default=9100, help="TCP port for ESC/POS (9100)")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="loopback address of the data port (127.0.0.1; any 127.x.y.z works, so several "
+        "modules can each take port 9100)",
+    )
     p.add_argument("--out", default="out", help="folder for receipt PNGs (out)")
     p.add_argument(
         "--control-port", type=int, default=0, help="TCP port of the control channel (off)"

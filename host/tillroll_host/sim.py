@@ -53,8 +53,10 @@ class SimModule:
         feed_held: bool = False,
         real_time: bool = False,
         extra_args: list[str] | None = None,
+        host: str = "127.0.0.1",
     ):
         self.out_dir = Path(out_dir)
+        self.host = host  # the data port's address: any 127.x.y.z is the loopback
         self.via_cli = via_cli  # run it as a user does, through `tillroll sim`
         self.data_port = data_port or free_port()
         self.control_port = free_port()
@@ -74,6 +76,7 @@ class SimModule:
     def start(self, timeout: float = 10.0) -> SimModule:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         args = ["--data-port", str(self.data_port), "--out", str(self.out_dir)]
+        args += ["--host", self.host]
         args += ["--control-port", str(self.control_port)]
         if self.mechanism:
             args += ["--mechanism", self.mechanism]

@@ -49,6 +49,14 @@ class Sender:
         self.replies = bytearray()
 
     async def readinto(self, buf):
+        if self._at == len(self._data):
+            # A POS terminal waits for its process ID (sent once the receipt has printed)
+            # before it closes the connection.
+            for _ in range(_STEPS_MAX):
+                if len(self.replies) >= 7 or self._flash.dead:
+                    break
+                await asyncio.sleep_ms(1)
+            return 0
         n = len(self._data) - self._at
         if n > self._chunk:
             n = self._chunk
@@ -163,7 +171,7 @@ class Boot:
         await self.send(1)
         await self.settle()
         self.board.paper.remaining = 40  # the roll ends in the middle of receipt 2
-        await self.send(2)
+        sending = asyncio.create_task(self.send(2))  # it waits for its ID: printed
         for _ in range(_STEPS_MAX):
             await asyncio.sleep_ms(1)
             if app.engine.status.flags & 1 or self.flash.dead:
@@ -171,6 +179,7 @@ class Boot:
         for _ in range(20):
             await asyncio.sleep_ms(1)  # the journal hears of the fault
         self.board.paper.remaining = 113000
+        await sending
         await self.settle()
         await self.send(3)
         await self.settle()

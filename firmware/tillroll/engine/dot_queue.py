@@ -47,3 +47,8 @@ class DotQueue:
         return self._mv
 
     pop = pop  # native: dot_queue.vpy
+
+    def clear(self):
+        """Drop every slot (DLE DC4 fn 8, DLE ENQ 2: the host cleared the print buffer)."""
+        self._head = 0
+        self._count = 0

@@ -99,6 +99,7 @@ class Engine:
         self.pulse_us = 0  # last pulse
         self.line_us = 0  # last dot line
         self.pauses = 0  # times printing stopped for a fault
+        self.cleared = 0  # units dropped unprinted by clear()
 
     # ---- producer side (renderer) ---------------------------------------------------------
 
@@ -119,6 +120,36 @@ class Engine:
     def end_receipt(self):
         self.queue.push(END, 0)
         self._work.set()
+
+    def done(self) -> int:
+        """Units of work finished: dot lines printed, lines fed, tear-offs, and units
+        cleared unprinted. Replies and the journal wait for this to reach a target."""
+        return self.lines_printed + self.lines_fed + self.receipts + self.cleared
+
+    def pushed(self) -> int:
+        """Units done plus those still in the queue: the target of everything queued."""
+        return self.done() + self._queued_units()
+
+    def _queued_units(self) -> int:
+        q = self.queue
+        buf = q.buffer
+        slots = q.slots
+        i = q.peek() // _SLOT
+        total = 0
+        for _ in range(len(q)):
+            at = i * _SLOT
+            total += (buf[at + 1] | buf[at + 2] << 8) if buf[at] == FEED else 1
+            i += 1
+            if i == slots:
+                i = 0
+        return total
+
+    def clear(self):
+        """Drop every queued line unprinted (the host cleared the print buffer); they count
+        as done, so nothing waits for them."""
+        self.cleared += self._queued_units()
+        self.queue.clear()
+        self._space.set()
 
     async def wait_space(self):
         self._space.clear()

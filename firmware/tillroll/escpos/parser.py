@@ -21,6 +21,7 @@ _ARGS = const(2)  # collecting the command's fixed parameter bytes
 _SKIP = const(3)  # counting past variable-length data
 _TO_NUL = const(4)  # counting past data that ends with NUL
 _DATA = const(5)  # data going to a graphics sink (image rows, barcode or QR data)
+_OFF = const(6)  # ESC = 0: the printer is deselected until ESC = 1
 
 _ARG_MAX = const(8)
 _TEXT_DATA_MAX = const(255)  # GS k form A, ESC D: the longest NUL-terminated run accepted
@@ -191,6 +192,16 @@ _L = const(0x4C)  # GS ( L, GS 8 L: graphics
 _K = const(0x6B)  # GS ( k: 2D symbols
 _BLOCK = const(0x10000)
 _GS_PAREN_H = const(0x10008)  # GS ( H fn m d1 d2 d3 d4: process ID marker
+_GS_PAREN_D = const(0x10009)  # GS ( D m [a b]...: real-time commands on or off
+_DLE_EOT_A = const(0x1000A)  # DLE EOT 7/8: a
+
+# Commands answered through the link (`host`).
+_GS_ASB = const(0x1D61)
+_GS_STATUS = const(0x1D72)
+_GS_ID = const(0x1D49)
+_ESC_PAPER = const(0x1B76)
+_ESC_SELECT = const(0x1B3D)
+_DLE_EOT = const(0x1004)
 
 # Receipt boundaries the parser reports in `boundary` (the journal's record.CUT, INIT, MARKER).
 BOUNDARY_CUT = const(1)
@@ -226,6 +237,8 @@ class Parser:
         self.boundary = 0
         self.stop_at_boundary = False
         self.marker = bytearray(4)  # GS ( H process ID
+        self.host = None  # the link: status replies (GS a, GS r, GS I, ESC v, GS ( D)
+        self._off = 0  # ESC = 0: bytes of ESC = n matched so far
 
     def busy(self) -> bool:
         """True while the layout's queue is too full to parse another text line."""
@@ -259,6 +272,9 @@ class Parser:
                 i = self._data(buf, i, end)
                 if out.busy():
                     return i
+                continue
+            if state == _OFF:
+                i = self._deselected(buf, i, end)
                 continue
             if state == _SKIP:
                 n = end - i
@@ -313,6 +329,36 @@ class Parser:
                     self._to_nul = 0  # Epson: a position out of order ends ESC D
                 if b == 0 or self._to_nul <= 0:
                     self._state = _TEXT
+
+    def _deselected(self, buf, i: int, end: int) -> int:
+        """ESC = 0: skip everything but ESC = n (real-time commands act in the link)."""
+        while i < end:
+            b = buf[i]
+            i += 1
+            seen = self._off
+            if seen == 2:
+                self._off = 0
+                if b & 1:
+                    self._state = _TEXT
+                    return i
+            elif b == _ESC:
+                self._off = 1
+            elif seen == 1 and b == 0x3D:
+                self._off = 2
+            else:
+                self._off = 0
+        return i
+
+    def abort(self):
+        """The host cleared its data (DLE DC4 fn 8, DLE ENQ 2): drop the command being read,
+        the graphics being printed and the line being built."""
+        self._state = _TEXT
+        self._sink = None
+        self._repeat = 0
+        self.boundary = 0
+        self._out.discard()
+        if self._gfx is not None:
+            self._gfx.reset()
 
     def _data(self, buf, i: int, end: int) -> int:
         sink = self._sink
@@ -386,7 +432,9 @@ class Parser:
             self._need = 6
         if stage == _DLE_DC4_ARGS:
             fn = self._args[0]
-            self._need = 7 if fn == 8 else 2
+            self._need = 7 if fn == 8 else (1 if fn == 7 else 2)
+        if stage == _GS_PAREN_D:
+            self._need = self._fn
         self._have = 0
         self._state = _ARGS
 
@@ -441,8 +489,27 @@ class Parser:
             out.set_density(50 + 5 * (a[0] & 0x1F))
         elif key == _DC2_SELF_TEST:
             out.self_test()
+        elif key == _ESC_SELECT:
+            if not a[0] & 1:
+                self._state = _OFF
+                self._off = 0
+        elif (key == _GS_ASB or key == _GS_STATUS or key == _GS_ID or key == _ESC_PAPER) and (
+            self.host is not None
+        ):
+            self._reply(self.host, key, a[0])
         else:
             self._text(key, a)
+
+    def _reply(self, host, key, n):
+        """Status requests in sequence with the data (DLE EOT comes through the link)."""
+        if key == _GS_ASB:
+            host.set_asb(n)
+        elif key == _GS_STATUS:
+            host.status_after_print(n)
+        elif key == _GS_ID:
+            host.identify(n)
+        else:
+            host.paper_status()
 
     def _text(self, key, a):
         """Character and position commands."""
@@ -519,6 +586,16 @@ class Parser:
                 self._skip_data(a[1] | (a[2] << 8))
         elif key == _GS_PAREN and a[0] == 0x48 and a[1] == 6 and not a[2]:
             self._more(_GS_PAREN_H)
+        elif key == _GS_PAREN and a[0] == 0x44 and (a[1] == 3 or a[1] == 5) and not a[2]:
+            self._fn = a[1]
+            self._more(_GS_PAREN_D)
+        elif key == _GS_PAREN_D:
+            if a[0] == 20 and self.host is not None:
+                for k in range(1, self._fn - 1, 2):
+                    self.host.enable_realtime(a[k], a[k + 1])
+        elif key == _DLE_EOT:
+            if a[0] == 7 or a[0] == 8:
+                self._more(_DLE_EOT_A)
         elif key == _GS_PAREN_H:
             if a[0] == 48 and a[1] == 48:  # fn 48, m 48: reply when processed
                 self.marker[:] = a[2:6]

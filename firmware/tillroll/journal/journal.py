@@ -25,8 +25,9 @@ ACKNOWLEDGED = const(1)  # durable, waiting for or on paper
 PRINTED = const(2)
 INTERRUPTED = const(3)  # a fault stopped it: printed again when the fault clears
 INCOMPLETE = const(4)  # its end never reached flash (never acknowledged): kept, not reprinted
+CANCELLED = const(5)  # the host cleared it before it printed (DLE DC4 fn 8, DLE ENQ 2)
 
-STATE_NAMES = ("receiving", "printing", "printed", "interrupted", "incomplete")
+STATE_NAMES = ("receiving", "printing", "printed", "interrupted", "incomplete", "cancelled")
 
 # Interruption reasons (engine status bits, and power loss)
 POWER_LOSS = const(0x80)
@@ -128,6 +129,8 @@ class Journal:
         elif flag == r.INTERRUPTED:
             self._set(p, INTERRUPTED, payload[0] if len(payload) else 0)
             self._ix[p + _LINE] = at
+        elif flag == r.CANCELLED:
+            self._set(p, CANCELLED)
 
     def _add(self, number, block, offset, bseq) -> int:
         self._ix.extend((number, block * 65536 + offset, bseq, 0, 0, RECEIVING, 0))
@@ -157,7 +160,7 @@ class Journal:
             if ix[p + _BSEQ] > bseq:
                 break
             state = ix[p + _INFO] & 0xFF
-            if state != PRINTED and state != INCOMPLETE:
+            if state != PRINTED and state != INCOMPLETE and state != CANCELLED:
                 return False
         return True
 
@@ -299,6 +302,12 @@ class Journal:
                 PRINTED | ((self._ix[p + _INFO] >> 16) + (1 if copy else 0)) << 16
             )
 
+    def cancelled(self, number: int):
+        """The host cleared it before it printed: kept, never printed again by itself."""
+        p = self._state(number, r.CANCELLED, 0, 0)
+        if p >= 0:
+            self._set(p, CANCELLED)
+
     def interrupted(self, number: int, reason: int, line: int):
         p = self._state(number, r.INTERRUPTED, line, reason)
         if p >= 0:
@@ -332,7 +341,7 @@ class Journal:
         p = len(ix) - _F
         while p >= 0:
             s = ix[p + _INFO] & 0xFF
-            if s != RECEIVING and s != INCOMPLETE:
+            if s != RECEIVING and s != INCOMPLETE and s != CANCELLED:
                 return ix[p]
             p -= _F
         return 0

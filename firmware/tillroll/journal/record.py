@@ -34,11 +34,13 @@ INIT = const(2)  # ESC @ after data
 MARKER = const(3)  # GS ( H process ID
 IDLE = const(4)  # no bytes for the idle timeout
 CLOSED = const(5)  # the sender closed the link
+CLEARED = const(6)  # the host cleared the buffers (DLE DC4 fn 8, DLE ENQ 2)
 
 # States (STATE flag)
 PRINTED = const(1)
 INTERRUPTED = const(2)
 COPY_PRINTED = const(3)
+CANCELLED = const(4)  # the host cleared it before it printed: not printed again
 
 
 def pack(buf, kind: int, flag: int, seq: int, receipt: int, at: int, chain, payload, n: int):

@@ -13,12 +13,10 @@ import asyncio
 import time
 
 from ..engine import status as st
-from ..engine.dot_queue import FEED
 from ..escpos.parser import BOUNDARY_MARKER, Parser
 from . import journal as jn
 from . import record as r
 
-_SLOT = const(51)
 _TICK_MS = const(10)
 _DOUBLE_PRESS_MS = const(1000)
 
@@ -55,23 +53,11 @@ class Recovery:
     # ---- progress -------------------------------------------------------------------------
 
     def units(self) -> int:
-        e = self.engine
-        return e.lines_printed + e.lines_fed + e.receipts
+        return self.engine.done()
 
     def pushed(self) -> int:
         """Units done plus those still in the engine's queue."""
-        q = self.engine.queue
-        buf = q.buffer
-        slots = q.slots
-        i = q.peek() // _SLOT
-        total = 0
-        for _ in range(len(q)):
-            at = i * _SLOT
-            total += (buf[at + 1] | buf[at + 2] << 8) if buf[at] == FEED else 1
-            i += 1
-            if i == slots:
-                i = 0
-        return self.units() + total
+        return self.engine.pushed()
 
     # ---- the link's side ------------------------------------------------------------------
 
@@ -144,6 +130,48 @@ class Recovery:
             if self._open_fault:
                 j.interrupted(number, self._open_fault, self.units() - self._start)
         return number
+
+    # ---- the host's recovery commands (DLE ENQ, DLE DC4 fn 8) ----------------------------
+
+    def waiting(self) -> bool:
+        """A receipt a fault interrupted is still to come out again."""
+        if self._open_fault:
+            return True
+        for p in self._pending:
+            if p[4]:
+                return True
+        return bool(self.journal.interrupted_numbers())
+
+    def resume_interrupted(self):
+        """DLE ENQ 1: the interrupted receipts finish from the failed line; no copies."""
+        j = self.journal
+        for p in self._pending:
+            p[4] = False
+        self._open_fault = 0
+        for number in j.interrupted_numbers():
+            if not self._in_pending(number) and not j.info(number)[1] & jn.POWER_LOSS:
+                j.printed(number)  # its rest came out when the fault cleared
+
+    def cleared(self, done: int, boundary: int):
+        """The host cleared everything not printed at `done` units: the receipts that had
+        not come out whole, and the one being received, are cancelled, never printed again."""
+        j = self.journal
+        keep = []
+        for p in self._pending:
+            if p[1] <= done and not p[4]:
+                keep.append(p)
+            else:
+                j.cancelled(p[0])
+        self._pending = keep
+        for number in j.interrupted_numbers():
+            j.cancelled(number)
+        if j.receiving():
+            number = j.end(boundary)
+            if number:
+                j.cancelled(number)
+        self._open_fault = 0
+        self._requests = []
+        self._start = self.pushed()
 
     # ---- buttons and the technician -------------------------------------------------------
 

@@ -76,6 +76,13 @@ class Layout:
         self._tab_count = _TABS
         self._clear_line()
 
+    def discard(self):
+        """The host cleared its data (DLE DC4 fn 8, DLE ENQ 2): modes back to their defaults,
+        the line being built gone, and what printed before no longer counts as a receipt
+        begun (it stays on the paper and tears off with the next one)."""
+        self.reset()
+        self.printed = False
+
     def set_print_mode(self, n: int):
         """ESC !: bit 0 Font B, 3 emphasis, 4 double height, 5 double width, 7 underline."""
         self.font = n & 1
