@@ -13,11 +13,13 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from . import __version__, cjkc, fontc, fontset
 from .errors import FatalError
 from .paths import micropython_env
+from .pty_bridge import PtyBridge
 from .render import render
 from .sim import SimModule, sim_command
 
@@ -51,11 +53,35 @@ def cmd_sim(args) -> int:
         f"tillroll sim: receipts go to {out.resolve()}/receipt-NNNN.png; Ctrl-C stops", flush=True
     )
     proc = subprocess.Popen(cmd, env={**os.environ, **micropython_env()})
+    bridge = None
     try:
+        if args.pty:
+            bridge = _bridge_when_listening(args.data_port, args.host, proc)
+            print(f"pty: {bridge.path}", flush=True)
         return proc.wait()
     except KeyboardInterrupt:
         proc.send_signal(signal.SIGINT)
         return proc.wait()
+    finally:
+        if bridge is not None:
+            bridge.stop()
+        if proc.poll() is None:  # the bridge failed: the module goes with it
+            proc.send_signal(signal.SIGINT)
+            proc.wait()
+
+
+def _bridge_when_listening(
+    port: int, host: str, proc: subprocess.Popen, timeout: float = 30.0
+) -> PtyBridge:
+    """A pty bridged to the data port, once the starting module listens on it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return PtyBridge(port, host).start()
+        except FatalError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def cmd_render(args) -> int:
@@ -111,7 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
         "sim",
         help="run the simulated module",
         description="Run the firmware on the MicroPython unix port with the simulated board. "
-        "It listens for ESC/POS on 127.0.0.1 and writes one PNG per receipt until Ctrl-C.",
+        "It listens for ESC/POS on 127.0.0.1 and writes one PNG per receipt until Ctrl-C. "
+        "With --pty, the data port is also a serial device for clients that want a path: "
+        "the line `pty: /dev/pts/N` names it.",
     )
     p.add_argument("--data-port", type=int, default=9100, help="TCP port for ESC/POS (9100)")
     p.add_argument(
@@ -151,6 +179,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--idle-ms", type=int, default=0, help="end a receipt after this many idle ms (0: off)"
+    )
+    p.add_argument(
+        "--pty",
+        action="store_true",
+        help="also offer the data port as a serial device (a raw pseudo-terminal) and print "
+        "its path as `pty: /dev/pts/N`",
     )
     p.set_defaults(func=cmd_sim)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .errors import FatalError
 from .paths import FONTS, SIM_HEAP, SIM_MAIN, micropython, micropython_env
+from .pty_bridge import PtyBridge
 
 _RECEIPT = re.compile(r"^receipt (\d+): (.+)$")
 
@@ -54,6 +55,7 @@ class SimModule:
         real_time: bool = False,
         extra_args: list[str] | None = None,
         host: str = "127.0.0.1",
+        pty: bool = False,
     ):
         self.out_dir = Path(out_dir)
         self.host = host  # the data port's address: any 127.x.y.z is the loopback
@@ -65,6 +67,9 @@ class SimModule:
         self.feed_held = feed_held
         self.real_time = real_time
         self.extra_args = list(extra_args or [])  # e.g. the journal's --journal FILE
+        self.pty = pty  # also bridge the data port to a pseudo-terminal, at `pty_path`
+        self.pty_path = ""
+        self._bridge: PtyBridge | None = None
         self._control: socket.socket | None = None
         self._control_file = None
         self.echo = echo
@@ -106,6 +111,9 @@ class SimModule:
                 raise FatalError(f"the simulated module did not start in {timeout:.0f} s")
         if self._proc.poll() is not None:
             raise FatalError("the simulated module stopped:\n" + "\n".join(self.output))
+        if self.pty:
+            self._bridge = PtyBridge(self.data_port, self.host).start()
+            self.pty_path = self._bridge.path
         return self
 
     def _listening_or_dead(self) -> bool:
@@ -125,6 +133,22 @@ class SimModule:
                 self._changed.notify_all()
         with self._changed:
             self._changed.notify_all()
+
+    def wait_line(self, prefix: str, timeout: float = 30.0) -> str:
+        """Wait for a line of the module's output starting with `prefix`; return the line."""
+        with self._changed:
+            self._changed.wait_for(
+                lambda: self._line(prefix) or self._proc.poll() is not None, timeout
+            )
+            line = self._line(prefix)
+        if line is None:
+            raise FatalError(
+                f"no line {prefix!r} from the simulated module:\n" + "\n".join(self.output)
+            )
+        return line
+
+    def _line(self, prefix: str) -> str | None:
+        return next((line for line in self.output if line.startswith(prefix)), None)
 
     def wait_receipt(self, count: int = 1, timeout: float = 30.0) -> Path:
         """Wait until `count` receipts have come out; return the path of the last one."""
@@ -211,6 +235,9 @@ class SimModule:
     def stop(self, timeout: float = 10.0) -> int:
         """Stop the module the way Ctrl-C does and wait for it; return its exit status."""
         proc = self._proc
+        if self._bridge is not None:
+            self._bridge.stop()
+            self._bridge = None
         if self._control is not None:
             self._control.close()
             self._control = None
