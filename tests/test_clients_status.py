@@ -7,7 +7,7 @@ import random
 import subprocess
 from pathlib import Path
 
-from escpos.printer import Network
+from escpos.printer import Network, Serial
 
 from ocr import missing_lines
 from tillroll_host.sample import PROFILE
@@ -36,7 +36,7 @@ def loopback() -> str:
     )
 
 
-def paper_states(printer: Network, sim: SimModule) -> list[tuple[bool, int]]:
+def paper_states(printer: Network | Serial, sim: SimModule) -> list[tuple[bool, int]]:
     seen = [(printer.is_online(), printer.paper_status())]
     sim.control("load_paper", lines=5000)  # 60 cm left: past the near-end sensor
     seen.append((printer.is_online(), printer.paper_status()))
@@ -54,6 +54,14 @@ def test_python_escpos_network_tells_online_and_paper_truthfully(tmp_path: Path)
         seen = paper_states(printer, sim)
         printer.close()
     # present, near its end, out, present with the cover open
+    assert seen == [(True, 2), (True, 1), (False, 0), (False, 2)]
+
+
+def test_python_escpos_serial_on_the_pty_tells_online_and_paper_truthfully(tmp_path: Path):
+    with SimModule(tmp_path, pty=True) as sim:
+        printer = Serial(sim.pty_path, baudrate=115200, timeout=0.5, profile=PROFILE)
+        seen = paper_states(printer, sim)
+        printer.close()
     assert seen == [(True, 2), (True, 1), (False, 0), (False, 2)]
 
 
