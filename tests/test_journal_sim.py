@@ -51,6 +51,27 @@ def wait_journal(sim: SimModule, predicate, timeout: float = 20.0) -> list[dict]
         time.sleep(0.05)
 
 
+def held_by_paper_out(sim: SimModule, name: bytes) -> socket.socket:
+    """Send a receipt with a process ID while the roll runs out in it; return the open
+    connection once the fault holds the receipt."""
+    sim.paper_out(after_lines=40)
+    s = socket.create_connection(("127.0.0.1", sim.data_port), timeout=20)
+    s.sendall(shop(name) + b"\x1d(H\x06\x00\x30\x30ID01")
+    sim.wait_status(lambda st: "paper_out" in st["flags"])
+    wait_journal(sim, lambda rows: len(rows) == 1)  # held by the fault
+    return s
+
+
+def read_exactly(s: socket.socket, n: int) -> bytes:
+    got = b""
+    while len(got) < n:
+        chunk = s.recv(n - len(got))
+        if not chunk:
+            break
+        got += chunk
+    return got
+
+
 def assert_copy_of(png: Path, name: str, whole: bool = True) -> None:
     lines = read_text(png)
     assert lines[0] == "COPY" and lines[-1] == "COPY", lines
@@ -163,21 +184,14 @@ def test_resume_at_the_failed_line_finishes_the_receipt_without_a_copy(tmp_path:
 def test_the_host_clears_a_receipt_a_fault_holds_and_it_is_cancelled(tmp_path: Path):
     image = tmp_path / "journal.bin"
     with journaled(tmp_path, image) as sim:
-        sim.paper_out(after_lines=40)
-        with socket.create_connection(("127.0.0.1", sim.data_port), timeout=20) as s:
-            s.sendall(shop(b"CLEARED SHOP") + b"\x1d(H\x06\x00\x30\x30ID01")
-            sim.wait_status(lambda s: "paper_out" in s["flags"])
-            wait_journal(sim, lambda rows: len(rows) == 1)  # held by the fault
+        with held_by_paper_out(sim, b"CLEARED SHOP") as s:
             s.sendall(b"\x10\x14\x08\x01\x03\x14\x01\x06\x02\x08")  # DLE DC4 fn 8
             assert s.recv(3) == b"\x37\x25\x00"
             rows = wait_journal(sim, lambda rows: rows[0]["state"] == "cancelled")
             sim.load_paper()
             # (a feed first: the cleared receipt's last printed row touches the next line)
             s.sendall(b"\x1b@\x1bJ\x30" + shop(b"NEXT SHOP")[2:] + b"\x1d(H\x06\x00\x30\x30ID02")
-            reply = b""
-            while len(reply) < 7:
-                reply += s.recv(7 - len(reply))
-            assert reply == b"\x37\x22ID02\x00"  # the cleared receipt's ID never comes
+            assert read_exactly(s, 7) == b"\x37\x22ID02\x00"  # never the cleared one's ID
         lines = read_text(sim.wait_receipt(1))
         rows = wait_journal(sim, lambda rows: len(rows) == 2 and rows[1]["state"] == "printed")
         assert rows[0]["state"] == "cancelled", rows
@@ -190,17 +204,10 @@ def test_the_host_clears_a_receipt_a_fault_holds_and_it_is_cancelled(tmp_path: P
 def test_dle_enq_1_lets_the_receipt_finish_from_the_failed_line_without_a_copy(tmp_path: Path):
     image = tmp_path / "journal.bin"
     with journaled(tmp_path, image) as sim:
-        sim.paper_out(after_lines=40)
-        with socket.create_connection(("127.0.0.1", sim.data_port), timeout=20) as s:
-            s.sendall(shop(b"RESUMED SHOP") + b"\x1d(H\x06\x00\x30\x30ID01")
-            sim.wait_status(lambda s: "paper_out" in s["flags"])
-            wait_journal(sim, lambda rows: len(rows) == 1)  # held by the fault
+        with held_by_paper_out(sim, b"RESUMED SHOP") as s:
             s.sendall(b"\x10\x05\x01")  # DLE ENQ 1
             sim.load_paper()
-            reply = b""
-            while len(reply) < 7:
-                reply += s.recv(7 - len(reply))
-            assert reply == b"\x37\x22ID01\x00"
+            assert read_exactly(s, 7) == b"\x37\x22ID01\x00"
         lines = read_text(sim.wait_receipt(1))
         wait_journal(sim, lambda rows: rows[0]["state"] == "printed")
         time.sleep(0.5)

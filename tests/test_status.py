@@ -147,6 +147,7 @@ def test_gs_i_esc_v_and_automatic_status_back(tmp_path: Path):
         version = pos.ask(b"\x1dIA", len(__version__) + 2)
         assert version[0] == 0x5F and version[-1] == 0
         assert pos.ask(b"\x1bv") == b"\x00"
+        assert pos.ask(b"\x1dr1") == b"\x00" and pos.ask(b"\x1dr2") == b"\x00"  # no drawer
         assert pos.ask(b"\x1da\xff", 4) == b"\x10\x00\x00\x00"  # sent as it is enabled
         sim.open_cover()
         assert pos.read(4) == b"\x38\x00\x00\x00"  # offline, cover open

@@ -185,7 +185,10 @@ class DataLink:
         if len(pending) > _OUT_MAX:
             self.replies_dropped += 1
             return
-        write(data)
+        try:
+            write(data)
+        except OSError:  # the host has gone; its bytes still print
+            self.replies_dropped += 1
 
     def _after_print(self, reply):
         self._due.append([self._engine.pushed(), reply])
@@ -211,7 +214,10 @@ class DataLink:
             if self.asb_mask and self.report is not None:
                 self._asb_changed(self.report)
             if drain is not None and getattr(stream, "out_buf", b""):
-                await drain()
+                try:
+                    await drain()
+                except OSError:
+                    return  # the host has gone; what it sent still prints
 
     def _asb_changed(self, report):
         now = self._asb
