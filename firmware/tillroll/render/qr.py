@@ -19,7 +19,7 @@ port against 350-540 ms as bytecode (runs on a shared machine vary), 25 times fa
 import framebuf
 from micropython import const
 
-from .qr_matrix import apply_mask, place, score  # pyright: ignore[reportAttributeAccessIssue]
+from .qr_matrix import apply_mask, expand, place, score  # pyright: ignore[reportAttributeAccessIssue]
 from .reed_solomon import ReedSolomon
 
 # Error correction levels in GS ( k fn 69 order: L, M, Q, H; their 2-bit format codes.
@@ -172,6 +172,11 @@ class QR:
 
     def dark(self, x: int, y: int) -> int:
         return self.matrix.pixel(x, y)
+
+    def dot_line(self, y: int, module: int, offset: int, line):
+        """Module row y as a dot line into `line` (48 bytes): each module `module` dots wide
+        from dot `offset`; offset + size * module must not pass the 384 dots."""
+        expand(line, self._buf, y * self._stride, self.size, module, offset)
 
     # ---- codewords ---------------------------------------------------------------------
 
