@@ -4,13 +4,13 @@ Numeric, alphanumeric or byte mode (the tightest for the whole data), versions 1
 `max_version` (the smallest that holds the data at the chosen error correction level),
 Reed-Solomon over GF(256), all eight masks scored by the standard's penalty rules. The matrix
 and the function-pattern map are bit-packed rows (MONO_HLSB framebufs), made once for the
-largest version; encoding allocates nothing that grows with the data.
+largest version; encoding allocates nothing (it runs with the heap locked).
 
-Viper (qr_matrix.py, reed_solomon.py): data placement, masking and the penalty score walk
-every module nine times a symbol, and Reed-Solomon runs a GF(256) multiply per data byte per
-ECC codeword. As viper loops a version 25 symbol (1200 bytes) encodes in 14 ms on the unix
-port against 350-540 ms as bytecode (runs on a shared machine vary), 25 times faster or more
-(tests/bench/bench_qr.py, which also scales it to the RP2040).
+Viper (qr.vpy, qr_matrix.py, reed_solomon.py): data placement, masking and the penalty score
+walk every module nine times a symbol, and Reed-Solomon runs a GF(256) multiply per data byte
+per ECC codeword. As viper loops a version 25 symbol (1200 bytes) encodes in about 9 ms on the
+unix port against 290 ms as bytecode, 30 times faster (tests/bench/bench_qr.py, which also
+scales it to the RP2040: 410 ms).
 """
 
 # viper takes any buffer as ptr8; the stubs type ptr8 as a class of its own.
