@@ -1,5 +1,5 @@
 """QR encoding on the module: time to encode, with the viper loops and with the same loops as
-plain bytecode (qr.py, and the .vpy loops of qr_matrix and reed_solomon with their
+plain bytecode (the .vpy loops of qr, qr_matrix and reed_solomon with their
 @micropython.viper lines removed), so the viper note in qr.py stays a measured number. Values
 are unix-port milliseconds times TILLROLL_K, the RP2040 slowdown factor measured by run.py."""
 
@@ -21,9 +21,8 @@ def plain_module():
     for name in ("qr_matrix", "reed_solomon", "qr"):
         with open(RENDER + name + ".py") as f:
             src = f.read()
-        if name != "qr":  # the native loops beside it, as plain bytecode
-            with open(RENDER + name + ".vpy") as f:
-                exec(f.read().replace("@micropython.viper\n", ""), space)
+        with open(RENDER + name + ".vpy") as f:  # its native loops, as plain bytecode
+            exec(f.read().replace("@micropython.viper\n", ""), space)
         # The imports of native code and of the other two: their plain versions are in
         # `space` already.
         src = src.replace("from ..native import load", "").replace("load(__file__,", "# (")

@@ -1,5 +1,6 @@
 """Images and codes against the head: microseconds of parsing and rendering per dot line, for
-GS v 0 rows (left, centred, double width) and the lines of a barcode and a QR code. Values
+GS v 0 rows (left, centred, double width) and the lines of a barcode and a QR code (its
+encode included, and its rows alone). Values
 are unix-port times times TILLROLL_K (the RP2040 slowdown factor); the goal is 1250 us, one
 dot line at 100 mm/s (LTP02-245), so graphics never hold the head back."""
 
@@ -49,6 +50,23 @@ def per_line_us(data):
     return us / engine.lines
 
 
+def qr_rows_us(text, module):
+    """The QR code's dot lines alone: encoded first, then its job stepped to the end."""
+    font = Font(FONT_A)
+    engine = Engine()
+    layout = Layout(font, engine, 96)
+    gfx = Graphics(layout, engine, font, None)
+    layout.align = 1
+    gfx.qr.module = module
+    assert gfx.qr.encode(text, len(text))
+    gfx.print_qr()
+    t = time.ticks_us()
+    while gfx.job is not None:
+        gfx.step()
+    us = time.ticks_diff(time.ticks_us(), t)
+    return us / engine.lines
+
+
 def raster(mode, width, rows):
     data = bytearray(b"\x5a" * (8 + width * rows))
     data[0:8] = GS + b"v0" + bytes((mode, width, 0, rows & 0xFF, rows >> 8))
@@ -77,8 +95,12 @@ CASES = (  # made one at a time: the images alone would not fit the heap togethe
 
 
 def main():
-    for case, make in CASES:
-        us = per_line_us(make())
+    cases = [(case, lambda make=make: per_line_us(make())) for case, make in CASES]
+    # The same QR code without its encode (qr_encode_rp2040_ms in bench_qr.py): what each of
+    # its dot lines costs once the symbol is made.
+    cases.append(("QR rows alone, module 3", lambda: qr_rows_us(bytearray(b"t" * 200), 3)))
+    for case, measure in cases:
+        us = measure()
         print(
             json.dumps(
                 {

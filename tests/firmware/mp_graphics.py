@@ -348,3 +348,60 @@ def test_every_chunking_and_every_stop_prints_the_same_dot_lines():
             whole = got
             assert whole[0] > 100
         assert got == whole, chunk
+
+
+def _qr(data, module, level=0):
+    n = len(data) + 3
+    return (
+        GS + b"(k\x03\x001C" + bytes((module,)) + GS + b"(k\x03\x001E" + bytes((48 + level,))
+        + GS + b"(k" + bytes((n & 0xFF, n >> 8)) + b"1P0" + data + GS + b"(k\x03\x001Q0"
+    )  # fmt: skip
+
+
+def test_qr_codes_back_to_back_parse_encode_and_print_with_the_heap_locked():
+    # The whole GS ( k sequence of each code, up to the largest version (25) the module holds,
+    # then a barcode: nothing allocates from the first byte to the last dot line.
+    font = Font(FONT_A)
+    engine = CountingEngine()
+    layout = Layout(font, engine, 96)
+    p = Parser(layout, Graphics(layout, engine, font, None, qr_max_version=25))
+    stream = bytearray(
+        ESC + b"a\x01" + _qr(b"https://example.com/r/42", 6, 1)
+        + _qr(b"0123456789" * 30, 4, 3) + _qr(bytes(range(256)) * 4 + b"z" * 176, 3)
+        + _qr(b"tillroll", 1, 2) + GS + b"H\x02" + GS + b"kI\x0a{BTill-128" + b"\n"
+    )  # fmt: skip
+    feed(p, stream)  # warm up: first-use paths
+    first = engine.lines
+    micropython.heap_lock()
+    try:
+        i = 0
+        while i < len(stream) or p.pending():
+            i = p.feed(stream, i, len(stream))
+    finally:
+        micropython.heap_unlock()
+    assert engine.lines == 2 * first
+    assert first > 117 * 3 + 29 * 6  # version 25 at module 3, version 3 at module 6
+
+
+def _symbol_columns(qr, y, module, offset):
+    return [
+        offset + x * module + k for x in range(qr.size) if qr.dark(x, y) for k in range(module)
+    ]
+
+
+def test_qr_modules_of_1_and_16_dots_centre_and_shrink_to_fit_the_paper():
+    for data, module, fitted in ((b"tillroll", 1, 1), (b"till", 16, 16), (b"x" * 30, 16, 15)):
+        p, engine = make()
+        feed(p, ESC + b"a\x01" + _qr(data, module))
+        qr = p._gfx.qr
+        width = qr.size * fitted
+        assert width <= 384
+        offset = (384 - width) >> 1
+        top = 0
+        while not engine.columns(top):
+            top += 1
+        assert len(engine.lines) >= top + qr.size * fitted
+        for y in range(qr.size):
+            want = _symbol_columns(qr, y, fitted, offset)
+            for k in range(fitted):
+                assert engine.columns(top + y * fitted + k) == want, (module, y, k)

@@ -137,4 +137,4 @@ class Function:
             qr.level = h[2] - 48
         elif fn == 81 and gfx.qr_len > 0:
             if qr.encode(gfx.qr_data, gfx.qr_len):
-                gfx.job = gfx.qr_job()
+                gfx.print_qr()

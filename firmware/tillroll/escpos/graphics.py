@@ -3,9 +3,10 @@
 The parser hands each command's data to a sink (`write(buf, i, end)`, `end()`, `done`): the
 raster (GS v 0), bit_image.py (ESC *), functions.py (GS ( L, GS 8 L, GS ( k), nv_images.py
 (FS q) or the barcode data here. Images stream to the engine row by row as their data
-arrives. A barcode, a QR code or a logo from flash prints as a `job`: a generator the parser
-steps while the engine's queue has room, a few dot lines a step, so nothing waits on a full
-queue and nothing is held in RAM whole.
+arrives. A barcode, a QR code or a logo from flash prints as a `job`: an object whose `step()`
+the parser calls while the engine's queue has room, a few dot lines a step (False once it is
+done), so nothing waits on a full queue and nothing is held in RAM whole. The barcode and QR
+jobs are state machines made once with the Graphics, so they print with the heap locked.
 """
 
 import framebuf
@@ -46,6 +47,10 @@ class Graphics:
         self._fn_sink = Function(self)
         self._bit_sink = BitImage(self)
         self._nv_sink = NvImages(self)
+        # The jobs, made once: starting one allocates nothing.
+        self._barcode_job = _BarcodeJob(self)
+        self._qr_job = _QrJob(self)
+        self._nv_job = _Generator()
 
     def reset(self):
         """ESC @: barcode and QR settings back to their defaults."""
@@ -56,7 +61,7 @@ class Graphics:
         """Run the job a few dot lines further; drop it when it is done."""
         job = self.job
         try:
-            more = job is not None and next(job, None) is not None
+            more = job is not None and job.step()
         except OSError:
             more = False  # the flash failed under a logo: the logo ends there
         if not more:
@@ -69,6 +74,32 @@ class Graphics:
         if not align or dots >= DOTS:
             return 0
         return (DOTS - dots) >> 1 if align == 1 else DOTS - dots
+
+    def _draw_bars(self, offset: int):
+        bc = self.barcode
+        line = self._line_fb
+        line.fill(0)
+        x = offset
+        runs = bc.runs
+        for k in range(bc.count):
+            if not k & 1:
+                line.fill_rect(x, 0, runs[k], 1, 1)
+            x += runs[k]
+
+    def _draw_hri(self, offset: int, width: int):
+        """The barcode's human-readable text, centred under (or over) it, in Font A (GS f's
+        Font B comes with the second font)."""
+        bc = self.barcode
+        font = self._font
+        strip = self.strip_fb
+        strip.fill(0)
+        n = bc.text_len
+        x = offset + ((width - n * font.width) >> 1)
+        if x < 0:
+            x = 0
+        for k in range(n):
+            strip.blit(font.load(bc.text[k]), x, 0, 0)
+            x += font.width
 
     # ---- sinks for the parser -------------------------------------------------------------
 
@@ -110,87 +141,138 @@ class Graphics:
         if not xs:
             xs = 2 if mode & 1 else 1
             ys = 2 if mode & 2 else 1
-        self.job = self._nv_sink.print_job(found, xs, ys)
+        self.job = self._nv_job.start(self._nv_sink.print_job(found, xs, ys))
 
     # ---- jobs ---------------------------------------------------------------------------
 
     def print_barcode(self, m: int, data, n: int):
         if self.barcode.encode(m, data, n):
-            self.job = self._barcode_job()
+            self.job = self._barcode_job.start()
 
-    def _barcode_job(self):
-        # One generator for the HRI above, the bars and the HRI below: a generator made per
-        # part would allocate while printing.
-        self.layout.print_line(0)
-        yield True
-        bc = self.barcode
-        offset = self._offset(bc.width)
-        engine = self._engine
-        for part in range(3):
+    def print_qr(self):
+        """GS ( k fn 81: the symbol just encoded prints."""
+        self.job = self._qr_job.start()
+
+
+class _BarcodeJob:
+    """A barcode's dot lines: the HRI above, the bars, the HRI below, _ROWS_A_STEP at a time.
+    Made once with the Graphics, so printing a barcode allocates nothing."""
+
+    def __init__(self, gfx):
+        self._gfx = gfx
+        self._part = 0  # 0 HRI above, 1 bars, 2 HRI below; -1 before the line break
+        self._row = 0
+        self._rows = 0
+        self._buf = gfx._line
+        self._stride = 0
+
+    def start(self):
+        self._part = -1
+        return self
+
+    def step(self) -> bool:
+        gfx = self._gfx
+        if self._part < 0:
+            gfx.layout.print_line(0)
+            self._part = 0
+            self._rows = 0
+            return self._next()
+        engine = gfx._engine
+        row = self._row
+        end = row + _ROWS_A_STEP
+        if end > self._rows:
+            end = self._rows
+        while row < end:
+            engine.push_line(self._buf, row * self._stride)
+            row += 1
+        self._row = row
+        return row < self._rows or self._next()
+
+    def _next(self) -> bool:
+        """Draw the next part there is (from `_part` on); False when none is left."""
+        gfx = self._gfx
+        bc = gfx.barcode
+        offset = gfx._offset(bc.width)
+        part = self._part
+        while part < 3:
             if part == 1:
-                self._draw_bars(offset)
-                rows = bc.height
-                step = 0
-            elif bc.hri & (1 if part == 0 else 2):
-                self._draw_hri(offset, bc.width)
-                rows = _HRI_H
-                step = _LINE_BYTES
-            else:
-                continue
-            buf = self._strip if step else self._line
-            for row in range(rows):
-                engine.push_line(buf, row * step)
-                if row % _ROWS_A_STEP == _ROWS_A_STEP - 1:
-                    yield True
-            yield True
+                gfx._draw_bars(offset)
+                self._rows = bc.height
+                self._buf = gfx._line
+                self._stride = 0
+                break
+            if bc.hri & (1 if part == 0 else 2):
+                gfx._draw_hri(offset, bc.width)
+                self._rows = _HRI_H
+                self._buf = gfx._strip
+                self._stride = _LINE_BYTES
+                break
+            part += 1
+        self._part = part + 1
+        self._row = 0
+        return part < 3
 
-    def _draw_bars(self, offset: int):
-        bc = self.barcode
-        line = self._line_fb
-        line.fill(0)
-        x = offset
-        runs = bc.runs
-        for k in range(bc.count):
-            if not k & 1:
-                line.fill_rect(x, 0, runs[k], 1, 1)
-            x += runs[k]
 
-    def _draw_hri(self, offset: int, width: int):
-        """The barcode's human-readable text, centred under (or over) it, in Font A (GS f's
-        Font B comes with the second font)."""
-        bc = self.barcode
-        font = self._font
-        strip = self.strip_fb
-        strip.fill(0)
-        n = bc.text_len
-        x = offset + ((width - n * font.width) >> 1)
-        if x < 0:
-            x = 0
-        for k in range(n):
-            strip.blit(font.load(bc.text[k]), x, 0, 0)
-            x += font.width
+class _QrJob:
+    """A QR symbol's dot lines, a module row a step: each row is expanded to its dot line once
+    (viper, render/qr_matrix.vpy) and pushed module-size times. Made once with the Graphics, so
+    printing a QR code allocates nothing."""
 
-    def qr_job(self):
-        self.layout.print_line(0)
-        yield True
-        qr = self.qr
+    def __init__(self, gfx):
+        self._gfx = gfx
+        self._y = 0  # the next module row; -1 before the line break
+        self._module = 0
+        self._offset = 0
+
+    def start(self):
+        self._y = -1
+        return self
+
+    def step(self) -> bool:
+        gfx = self._gfx
+        qr = gfx.qr
         size = qr.size
-        module = qr.module
-        while module > 1 and size * module > DOTS:
-            module -= 1  # too wide for the paper at this size: the largest that fits
-        if size * module > DOTS:
-            return
-        offset = self._offset(size * module)
-        line = self._line_fb
-        engine = self._engine
-        for y in range(size):
-            line.fill(0)
-            for x in range(size):
-                if qr.matrix.pixel(x, y):
-                    line.fill_rect(offset + x * module, 0, module, 1, 1)
-            for _ in range(module):
-                engine.push_line(self._line, 0)
-            yield True
+        if self._y < 0:
+            gfx.layout.print_line(0)
+            module = qr.module
+            while module > 1 and size * module > DOTS:
+                module -= 1  # too wide for the paper at this size: the largest that fits
+            if size * module > DOTS:
+                return False
+            self._module = module
+            self._offset = gfx._offset(size * module)
+            self._y = 0
+            return True
+        y = self._y
+        if y >= size:
+            return False
+        line = gfx._line
+        qr.dot_line(y, self._module, self._offset, line)
+        engine = gfx._engine
+        for _ in range(self._module):
+            engine.push_line(line, 0)
+        self._y = y + 1
+        return y + 1 < size
+
+
+class _Generator:
+    """A job written as a generator (an NV logo, which opens a file anyway): step() runs it
+    to its next yield."""
+
+    def __init__(self):
+        self.gen = None
+
+    def start(self, gen):
+        self.gen = gen
+        return self
+
+    def step(self) -> bool:
+        gen = self.gen
+        self.gen = None  # a generator that ends (or fails) is let go
+        if gen is not None and next(gen, None) is not None:
+            self.gen = gen
+            return True
+        return False
 
 
 class _BarcodeData:

@@ -4,23 +4,26 @@ Numeric, alphanumeric or byte mode (the tightest for the whole data), versions 1
 `max_version` (the smallest that holds the data at the chosen error correction level),
 Reed-Solomon over GF(256), all eight masks scored by the standard's penalty rules. The matrix
 and the function-pattern map are bit-packed rows (MONO_HLSB framebufs), made once for the
-largest version; encoding allocates nothing that grows with the data.
+largest version; encoding allocates nothing (it runs with the heap locked).
 
-Viper (qr_matrix.py, reed_solomon.py): data placement, masking and the penalty score walk
-every module nine times a symbol, and Reed-Solomon runs a GF(256) multiply per data byte per
-ECC codeword. As viper loops a version 25 symbol (1200 bytes) encodes in 14 ms on the unix
-port against 350-540 ms as bytecode (runs on a shared machine vary), 25 times faster or more
-(tests/bench/bench_qr.py, which also scales it to the RP2040).
+Viper (qr.vpy, qr_matrix.py, reed_solomon.py): data placement, masking and the penalty score
+walk every module nine times a symbol, and Reed-Solomon runs a GF(256) multiply per data byte
+per ECC codeword. As viper loops a version 25 symbol (1200 bytes) encodes in about 9 ms on the
+unix port against 290 ms as bytecode, 30 times faster (tests/bench/bench_qr.py, which also
+scales it to the RP2040: 410 ms).
 """
 
 # viper takes any buffer as ptr8; the stubs type ptr8 as a class of its own.
-# pyright: reportArgumentType=false
+# pyright: reportArgumentType=false, reportUndefinedVariable=false
 
 import framebuf
 from micropython import const
 
-from .qr_matrix import apply_mask, place, score  # pyright: ignore[reportAttributeAccessIssue]
+from ..native import load
+from .qr_matrix import apply_mask, expand, place, score  # pyright: ignore[reportAttributeAccessIssue]
 from .reed_solomon import ReedSolomon
+
+load(__file__, globals())  # its hot loops: qr.vpy
 
 # Error correction levels in GS ( k fn 69 order: L, M, Q, H; their 2-bit format codes.
 _FORMAT_BITS = (1, 0, 3, 2)
@@ -173,6 +176,11 @@ class QR:
     def dark(self, x: int, y: int) -> int:
         return self.matrix.pixel(x, y)
 
+    def dot_line(self, y: int, module: int, offset: int, line):
+        """Module row y as a dot line into `line` (48 bytes): each module `module` dots wide
+        from dot `offset`; offset + size * module must not pass the 384 dots."""
+        expand(line, self._buf, y * self._stride, self.size, module, offset)
+
     # ---- codewords ---------------------------------------------------------------------
 
     def _codewords(self, data, n: int, version: int, level: int):
@@ -198,8 +206,7 @@ class QR:
             if n & 1:
                 bit = _put(words, bit, alnum[data[n - 1]], 6)
         else:
-            for k in range(n):
-                bit = _put(words, bit, data[k], 8)
+            bit = _put_bytes(words, bit, data, n)
         bit += 4 if count * 8 - bit >= 4 else count * 8 - bit  # terminator
         at = (bit + 7) >> 3
         pad = 0xEC
@@ -245,19 +252,24 @@ class QR:
         self._fn.pixel(x, y, 1)
 
     def _function_patterns(self, version: int, size: int):
-        for i in range(size):  # timing
-            self._set(6, i, (i + 1) & 1)
-            self._set(i, 6, (i + 1) & 1)
+        # Drawn as rectangles: framebuf's fill_rect clips and sets whole bytes, where a
+        # module at a time took most of an encode's Python time.
+        m = self.matrix
+        fn = self._fn
+        for i in range(8, size - 8, 2):  # timing, between the finders: dark on even places
+            m.pixel(6, i, 1)
+            m.pixel(i, 6, 1)
+        fn.vline(6, 0, size, 1)
+        fn.hline(0, 6, size, 1)
         for k in range(3):  # finders and separators: top left, top right, bottom left
             cx = size - 4 if k == 1 else 3
             cy = size - 4 if k == 2 else 3
-            for dy in range(-4, 5):
-                for dx in range(-4, 5):
-                    x = cx + dx
-                    y = cy + dy
-                    if 0 <= x < size and 0 <= y < size:
-                        d = max(abs(dx), abs(dy))
-                        self._set(x, y, 1 if d != 2 and d != 4 else 0)
+            x = cx - 4 if cx > 3 else 0
+            y = cy - 4 if cy > 3 else 0
+            m.fill_rect(x, y, 8, 8, 0)
+            fn.fill_rect(x, y, 8, 8, 1)
+            m.rect(cx - 3, cy - 3, 7, 7, 1)
+            m.fill_rect(cx - 1, cy - 1, 3, 3, 1)
         if version > 1:
             pos = _alignment(version, size, self._pos)
             last = version // 7 + 1
@@ -265,10 +277,12 @@ class QR:
                 for j in range(last + 1):
                     if (i == 0 and j == 0) or (i == 0 and j == last) or (i == last and j == 0):
                         continue
-                    for dy in range(-2, 3):
-                        for dx in range(-2, 3):
-                            d = max(abs(dx), abs(dy))
-                            self._set(pos[i] + dx, pos[j] + dy, 1 if d != 1 else 0)
+                    x = pos[i]
+                    y = pos[j]
+                    m.fill_rect(x - 2, y - 2, 5, 5, 1)
+                    m.fill_rect(x - 1, y - 1, 3, 3, 0)
+                    m.pixel(x, y, 1)
+                    fn.fill_rect(x - 2, y - 2, 5, 5, 1)
         self._format(0, 0, size)  # reserve the format areas; real bits come with the mask
         if version >= 7:
             rem = version
@@ -300,15 +314,6 @@ class QR:
         for i in range(8, 15):
             self._set(8, size - 15 + i, (bits >> i) & 1)
         self._set(8, size - 8, 1)  # the dark module
-
-
-def _put(words, bit: int, value: int, n: int) -> int:
-    """Write the n low bits of value, MSB first, at bit offset `bit`; return the next offset."""
-    for k in range(n - 1, -1, -1):
-        if (value >> k) & 1:
-            words[bit >> 3] |= 0x80 >> (bit & 7)
-        bit += 1
-    return bit
 
 
 def _alignment(version: int, size: int, pos):

@@ -29,22 +29,10 @@ class ReedSolomon:
         self._degree = 0
 
     def generator(self, degree: int):
-        # Coefficients (highest first, the leading 1 implied) of prod (x - a^i), i < degree.
-        gen = self.gen
-        exp = self._exp
-        log = self._log
-        for k in range(degree):
-            gen[k] = 0
-        gen[degree - 1] = 1
-        root = 1
-        for _ in range(degree):
-            for k in range(degree):
-                g = gen[k]
-                gen[k] = (exp[(log[g] + log[root]) % 255] if g else 0) ^ (
-                    gen[k + 1] if k + 1 < degree else 0
-                )
-            root = exp[(log[root] + 1) % 255]
-        self._degree = degree
+        """Make the generator polynomial of `degree` ECC codewords the one remainder() uses."""
+        if degree != self._degree:  # the same degree as last time: the same polynomial
+            _generator(self.gen, degree, self._exp, self._log)
+            self._degree = degree
 
     def remainder(self, data, at: int, n: int, out):
         """The ECC codewords of data[at:at+n] into out[0:degree], for the last generator."""

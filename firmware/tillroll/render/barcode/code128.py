@@ -63,7 +63,8 @@ def encode_code128(bc, data, n: int) -> bool:
             if k >= n or not (0x30 <= c <= 0x39 and 0x30 <= data[k] <= 0x39):
                 return False
             value = (c - 0x30) * 10 + data[k] - 0x30
-            bc.add_text(data[k - 1 : k + 1], 2)
+            bc.add_char(c)
+            bc.add_char(data[k])
             k += 1
         else:
             as_set = code_set
@@ -73,7 +74,7 @@ def encode_code128(bc, data, n: int) -> bool:
             if value < 0:
                 return False
             if c >= 0x20:
-                bc.add_text(bytes((c,)), 1)
+                bc.add_char(c)
         shift = False
         total += value * count
         count += 1

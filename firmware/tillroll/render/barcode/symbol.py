@@ -117,6 +117,12 @@ class Barcode:
             t[self.text_len + k] = data[k]
         self.text_len += n
 
+    def add_char(self, c: int):
+        """One HRI character (a slice or a bytes for it would allocate)."""
+        if self.text_len < _TEXT_MAX:
+            self.text[self.text_len] = c
+            self.text_len += 1
+
     # ---- symbologies -------------------------------------------------------------------------
 
     def encode(self, m: int, data, n: int) -> bool:
