@@ -1,9 +1,10 @@
-"""GS ( L / GS 8 L graphics and GS ( k QR functions: the function's header, then its data.
+"""GS ( L / GS 8 L graphics and GS ( k QR and PDF417 functions: the function's header, then
+its data.
 
 The parser hands over the bytes its pL pH (or 32-bit) count covers; this reads the function
 number and the parameters each function has, then sends the data where it goes: raster rows to
-the printer, an NV graphic to flash, QR data to the symbol store. A function it does not print
-is passed over (its bytes are taken and dropped).
+the printer, an NV graphic to flash, QR or PDF417 data to that symbol's store. A function it
+does not print is passed over (its bytes are taken and dropped).
 """
 
 # viper takes any buffer as ptr8; the stubs type ptr8 as a class of its own.
@@ -16,10 +17,12 @@ from ..render.raster import copy  # pyright: ignore[reportAttributeAccessIssue]
 
 _L = const(0x4C)
 _QR = const(49)  # GS ( k cn
+_PDF417 = const(48)
 
 
 class Function:
-    """GS ( L / GS 8 L graphics and GS ( k QR functions: a header, then data by function."""
+    """GS ( L / GS 8 L graphics and GS ( k symbol functions: a header, then data by
+    function."""
 
     def __init__(self, gfx):
         self._gfx = gfx
@@ -35,7 +38,7 @@ class Function:
         self._have = 0
         self._need = 2
         self._into = None
-        self._qr_store = False
+        self._store = 0  # GS ( k fn 80: the cn whose data follows
         self._logo = False
         self.done = False
         return self
@@ -56,14 +59,11 @@ class Function:
                 i = self._into.write(buf, i, end)
                 if self._into.done:
                     self.done = True
-            elif self._qr_store:
-                n = end - i
-                at = gfx.qr_len
-                if at >= 0 and at + n <= len(gfx.qr_data):
-                    copy(gfx.qr_data, at, buf, i, n)
-                    gfx.qr_len = at + n
-                else:
-                    gfx.qr_len = -1  # more than the largest symbol holds: print nothing
+            elif self._store == _QR:
+                gfx.qr_len = _store(gfx.qr_data, gfx.qr_len, buf, i, end)
+                i = end
+            elif self._store == _PDF417:
+                gfx.pdf417_len = _store(gfx.pdf417_data, gfx.pdf417_len, buf, i, end)
                 i = end
             elif self._logo:
                 gfx.logos.write(memoryview(buf)[i:end])
@@ -84,9 +84,12 @@ class Function:
             if fn == 66:
                 return 4  # m fn kc1 kc2
             return 2
-        if self._head[0] != _QR:
-            return 2  # PDF417 and the rest: skipped
-        return 4 if fn == 65 else 3  # cn fn n1 n2 / cn fn n
+        cn = self._head[0]
+        if cn == _QR:
+            return 4 if fn == 65 else 3  # cn fn n1 n2 / cn fn n
+        if cn == _PDF417:
+            return 4 if fn == 69 else 3  # cn fn m n / cn fn n
+        return 2  # other symbols: skipped
 
     def _begin(self):
         h = self._head
@@ -105,9 +108,12 @@ class Function:
                     return
                 gfx.logos.begin("g%02x%02x" % (h[3], h[4]), RASTER, (x + 7) >> 3, y)
                 self._logo = True
-        elif fn == 80:
+        elif fn == 80 and h[0] == _QR:
             gfx.qr_len = 0
-            self._qr_store = True
+            self._store = _QR
+        elif fn == 80 and h[0] == _PDF417:
+            gfx.pdf417_len = 0
+            self._store = _PDF417
 
     def end(self):
         self.done = True
@@ -128,6 +134,9 @@ class Function:
             elif fn == 66 and gfx.logos is not None:
                 gfx.logos.delete("g%02x%02x" % (h[2], h[3]))
             return
+        if h[0] == _PDF417:
+            self._pdf417(fn)
+            return
         qr = gfx.qr
         if h[0] != _QR:
             return
@@ -138,3 +147,38 @@ class Function:
         elif fn == 81 and gfx.qr_len > 0:
             if qr.encode(gfx.qr_data, gfx.qr_len):
                 gfx.print_qr()
+
+    def _pdf417(self, fn: int):
+        """GS ( k cn 48: a setting (out-of-range values are ignored), or fn 81: print."""
+        h = self._head
+        gfx = self._gfx
+        p = gfx.pdf417
+        n = h[2]
+        if fn == 65 and n <= 30:
+            p.columns = n
+        elif fn == 66 and (n == 0 or 3 <= n <= 90):
+            p.rows = n
+        elif fn == 67 and 2 <= n <= 8:
+            p.module = n
+        elif fn == 68 and 2 <= n <= 8:
+            p.row_height = n
+        elif fn == 69 and n == 48 and 48 <= h[3] <= 56:
+            p.level = h[3] - 48
+            p.ratio = 0
+        elif fn == 69 and n == 49 and 1 <= h[3] <= 40:
+            p.ratio = h[3]
+        elif fn == 70:
+            p.truncated = bool(n & 1)  # 0 standard, 1 truncated (48/49 read the same way)
+        elif fn == 81 and gfx.pdf417_len > 0:
+            if p.encode(gfx.pdf417_data, gfx.pdf417_len):
+                gfx.print_pdf417()
+
+
+def _store(store, at: int, buf, i: int, end: int) -> int:
+    """Symbol data buf[i:end] appended to `store` at `at`; the new length, or -1 once it is
+    more than the store holds (the symbol prints nothing)."""
+    n = end - i
+    if at >= 0 and at + n <= len(store):
+        copy(store, at, buf, i, n)
+        return at + n
+    return -1

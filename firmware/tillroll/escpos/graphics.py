@@ -1,12 +1,12 @@
-"""The ESC/POS commands that carry dots: images, barcodes, QR codes and logos.
+"""The ESC/POS commands that carry dots: images, barcodes, QR and PDF417 codes and logos.
 
 The parser hands each command's data to a sink (`write(buf, i, end)`, `end()`, `done`): the
 raster (GS v 0), bit_image.py (ESC *), functions.py (GS ( L, GS 8 L, GS ( k), nv_images.py
 (FS q) or the barcode data here. Images stream to the engine row by row as their data
-arrives. A barcode, a QR code or a logo from flash prints as a `job`: an object whose `step()`
+arrives. A barcode, a QR or PDF417 code or a logo from flash prints as a `job`: an object whose `step()`
 the parser calls while the engine's queue has room, a few dot lines a step (False once it is
-done), so nothing waits on a full queue and nothing is held in RAM whole. The barcode and QR
-jobs are state machines made once with the Graphics, so they print with the heap locked.
+done), so nothing waits on a full queue and nothing is held in RAM whole. The barcode, QR and
+PDF417 jobs are state machines made once with the Graphics, so they print with the heap locked.
 """
 
 import framebuf
@@ -14,6 +14,7 @@ from micropython import const
 
 from ..render.barcode.symbol import Barcode
 from ..render.layout import DOTS
+from ..render.pdf417 import PDF417
 from ..render.qr import QR, capacity
 from ..render.raster import Raster
 from .bit_image import BitImage
@@ -24,6 +25,7 @@ _LINE_BYTES = const(48)
 _HRI_H = const(24)
 _BARCODE_DATA_MAX = const(255)
 _ROWS_A_STEP = const(16)
+_PDF417_STORE = const(1024)  # bytes of GS ( k cn 48 fn 80 data kept
 
 
 class Graphics:
@@ -43,6 +45,9 @@ class Graphics:
         self.strip_fb = framebuf.FrameBuffer(self._strip, DOTS, _HRI_H, framebuf.MONO_HLSB)
         self.qr_data = bytearray(capacity(qr_max_version, 0))  # GS ( k fn 80
         self.qr_len = 0  # -1: the data stored did not fit
+        self.pdf417 = PDF417()
+        self.pdf417_data = bytearray(_PDF417_STORE)
+        self.pdf417_len = 0
         self._bar_sink = _BarcodeData(self)
         self._fn_sink = Function(self)
         self._bit_sink = BitImage(self)
@@ -50,12 +55,14 @@ class Graphics:
         # The jobs, made once: starting one allocates nothing.
         self._barcode_job = _BarcodeJob(self)
         self._qr_job = _QrJob(self)
+        self._pdf417_job = _Pdf417Job(self)
         self._nv_job = _Generator()
 
     def reset(self):
-        """ESC @: barcode and QR settings back to their defaults."""
+        """ESC @: barcode, QR and PDF417 settings back to their defaults."""
         self.barcode.reset()
         self.qr.reset()
+        self.pdf417.reset()
 
     def step(self):
         """Run the job a few dot lines further; drop it when it is done."""
@@ -152,6 +159,10 @@ class Graphics:
     def print_qr(self):
         """GS ( k fn 81: the symbol just encoded prints."""
         self.job = self._qr_job.start()
+
+    def print_pdf417(self):
+        """GS ( k cn 48 fn 81: the symbol just encoded prints."""
+        self.job = self._pdf417_job.start()
 
 
 class _BarcodeJob:
@@ -253,6 +264,46 @@ class _QrJob:
             engine.push_line(line, 0)
         self._y = y + 1
         return y + 1 < size
+
+
+class _Pdf417Job:
+    """A PDF417 symbol's dot lines: each row is drawn into its dot line once (viper,
+    render/pdf417.vpy) and pushed row-height times, at most _ROWS_A_STEP lines a step. Made
+    once with the Graphics, so printing a PDF417 code allocates nothing."""
+
+    def __init__(self, gfx):
+        self._gfx = gfx
+        self._row = 0  # the row printing; -1 before the line break
+        self._left = 0  # its dot lines still to push
+        self._height = 0
+        self._offset = 0
+
+    def start(self):
+        self._row = -1
+        return self
+
+    def step(self) -> bool:
+        gfx = self._gfx
+        p = gfx.pdf417
+        line = gfx._line
+        if self._row < 0:
+            gfx.layout.print_line(0)
+            self._offset = gfx._offset(p.width * p.module_used)
+            self._height = p.module_used * p.row_height
+            self._row = 0
+            self._left = 0
+        if not self._left:
+            if self._row >= p.row_count:
+                return False
+            p.dot_line(self._row, self._offset, line)
+            self._row += 1
+            self._left = self._height
+        n = self._left if self._left < _ROWS_A_STEP else _ROWS_A_STEP
+        engine = gfx._engine
+        for _ in range(n):
+            engine.push_line(line, 0)
+        self._left -= n
+        return self._left > 0 or self._row < p.row_count
 
 
 class _Generator:
