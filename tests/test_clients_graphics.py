@@ -1,6 +1,7 @@
-"""Real POS clients' barcodes, QR codes and images come out as they meant: python-escpos,
-receiptline and receipt-printer-encoder build the receipts, `tillroll render` prints them,
-zxing-cpp reads every code back, and a python-escpos image comes out dot for dot."""
+"""Real POS clients' barcodes, QR and PDF417 codes and images come out as they meant:
+python-escpos, receiptline, receipt-printer-encoder and node-thermal-printer build the
+receipts, `tillroll render` prints them, zxing-cpp reads every code back, and a python-escpos
+image comes out dot for dot."""
 
 from __future__ import annotations
 
@@ -17,13 +18,13 @@ from test_codes import decode, render
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def node_client(tmp_path: Path, script: str) -> bytes:
+def node_client(tmp_path: Path, script: str, *args: str) -> bytes:
     node = shutil.which("node")
     if node is None:
         pytest.fail("node is not installed: the npm POS clients need it")
     out = tmp_path / "client.bin"
     done = subprocess.run(
-        [node, str(ROOT / "tests" / "clients" / script), str(out)],
+        [node, str(ROOT / "tests" / "clients" / script), str(out), *args],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -143,3 +144,39 @@ def test_a_receipt_printer_encoder_image_comes_out_dot_for_dot(tmp_path: Path, m
     im = Image.open(render(tmp_path, out.read_bytes())).convert("L")
     got = [[x for x in range(im.width) if im.getpixel((x, y)) < 128] for y in range(len(want))]
     assert got == want
+
+
+PDF417_CASES = [
+    ["Encoder PDF417 defaults", {}],
+    ["https://example.com/r/2026-11-25/000042?total=123.45", {"width": 2, "errorlevel": 4}],
+    ["Tillroll 0042 total 12.50 EUR", {"width": 2, "columns": 5, "rows": 10, "height": 4}],
+    ["truncated " * 6, {"truncated": True, "errorlevel": 2}],
+    [" ".join("item %d 2.50" % k for k in range(20)), {"width": 2, "errorlevel": 0}],
+]
+
+
+def receipts(data: bytes) -> list[bytes]:
+    """The receipts with a symbol in a client stream, each up to its cut (GS V 0)."""
+    return [part + b"\x1dV\x00" for part in data.split(b"\x1dV\x00") if b"\x1d(k" in part]
+
+
+@pytest.mark.parametrize(
+    "script, cases",
+    [
+        ("pdf417_encoder.mjs", PDF417_CASES),
+        # node-thermal-printer: the Epson driver's pdf417(), ECC by ratio (1-40)
+        (
+            "pdf417_thermal_printer.mjs",
+            [["Thermal printer PDF417", {}], ["Tillroll 0042", {"width": 2, "correction": 8}],
+             ["x" * 120, {"width": 2, "columns": 6, "rowHeight": 2}]],
+        ),
+    ],
+)  # fmt: skip
+def test_npm_clients_pdf417_codes_scan_as_their_text(tmp_path: Path, script, cases):
+    spec = tmp_path / "symbols.json"
+    spec.write_text(json.dumps(cases))
+    stream = node_client(tmp_path, script, str(spec))
+    parts = receipts(stream)
+    assert len(parts) == len(cases)
+    for part, (text, _) in zip(parts, cases):
+        assert decode(render(tmp_path, part)) == [(text, "PDF417")]

@@ -165,3 +165,115 @@ def test_a_logo_defined_in_one_render_prints_in_the_next_from_flash(tmp_path: Pa
     im = Image.open(tmp_path / "out.png").convert("L")
     rows = [[x for x in range(im.width) if im.getpixel((x, y)) < 128] for y in range(2)]
     assert rows == [list(range(8)), list(range(8, 16))]
+
+
+# ---- PDF417 -----------------------------------------------------------------------------
+# python-escpos has no PDF417 method: the GS ( k cn 48 functions are built here by hand, as
+# Epson's manual gives them (columns, rows, module width, row height, ECC level, options).
+
+
+def pdf417(
+    data: bytes, columns=0, rows=0, module=3, row_height=3, level=None, ratio=None, truncated=0
+) -> bytes:
+    n = len(data) + 3
+    out = GS + b"(k\x03\x000A" + bytes([columns]) + GS + b"(k\x03\x000B" + bytes([rows])
+    out += GS + b"(k\x03\x000C" + bytes([module]) + GS + b"(k\x03\x000D" + bytes([row_height])
+    if level is not None:
+        out += GS + b"(k\x04\x000E0" + bytes([48 + level])
+    if ratio is not None:
+        out += GS + b"(k\x04\x000E1" + bytes([ratio])
+    out += GS + b"(k\x03\x000F" + bytes([truncated])
+    out += GS + b"(k" + bytes([n & 0xFF, n >> 8]) + b"0P0" + data + GS + b"(k\x03\x000Q0"
+    return out
+
+
+def decode_bytes(png: Path) -> list[bytes]:
+    """The bytes of every PDF417 code zxing-cpp finds (binary data has no text to compare)."""
+    im = ImageOps.expand(Image.open(png).convert("L"), border=40, fill=255)
+    return [r.bytes for r in zxingcpp.read_barcodes(im, formats=zxingcpp.BarcodeFormat.PDF417)]
+
+
+def symbol_box(png: Path) -> tuple[int, int, int, int]:
+    return ImageOps.invert(Image.open(png).convert("L")).getbbox()
+
+
+@pytest.mark.parametrize("level", range(9))
+def test_pdf417_scans_at_every_error_correction_level(tmp_path: Path, level):
+    text = "Tillroll PDF417 level %d" % level
+    png = render(tmp_path, ESC + b"@" + pdf417(text.encode(), module=2, level=level) + b"\n")
+    assert decode(png) == [(text, "PDF417")]
+
+
+BINARY = bytes((k * 37 + 11) & 0xFF for k in range(200))
+UTF8 = "Grüße aus Köln – 12,50 € ✓ 你好 ".encode() * 5
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"Hi",
+        b"https://example.com/r/2026-11-25/000042?total=123.45&eur",
+        b"Mixed case; punct!? {x} [y] ~z~ \ttab\r\nline 2 #42 100% 3*4=12",
+        b"0123456789" * 30,
+        BINARY,
+        UTF8[:200],
+        bytes(range(256)) * 2,
+    ],
+    ids=["short", "url", "punctuation", "digits", "binary", "utf8", "all-bytes"],
+)
+@pytest.mark.parametrize("module", [2, 3, 4])
+def test_pdf417_data_of_every_kind_and_size_reads_back_exactly(tmp_path, data, module):
+    png = render(tmp_path, ESC + b"@" + ESC + b"a\x01" + pdf417(data, module=module) + b"\n")
+    assert decode_bytes(png) == [data]
+
+
+def test_pdf417_utf8_text_reads_back_as_its_text(tmp_path: Path):
+    text = "Grüße aus Köln – 12,50 €"
+    png = render(tmp_path, pdf417(text.encode(), module=2) + b"\n")
+    assert decode(png) == [(text, "PDF417")]
+
+
+@pytest.mark.parametrize(
+    "columns, module, truncated",
+    [(1, 2, 0), (3, 2, 0), (7, 2, 0), (1, 3, 0), (3, 3, 0), (1, 4, 0), (9, 2, 1), (5, 3, 1)],
+)
+def test_pdf417_fixed_columns_scan_and_set_the_width(tmp_path, columns, module, truncated):
+    data = b"Tillroll receipt 0042, total 12.50 EUR"
+    png = render(tmp_path, pdf417(data, columns, module=module, truncated=truncated) + b"\n")
+    assert decode_bytes(png) == [data]
+    left, _, right, _ = symbol_box(png)
+    # start, left indicator, the columns, (right indicator, stop) or the one-module stop bar
+    modules = 17 * (columns + 2) + 1 if truncated else 17 * (columns + 4) + 1
+    assert right - left == modules * module
+
+
+def test_pdf417_fixed_rows_and_row_height(tmp_path: Path):
+    data = b"rows fixed at 12"
+    png = render(tmp_path, pdf417(data, rows=12, module=2, row_height=5) + b"\n")
+    assert decode_bytes(png) == [data]
+    _, top, _, bottom = symbol_box(png)
+    assert bottom - top == 12 * 5 * 2
+
+
+def test_pdf417_ratio_setting_and_a_wide_module_that_narrows_to_fit(tmp_path: Path):
+    data = b"ratio 40 percent" * 4
+    png = render(tmp_path, pdf417(data, module=8, ratio=4) + b"\n")
+    assert decode_bytes(png) == [data]
+    left, _, right, _ = symbol_box(png)
+    assert right - left <= 384
+
+
+@pytest.mark.parametrize(
+    "kwargs, data",
+    [
+        (dict(columns=8, module=2), b"too wide"),  # 17 x 12 + 1 modules x 2 dots > 384
+        (dict(columns=2, module=4), b"too wide"),
+        (dict(columns=1, rows=3), b"x" * 40),  # 3 codewords do not hold it
+        (dict(module=2, level=8), BINARY),  # 512 ECC codewords and the data: over 7 x 90
+        (dict(), b"y" * 1100),  # more than the store keeps
+    ],
+)
+def test_pdf417_that_cannot_print_prints_nothing_but_the_text_after_it(tmp_path, kwargs, data):
+    png = render(tmp_path, pdf417(data, **kwargs) + b"after\n")
+    assert decode(png) == []
+    assert Image.open(png).convert("L").getextrema()[0] == 0  # "after" printed
