@@ -61,9 +61,22 @@ def qr_receipt(text=b"https://example.com/receipt/2026-11-25/000042?total=123.45
     return out
 
 
+def pdf417_receipt(text=b"TILLROLL CAFE 2026-11-25 000042 TOTAL EUR 123.45 PAID CARD ****4242"):
+    n = len(text) + 3
+    out = bytearray(ESC + b"@" + ESC + b"a\x01")
+    out += GS + b"(k\x03\x000A\x00"  # columns: automatic
+    out += GS + b"(k\x03\x000C\x02"  # module width 2
+    out += GS + b"(k\x04\x000E0\x33"  # error correction level 3
+    out += GS + b"(k" + bytes([n & 0xFF, n >> 8]) + b"0P0" + text
+    out += GS + b"(k\x03\x000Q0"
+    out += b"\nKeep for returns\n" + GS + b"V\x00"
+    return out
+
+
 CASES = (
     ("text", text_receipt),
     ("chinese", chinese_receipt),
     ("raster_logo", raster_logo),
     ("qr", qr_receipt),
+    ("pdf417", pdf417_receipt),
 )

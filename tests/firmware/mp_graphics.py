@@ -405,3 +405,80 @@ def test_qr_modules_of_1_and_16_dots_centre_and_shrink_to_fit_the_paper():
             want = _symbol_columns(qr, y, fitted, offset)
             for k in range(fitted):
                 assert engine.columns(top + y * fitted + k) == want, (module, y, k)
+
+
+def _pdf417(data, columns=0, module=3, level=None, ratio=None, truncated=0, rows=0, height=3):
+    n = len(data) + 3
+    out = GS + b"(k\x03\x000A" + bytes((columns,)) + GS + b"(k\x03\x000B" + bytes((rows,))
+    out += GS + b"(k\x03\x000C" + bytes((module,)) + GS + b"(k\x03\x000D" + bytes((height,))
+    if level is not None:
+        out += GS + b"(k\x04\x000E0" + bytes((48 + level,))
+    if ratio is not None:
+        out += GS + b"(k\x04\x000E1" + bytes((ratio,))
+    out += GS + b"(k\x03\x000F" + bytes((truncated,))
+    return out + GS + b"(k" + bytes((n & 0xFF, n >> 8)) + b"0P0" + data + GS + b"(k\x03\x000Q0"
+
+
+def test_pdf417_codes_back_to_back_parse_encode_and_print_with_the_heap_locked():
+    # Text and byte compaction, ECC up to level 8 (a degree-512 generator), fixed and automatic
+    # columns, truncated: nothing allocates from the first byte to the last dot line.
+    font = Font(FONT_A)
+    engine = CountingEngine()
+    layout = Layout(font, engine, 96)
+    gfx = Graphics(layout, engine, font, None, qr_max_version=1)
+    p = Parser(layout, gfx)
+    stream = bytearray(
+        ESC + b"@" + ESC + b"a\x01" + _pdf417(b"https://example.com/r/42")
+        + _pdf417(bytes(range(256)) * 3, module=2, level=2)
+        + _pdf417(b"Tillroll 0042", module=2, level=8)
+        + _pdf417(b"Mixed: 12.50 EUR; #42 {ok}\r\n" * 10, columns=5, module=2, truncated=1)
+        + _pdf417(b"0123456789" * 40, module=3, ratio=3) + b"\n"
+    )  # fmt: skip
+    feed(p, stream)  # warm up: first-use paths
+    first = engine.lines
+    micropython.heap_lock()
+    try:
+        i = 0
+        while i < len(stream) or p.pending():
+            i = p.feed(stream, i, len(stream))
+    finally:
+        micropython.heap_unlock()
+    assert engine.lines == 2 * first
+    assert gfx.pdf417.row_count > 3 and first > 5 * 3 * 2 * 3 * 3
+
+
+def test_a_pdf417_row_is_its_patterns_dot_for_dot():
+    # "AB" at level 0: length, text codeword 1 (A = 0, B = 1), 2 ECC: 1 column, 4 rows; the start
+    # pattern 81111113 and stop 711311121 frame it at 2 dots a module.
+    p, engine = make()
+    feed(p, _pdf417(b"AB", columns=1, module=2, level=0, height=2))
+    pdf = p._gfx.pdf417
+    assert (pdf.columns_used, pdf.row_count, pdf.width, pdf.module_used) == (1, 4, 86, 2)
+    top = 0
+    while not engine.columns(top):
+        top += 1
+    assert len(engine.lines) - top == 4 * 4  # 4 rows of 4 dot lines
+    row = engine.columns(top)
+    start = list(range(16)) + [18, 19, 22, 23, 26, 27]  # 8 dark, then 1 1 1 1 1 1, 3 light
+    assert row[:22] == start and row[22] >= 34
+    stop = [x - (86 - 18) * 2 for x in row if x >= (86 - 18) * 2]  # the last 18 modules
+    assert stop == list(range(14)) + [16, 17, 24, 25, 28, 29, 34, 35]
+    assert engine.columns(top) == engine.columns(top + 3) != engine.columns(top + 4)
+
+
+def test_malformed_pdf417_settings_and_data_never_crash_and_text_goes_on():
+    font = Font(FONT_A)
+    engine = CountingEngine()
+    layout = Layout(font, engine, 96)
+    p = Parser(layout, Graphics(layout, engine, font, None, qr_max_version=1))
+    for fn in range(64, 90):
+        for n in (0, 1, 2, 3, 7, 8, 9, 30, 31, 48, 49, 56, 57, 90, 91, 255):
+            feed(p, GS + b"(k\x03\x000" + bytes((fn, n)))
+            feed(p, GS + b"(k\x04\x000" + bytes((fn, n & 0x31, n)))
+            feed(p, GS + b"(k\x05\x000P0x" + bytes((n,)) + GS + b"(k\x03\x000Q0")
+    for size in (0, 1, 2, 5, 600, 1023, 1024, 1025, 4000):  # up to and past the store
+        feed(p, _pdf417(bytes(k & 0xFF for k in range(size)), module=2))
+    feed(p, GS + b"(k\x02\x000Q" + GS + b"(k\x01\x000" + GS + b"(k\x00\x00")  # cut short
+    before = engine.lines
+    feed(p, ESC + b"@" + b"after\n")
+    assert engine.lines > before
