@@ -1,6 +1,6 @@
 """Images and codes against the head: microseconds of parsing and rendering per dot line, for
-GS v 0 rows (left, centred, double width) and the lines of a barcode and a QR code (its
-encode included, and its rows alone). Values
+GS v 0 rows (left, centred, double width) and the lines of a barcode, a QR code (its
+encode included, and its rows alone) and a PDF417 code (its encode included). Values
 are unix-port times times TILLROLL_K (the RP2040 slowdown factor); the goal is 1250 us, one
 dot line at 100 mm/s (LTP02-245), so graphics never hold the head back."""
 
@@ -82,6 +82,15 @@ def qr(text, size):
     )  # fmt: skip
 
 
+def pdf417(data, module, level):
+    n = len(data) + 3
+    return (
+        GS + b"(k\x03\x000C" + bytes((module,)) + GS + b"(k\x04\x000E0" + bytes((48 + level,))
+        + GS + b"(k" + bytes((n & 0xFF, n >> 8)) + b"0P0" + data
+        + GS + b"(k\x03\x000Q0"
+    )  # fmt: skip
+
+
 CASES = (  # made one at a time: the images alone would not fit the heap together
     ("GS v 0 384 dots, left", lambda: raster(0, 48, 400)),
     ("GS v 0 200 dots, centred", lambda: bytearray(ESC + b"a\x01") + raster(0, 25, 400)),
@@ -91,6 +100,14 @@ CASES = (  # made one at a time: the images alone would not fit the heap togethe
         lambda: bytearray(GS + b"H\x02" + GS + b"w\x02" + GS + b"kI\x0c{BTill-12345"),
     ),
     ("QR 200 bytes, module 3", lambda: bytearray(ESC + b"a\x01" + qr(b"t" * 200, 3))),
+    (
+        "PDF417 200 bytes, module 2, level 5",
+        lambda: bytearray(ESC + b"a\x01" + pdf417(bytes(range(200)), 2, 5)),
+    ),
+    (  # the costliest ECC: a degree-512 generator made, then divided by
+        "PDF417 24 bytes, module 2, level 8",
+        lambda: bytearray(ESC + b"a\x01" + pdf417(b"https://example.com/r/42", 2, 8)),
+    ),
 )
 
 
