@@ -5,9 +5,10 @@ codewords a cluster, clusters 0, 3 and 6 in that order. Each pattern is 17 modul
 4 spaces; it always starts with a bar and ends with a space, so only the 15 modules between are
 kept, MSB first, two bytes big-endian a codeword: `PATTERNS[2 * (929 * cluster + cw)]`.
 
-The numbers were transcribed from the table in pdf417gen 0.8.1 (MIT) and checked against the
-standard's rules: widths 1-6 summing to 17, (b1 - b2 + b3 - b4) mod 9 = the cluster number,
-all 2787 distinct. A bytes constant: on a board it stays in flash with the bytecode.
+The numbers are the standard's (they agree with the table in the MIT-licensed PyPI package
+pdf417gen 0.8.1). tests/firmware/mp_pdf417_tables.py checks each against the standard's rules:
+widths 1-6 summing to 17, (b1 - b2 + b3 - b4) mod 9 = the cluster number, all 2787 distinct.
+A bytes constant: on a board it stays in flash with the bytecode.
 """
 
 PATTERNS = (
