@@ -10,9 +10,9 @@ mechanism's datasheet profile; the engine never builds a pin itself. For each do
 - picks the motor's speed: as fast as the ramp allows, no faster than heating the line needs,
   and slow enough to decelerate in time for any denser line in the look-ahead window;
 - computes the pulse from supply, head temperature and heat history (the first activation after
-  a pause gets the longer pulse a cooled head needs), and hands the head driver the line's
-  strobe plan and the motor its steps; the driver shifts each group while the one before it
-  heats, so the next data is ready when the current pulse ends.
+  a pause gets the longer pulse a cooled head needs, and a window of its own for it), and hands
+  the head driver the line's strobe plan and the motor its steps; the driver shifts each group
+  while the one before it heats, so the next data is ready when the current pulse ends.
 
 Nothing here allocates once printing runs (tests/firmware/mp_engine.py proves it under
 micropython.heap_lock()).
@@ -205,6 +205,8 @@ class Engine:
         self._space.set()
 
     async def wait_space(self):
+        """Return once a quarter of the queue is free (or it emptied, was cleared, or a
+        receipt was torn off): a producer wakes for a run of lines, not for each one."""
         self._space.clear()
         await self._space.wait()
 
