@@ -1,10 +1,11 @@
 """The head and motor drivers of the sim: what PIO and DMA do on a board, as pin events.
 
 The engine hands over one dot line at a time: `fire(groups, k, first, pulse, activations,
-window)`, the strobe plan (`first` is the first activation's pulse), then `run(steps, line_us)`, the motion. The sequencer plays them on the twin's
-pins in time order: per activation, each group is latched and strobed; the next group's data is
-shifted in while the current one heats (the twin's latch holds the heating data); then the
-activation's share of motor steps.
+window)`, the strobe plan (`first` is the first activation's pulse and `window` its time; the
+other activations share the rest of the line), then `run(steps, line_us)`, the motion. The
+sequencer plays them on the twin's pins in time order: per activation, each group is latched and
+strobed; the next group's data is shifted in while the current one heats (the twin's latch holds
+the heating data); then the activation's share of motor steps, spread over its window.
 """
 
 from sim.clock import ticks_diff
@@ -47,18 +48,24 @@ class Sequencer:
         k = self._k
         acts = self._activations if k else 1
         per_act = steps // acts
-        step_us = line_us // steps
+        # The first activation's window is its own (a cold head's longer first pulse); the
+        # others share the rest of the line.
+        first_us = self._window if k and acts > 1 else line_us // acts
+        rest_us = (line_us - first_us) // (acts - 1) if acts > 1 else 0
+        at = start
         for a in range(acts):
             pulse = self._first if a == 0 else self._pulse
+            window = first_us if a == 0 else rest_us
             group_us = pulse + self._gap
             if group_us < self._shift:
                 group_us = self._shift
-            at = start + a * (line_us // acts)
             for g in range(k):
                 head.shift(self._groups, g * 48)
                 head.latch()
                 head.strobe(pulse, at + g * group_us)
+            step_us = window // per_act
             for _ in range(per_act):
                 stepper.step(step_us)
+            at += window
         self._k = 0
         self.lines += 1

@@ -10,9 +10,9 @@ mechanism's datasheet profile; the engine never builds a pin itself. For each do
 - picks the motor's speed: as fast as the ramp allows, no faster than heating the line needs,
   and slow enough to decelerate in time for any denser line in the look-ahead window;
 - computes the pulse from supply, head temperature and heat history (the first activation after
-  a pause gets the longer pulse a cooled head needs), and hands the head driver the line's
-  strobe plan and the motor its steps; the driver shifts each group while the one before it
-  heats, so the next data is ready when the current pulse ends.
+  a pause gets the longer pulse a cooled head needs, and a window of its own for it), and hands
+  the head driver the line's strobe plan and the motor its steps; the driver shifts each group
+  while the one before it heats, so the next data is ready when the current pulse ends.
 
 Nothing here allocates once printing runs (tests/firmware/mp_engine.py proves it under
 micropython.heap_lock()).
@@ -23,8 +23,8 @@ from array import array
 
 from ..native import load
 from . import status as st
-from .dot_queue import END, FEED, LINE, DotQueue  # noqa: F401  (LINE: engine.vpy)
-from .heat import Heat
+from .dot_queue import END, FEED, DotQueue, free, put_line  # noqa: F401  # pyright: ignore[reportAttributeAccessIssue]  (put_line: engine.vpy)
+from .heat import T_MIN, Heat, pulse  # noqa: F401  # pyright: ignore[reportAttributeAccessIssue]  (engine.vpy)
 from .strobe import lookahead, split  # noqa: F401  # pyright: ignore[reportAttributeAccessIssue]
 
 load(__file__, globals())  # its hot loops: engine.vpy
@@ -39,6 +39,33 @@ _CHECK_US = const(5000)  # supply and thermistor are read this often while print
 _IDLE_US = const(60000)  # longer than any heat history
 _AHEAD_US = const(5000)  # how far the engine plans ahead of the mechanism
 _BUCKETS = const(49)  # 0, 1-8, 9-16, ... 377-384 black dots
+# The engine's per-line state and counters, in one array its native code reads (engine.vpy
+# names them the same). None is below zero: a ptr32 reads its word zero-extended on a 64-bit
+# port.
+_RAMP = const(0)  # ramp position of the last step + 1; 0: at rest
+_IDLE = const(1)  # us since the head's last activation began
+_SINCE = const(2)  # us since the supply and thermistor were read
+_FLIP = const(3)  # the next group buffer
+_CAP = const(4)  # dots heated at once now
+_CAP_MAX = const(5)
+_S = const(6)  # steps a dot line
+_A = const(7)  # activations a dot line
+_GAP = const(8)
+_SHIFT = const(9)
+_PAUSE = const(10)
+_WINDOW = const(11)  # look-ahead, in lines
+_GROUPS = const(12)  # group buffers
+_PRINTED = const(13)
+_FED = const(14)
+_STROBES = const(15)
+_DIVISIONS = const(16)
+_PULSE = const(17)
+_LINE_US = const(18)
+_MIN_MV = const(19)  # the profile's supply range starts here
+_STOP_C = const(20)  # head temperatures + 40 (T_MIN): the thermistor table's index
+_RESUME_C = const(21)
+_LOW_WATER = const(22)  # producers are woken once this many slots are free
+_STATE = const(23)
 
 
 class Engine:
@@ -53,24 +80,31 @@ class Engine:
         self._sensors = sensors
         self._clock = clock
         self.heat = Heat(m)
-        self._s = m.STEPS_PER_LINE
-        self._a = m.ACTIVATIONS_PER_LINE
-        self._gap = m.GAP_US
-        self._shift = m.SHIFT_US
-        self._pause = m.PAUSE_US
+        self._ring = self.queue.ring
+        self._qbuf = self.queue.buffer
+        self._st = array("i", [0] * _STATE)
+        state = self._st
+        state[_S] = m.STEPS_PER_LINE
+        state[_A] = m.ACTIVATIONS_PER_LINE
+        state[_GAP] = m.GAP_US
+        state[_SHIFT] = m.SHIFT_US
+        state[_PAUSE] = m.PAUSE_US
         self._cap_max = m.MAX_DOTS_AT_ONCE
-        self._cap = self._cap_max
+        state[_CAP_MAX] = state[_CAP] = self._cap_max
         self._user_cap = self._cap_max  # ESC 7 n1
         # The fewest dots at once ever used (ESC 7 and a sagging supply together): it bounds
         # the sub-strobes of a line, and so the group buffers.
         self._cap_floor = (self._cap_max + 3) // 4
-        self._stop_c = m.STOP_C
-        self._resume_c = m.RESUME_C
+        state[_STOP_C] = m.STOP_C - T_MIN
+        state[_RESUME_C] = m.RESUME_C - T_MIN
+        state[_MIN_MV] = m.SUPPLY_MIN_MV
         self._min_mv = m.SUPPLY_MIN_MV
+        state[_LOW_WATER] = slots // 4
         self._ramp = array("H", m.ramp())
         self._top = len(self._ramp) - 1
         self._rated_step_us = 1000000 // m.max_pps(m.RATED_MV)
-        self._window = (len(self._ramp) + self._s - 1) // self._s + 1
+        s = m.STEPS_PER_LINE
+        state[_WINDOW] = (len(self._ramp) + s - 1) // s + 1
         kmax = (m.DOTS + self._cap_floor - 1) // self._cap_floor
         # By black dots in buckets of 8: the furthest ramp position and the slowest step (us)
         # heating such a line needs.
@@ -78,37 +112,56 @@ class Engine:
         self._need = array("H", [0] * _BUCKETS)
         # The head driver reads a line's group lines until that line is done, and the engine
         # plans up to _AHEAD_US ahead: one buffer for each line that can be in flight.
-        in_flight = _AHEAD_US // (self._s * self._ramp[self._top]) + 2
+        in_flight = _AHEAD_US // (s * self._ramp[self._top]) + 2
         self._groups = [bytearray(_LINE_BYTES * kmax) for _ in range(in_flight)]
-        self._flip = 0
-        self._pos = -1  # ramp position of the last step; -1: at rest
-        self._idle_us = _IDLE_US  # since the head's last activation began
-        self._since_check = _CHECK_US  # since the supply and thermistor were read
+        state[_GROUPS] = in_flight
+        state[_RAMP] = 0
+        state[_IDLE] = _IDLE_US
+        state[_SINCE] = _CHECK_US
         self._floor_us = 0  # no step is faster than this (supply, speed setting)
         self._planned_mv = -1000
         self._planned_t = -1000
         self.speed = 100  # per cent of the rated speed
         self._work = asyncio.Event()
         self._space = asyncio.Event()
-        # Counters, read by tests, benchmarks and the self-test page.
-        self.lines_printed = 0
-        self.lines_fed = 0
+        # Counters, read by tests, benchmarks and the self-test page (more below, in _st).
         self.receipts = 0
-        self.strobes = 0  # sub-strobes, summed over activations
-        self.divisions = 0  # sum of ceil(black / cap) a line, the least possible strobes
-        self.pulse_us = 0  # last pulse
-        self.line_us = 0  # last dot line
         self.pauses = 0  # times printing stopped for a fault
         self.cleared = 0  # units dropped unprinted by clear()
 
+    @property
+    def lines_printed(self) -> int:
+        return self._st[_PRINTED]
+
+    @property
+    def lines_fed(self) -> int:
+        return self._st[_FED]
+
+    @property
+    def strobes(self) -> int:
+        """Sub-strobes, summed over activations."""
+        return self._st[_STROBES]
+
+    @property
+    def divisions(self) -> int:
+        """Sum of ceil(black / cap) a line: the least possible strobes."""
+        return self._st[_DIVISIONS]
+
+    @property
+    def pulse_us(self) -> int:
+        """The last pulse."""
+        return self._st[_PULSE]
+
+    @property
+    def line_us(self) -> int:
+        """The last dot line."""
+        return self._st[_LINE_US]
+
     # ---- producer side (renderer) ---------------------------------------------------------
 
-    def free(self) -> int:
-        return self.queue.free()
+    free = free  # native: dot_queue.vpy (it reads self._ring, the queue's own)
 
-    def push_line(self, buf, offset: int):
-        self.queue.push_line(buf, offset)
-        self._work.set()
+    push_line = push_line  # native: engine.vpy
 
     def feed(self, dots: int):
         while dots > 0:
@@ -152,6 +205,8 @@ class Engine:
         self._space.set()
 
     async def wait_space(self):
+        """Return once a quarter of the queue is free (or it emptied, was cleared, or a
+        receipt was torn off): a producer wakes for a run of lines, not for each one."""
         self._space.clear()
         await self._space.wait()
 
@@ -197,7 +252,7 @@ class Engine:
             cap >>= 1  # a sagging supply: halve the current drawn
         if cap < self._cap_floor:
             cap = self._cap_floor
-        self._cap = cap
+        self._st[_CAP] = cap
         pps = m.max_pps(mv)
         floor = 1000000 // pps if pps > 0 else 65535
         slowest = self._rated_step_us * 100 // self.speed
@@ -205,8 +260,9 @@ class Engine:
             floor = slowest
         self._floor_us = floor
         ramp = self._ramp
-        s = self._s
-        a = self._a
+        state = self._st
+        s = state[_S]
+        a = state[_A]
         for b in range(_BUCKETS):
             step = floor
             if b:
@@ -215,7 +271,7 @@ class Engine:
                 nsa = (dots + k - 1) // k
                 for _ in range(8):  # fixed point: the pulse depends on W through the history
                     w = step * s // a
-                    need = self._heat_us(k, heat.pulse_us(nsa, w))
+                    need = activation_us(state, k, heat.pulse_us(nsa, w))
                     if need <= w:
                         break
                     step = (need * a + s - 1) // s
@@ -225,52 +281,9 @@ class Engine:
                 i += 1
             self._caps[b] = i
 
-    def _heat_us(self, k: int, t: int) -> int:
-        """Time one activation of k sub-strobes of t us takes: the next group's data shifts
-        in while a group heats, so a group takes t + gap, or the shift if that is longer."""
-        per = t + self._gap
-        if per < self._shift:
-            per = self._shift
-        need = (k - 1) * per + t
-        if k == 1 and need < t + self._pause:
-            need = t + self._pause
-        return need
-
     # ---- faults ---------------------------------------------------------------------------
 
-    def _check(self) -> int:
-        """Read the sensors, update the status; return the flags that stop printing."""
-        sensors = self._sensors
-        status = self.status
-        heat = self.heat
-        flags = status.flags & st.OVERHEAT
-        if not sensors.paper():
-            flags |= st.PAPER_OUT
-        if not sensors.cover_closed():
-            flags |= st.COVER_OPEN
-        mv = sensors.supply_mv()
-        status.supply_mv = mv
-        if mv < _NO_SUPPLY_MV:
-            flags |= st.NO_SUPPLY
-        elif mv < self._min_mv * 9 // 10:
-            flags |= st.UNDERVOLTAGE
-        elif mv < self._min_mv:
-            flags |= st.LOW_SUPPLY
-        heat.set_head_ohms(sensors.head_ohms())
-        t = heat.temp_c
-        status.head_c = t
-        if t >= self._stop_c:
-            flags |= st.OVERHEAT
-        elif t < self._resume_c:
-            flags &= ~st.OVERHEAT
-        if flags & st.STOPS and not status.flags & st.STOPS:
-            self.pauses += 1
-        status.flags = flags
-        if not flags & st.STOPS:
-            d = mv - self._planned_mv
-            if d > _SUPPLY_STEP_MV or d < -_SUPPLY_STEP_MV or t != self._planned_t:
-                self._plan(mv)
-        return flags & st.STOPS
+    _check = _check  # native: engine.vpy
 
     # ---- consumer side (mechanism) --------------------------------------------------------
 
@@ -280,26 +293,38 @@ class Engine:
             self.queue.pop()
         self._space.set()
 
+    def _end(self):
+        """The end of a receipt: tear it off."""
+        self._tear.tear_off()
+        self.receipts += 1
+        status = self.status
+        status.receipts += 1
+        status.line = 0
+        self.queue.pop()
+        self._space.set()
+
     async def run(self):
         queue = self.queue
         status = self.status
         clock = self._clock
+        state = self._st
         while True:
             if not len(queue):
-                self._pos = -1  # the motor stops
-                self._idle_us = _IDLE_US
-                self._since_check = _CHECK_US
+                state[_RAMP] = 0  # the motor stops
+                state[_IDLE] = _IDLE_US
+                state[_SINCE] = _CHECK_US
                 self._work.clear()
                 await self._work.wait()
                 continue
-            self._batch()
+            planned = self._batch()
+            if planned:
+                clock.advance(planned)
             if status.flags & st.STOPS:
-                self._pos = -1
-                self._idle_us += _POLL_US
+                state[_RAMP] = 0
+                idle = state[_IDLE] + _POLL_US
+                state[_IDLE] = idle if idle < _IDLE_US else _IDLE_US
                 await clock.sleep_us(_POLL_US)
             else:
                 await clock.wait()
 
     _batch = _batch  # native: engine.vpy
-
-    _line = _line  # native: engine.vpy
