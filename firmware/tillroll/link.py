@@ -44,11 +44,9 @@ class DataLink:
         self._parser = parser
         self._engine = engine
         self.rx = RxRing(ring)
-        self.realtime = RealTime(self)
         self.report = report  # escpos.replies.Report; None: no status replies
         self.recovery = recovery  # journal.recovery.Recovery, or None: no journal
-        parser.stop_at_boundary = True  # each receipt ends where its boundary is
-        parser.host = self
+        self.use(parser)  # each receipt ends where its boundary is
         self._stream = None
         self._closed = False
         self._due = []  # [engine units, reply]: sent once the engine has done that many
@@ -59,6 +57,14 @@ class DataLink:
         self.replies_dropped = 0
         self.reading = True  # waiting for the sender: between receipts, or idle mid-receipt
         self.hold = False  # a reprint is using the layout: parse nothing meanwhile
+
+    def use(self, parser):
+        """Feed a fresh parser from now on (the fuzzer starts each input from scratch)."""
+        self._parser = parser
+        parser.stop_at_boundary = True
+        parser.host = self
+        self.realtime = RealTime(self)
+        self.asb_mask = 0
 
     # ---- the sender's connection ------------------------------------------------------------
 

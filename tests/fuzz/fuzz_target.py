@@ -17,7 +17,6 @@ import sys
 from sim.board import SimBoard
 from tillroll.app import App
 from tillroll.escpos.parser import Parser
-from tillroll.link import DataLink
 
 
 class StdinStream:
@@ -70,7 +69,7 @@ async def main(app, board):
         board.paper.load()  # a fresh roll: thousands of inputs would run a real one out
         app.layout.reset()
         app.parser = Parser(app.layout, app.graphics)
-        app.link = DataLink(app.parser, app.engine)
+        app.link.use(app.parser)  # the App's link, without a journal: its ring made once
         before = app.engine.lines_printed
         errors = app.errors
         try:
