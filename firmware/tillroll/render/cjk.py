@@ -168,10 +168,10 @@ class CjkFont:
         f.readinto(self._offset)
         f.seek(self._data_at + self._offset[0])
         f.readinto(self._zbuf)  # the block and whatever follows: the decompressor stops in time
-        z = self._zio
-        z.seek(0)
-        z.write(self._zbuf)
-        z.seek(0)
+        z = self._zio  # (the MicroPython stubs' BytesIO lacks seek and write)
+        z.seek(0)  # pyright: ignore[reportAttributeAccessIssue]
+        z.write(self._zbuf)  # pyright: ignore[reportAttributeAccessIssue]
+        z.seek(0)  # pyright: ignore[reportAttributeAccessIssue]
         self._block_no = -1
         try:
             self._inflater.readinto(self._block)
