@@ -5,15 +5,16 @@ a Unicode code point finds it by binary search over a sorted table on flash, one
 of 64 entries found through every 64th code point kept in RAM (342 of them, 684 bytes), then
 read with one `readinto` and searched there.
 
-The glyphs are compressed, 16 to a block (raw DEFLATE). A glyph not in the cache costs one
-block: its compressed bytes read into a buffer, copied into a BytesIO, and inflated by the one
-`deflate.DeflateIO` kept for the font's life (the host ends every block so that the
-decompressor is ready for any other next; a new DeflateIO would allocate 2 KB each time). The
-block's glyphs stay until another block is needed, and every glyph read is kept in a 2-way
-cache of 64 glyphs, so a receipt's recurring characters are inflated once. Nothing here
-allocates after construction: the copies go through memoryviews made once.
+The glyphs are compressed, 16 to a block (raw DEFLATE), and inflated by the one
+`deflate.DeflateIO` kept for the font's life over a BytesIO holding the current block's
+compressed bytes (a new DeflateIO would allocate 2 KB each time). The host ends every block
+so that the decompressor, run to a block's end, is ready for any other. It gives a glyph at a
+time straight into `glyph_buf` and only goes forward: a glyph further on in the block it is in
+is read on from there, any other first runs it to that block's end. Every glyph read is kept
+in a 4-way cache of 64 glyphs, so a receipt's recurring characters are inflated once. Nothing
+here allocates after construction.
 Measured on the unix port (bench_text's utf8_gbk_cold): a glyph that is not cached costs
-about 75 us, a block read and inflated (3.6 ms on an RP2040 by K); a cached one about 1 us.
+about 75 us, most of a block inflated (3.6 ms on an RP2040 by K); a cached one about 2 us.
 """
 
 import io
@@ -26,7 +27,8 @@ import framebuf
 _HEADER_SIZE = const(24)
 _ENTRY = const(4)
 _BLOCK = const(64)  # table entries read at once
-_SETS = const(32)  # glyph cache: 32 sets of 2 glyphs
+_SETS = const(16)  # glyph cache: 16 sets of 4 glyphs
+_WAYS = const(4)
 _EMPTY = const(0xFFFF)
 
 
@@ -66,25 +68,28 @@ class CjkFont:
             self._file.seek(self._table_at + b * _BLOCK * _ENTRY)
             self._file.readinto(entry)
             self._firsts[b] = entry[0] | (entry[1] << 8)
-        # One compressed block in, one decompressed block out (its glyphs, then a sentinel).
+        # One compressed block at a time, inflated a glyph at a time straight into glyph_buf.
         self._wbits = wbits
         self._offset = array("I", bytes(4))
         self._zbuf = bytearray(largest)
         self._zio = io.BytesIO(largest)
         self._inflater = deflate.DeflateIO(self._zio, deflate.RAW, wbits)
-        self._block = bytearray(per_block * size + 1)
-        mv = memoryview(self._block)
-        self._in_block = [mv[i * size : (i + 1) * size] for i in range(per_block)]
-        self._block_no = -1
-        cache = memoryview(bytearray(2 * _SETS * size))
-        self._slots = [cache[i * size : (i + 1) * size] for i in range(2 * _SETS)]
-        self._tags = array("H", bytes(4 * _SETS))
-        self._evict = bytearray(_SETS)  # per set, the way to fill next: the one used less lately
-        self._cached = -1
+        self._sentinel = bytearray(1)
+        self._block_no = -1  # the block the decompressor is in, -1 between blocks
+        self._next = 0  # the glyph of that block it gives next
+        # The glyph cache: _WAYS x _SETS glyphs in a BytesIO, copied in and out with a seek and
+        # a write or readinto: a memoryview a slot measured no faster on the Chinese receipt
+        # and took 2.5 KB more of the heap on the unix port.
         self.glyph_buf = bytearray(size)
+        self._cache = io.BytesIO(_WAYS * _SETS * size)
+        for _ in range(_WAYS * _SETS):
+            self._cache.write(self.glyph_buf)  # pyright: ignore[reportAttributeAccessIssue]
+        self._tags = array("H", bytes(2 * _WAYS * _SETS))
+        self._evict = bytearray(_SETS)  # per set, the way to fill next: round robin
+        self._cached = -1
         self.glyph = framebuf.FrameBuffer(self.glyph_buf, w, h, framebuf.MONO_HLSB)
         self.forget()
-        self._inflate(0)  # the decompressor's state and window are allocated on first use
+        self._inflate(0, 0)  # the decompressor's state and window are allocated on first use
 
     def gb_index(self, lead: int, trail: int) -> int:
         """Glyph index of a GB18030 two-byte code (a GBK cell), or the fallback glyph."""
@@ -134,55 +139,78 @@ class CjkFont:
         if index == self._cached:
             return self.glyph
         s = index & (_SETS - 1)
-        slot = s << 1
+        slot = s * _WAYS
         tags = self._tags
         if tags[slot] == index:
-            self._evict[s] = 1
+            pass
         elif tags[slot + 1] == index:
             slot += 1
-            self._evict[s] = 0
+        elif tags[slot + 2] == index:
+            slot += 2
+        elif tags[slot + 3] == index:
+            slot += 3
         else:
             way = self._evict[s]
             slot += way
-            self._evict[s] = 1 - way
+            self._evict[s] = (way + 1) & (_WAYS - 1)
             b = index // self._per_block
-            if b != self._block_no:
-                self._inflate(b)
-            self._slots[slot][:] = self._in_block[index - b * self._per_block]
+            self._inflate(b, index - b * self._per_block)
+            self._cache.seek(slot * self._glyph_size)  # pyright: ignore[reportAttributeAccessIssue]
+            self._cache.write(self.glyph_buf)  # pyright: ignore[reportAttributeAccessIssue]
             tags[slot] = index
-        self.glyph_buf[:] = self._slots[slot]
+            self._cached = index
+            return self.glyph
+        self._cache.seek(slot * self._glyph_size)  # pyright: ignore[reportAttributeAccessIssue]
+        self._cache.readinto(self.glyph_buf)  # pyright: ignore[reportAttributeAccessIssue]
         self._cached = index
         return self.glyph
 
     def forget(self):
-        """Drop every decompressed glyph (benchmarks and tests measure the cold path)."""
+        """Drop every cached glyph (benchmarks and tests measure the cold path)."""
         tags = self._tags
         for i in range(len(tags)):
             tags[i] = _EMPTY
-        self._block_no = -1
         self._cached = -1
 
-    def _inflate(self, b: int):
+    def _inflate(self, b: int, k: int):
+        """Glyph k of block b into glyph_buf. The decompressor goes forward only: a glyph
+        further on in the block it is in is read on from there; any other first runs it to
+        the end of that block (the last glyphs, then the sentinel), where the next begins."""
+        inflater = self._inflater
+        buf = self.glyph_buf
+        try:
+            if b != self._block_no or k < self._next:
+                if self._block_no >= 0:
+                    for _ in range(self._per_block - self._next):
+                        inflater.readinto(buf)
+                    inflater.readinto(self._sentinel)
+                    self._block_no = -1
+                self._read_block(b)
+            for _ in range(k - self._next + 1):
+                inflater.readinto(buf)
+        except OSError:
+            # A damaged block leaves the decompressor mid-stream: start a new one (this
+            # allocates) and print the glyph blank rather than stop the receipt.
+            self._inflater = deflate.DeflateIO(self._zio, deflate.RAW, self._wbits)
+            self._block_no = -1
+            for i in range(len(buf)):
+                buf[i] = 0
+            return
+        self._next = k + 1
+
+    def _read_block(self, b: int):
+        """Block b's compressed bytes where the decompressor reads."""
         f = self._file
         f.seek(self._index_at + 4 * b)
         f.readinto(self._offset)
         f.seek(self._data_at + self._offset[0])
-        f.readinto(self._zbuf)  # the block and whatever follows: the decompressor stops in time
+        f.readinto(self._zbuf)  # the block and what follows: the decompressor stops in time
         z = self._zio  # (the MicroPython stubs' BytesIO lacks seek and write)
         z.seek(0)  # pyright: ignore[reportAttributeAccessIssue]
         z.write(self._zbuf)  # pyright: ignore[reportAttributeAccessIssue]
         z.seek(0)  # pyright: ignore[reportAttributeAccessIssue]
-        self._block_no = -1
-        try:
-            self._inflater.readinto(self._block)
-        except OSError:
-            # A damaged block leaves the decompressor mid-stream: start a new one (this
-            # allocates) and print the block's glyphs blank rather than stop the receipt.
-            self._inflater = deflate.DeflateIO(self._zio, deflate.RAW, self._wbits)
-            for i in range(len(self._block)):
-                self._block[i] = 0
-            return
         self._block_no = b
+        self._next = 0
 
     def close(self):
         self._file.close()
