@@ -14,7 +14,7 @@ is read on from there, any other first runs it to that block's end. Every glyph 
 in a 4-way cache of 64 glyphs, so a receipt's recurring characters are inflated once. Nothing
 here allocates after construction.
 Measured on the unix port (bench_text's utf8_gbk_cold): a glyph that is not cached costs
-about 75 us, most of a block inflated (3.6 ms on an RP2040 by K); a cached one about 2 us.
+about 85 us, most of a block inflated (4 ms on an RP2040 by K); a cached one about 2 us.
 """
 
 import io
