@@ -229,6 +229,30 @@ def test_chinese_in_gb18030_reads_back(tmp_path: Path, tesseract):
     reads(printed(tmp_path, data), lines, "chi_sim")
 
 
+# Traditional forms GBK has and GB 2312 has not (結 帳 額 們 這 個 書): tesseract's chi_sim
+# reads each as its simplified form, which a wrong glyph or the fallback box would not give.
+GBK_LINES = ["結帳金額", "我們這個", "新書店"]
+GBK_READ = ["结帐金额", "我们这个", "新书店"]
+
+
+def test_gbk_hanzi_outside_gb2312_read_back_from_gb18030_and_from_utf8(tmp_path: Path, tesseract):
+    for line in GBK_LINES:
+        assert any(not in_gb2312(c) for c in line), line
+    gb = FS + b"&" + b"".join(s.encode("gb18030") + b"\n" for s in GBK_LINES) + FS + b"."
+    utf8 = UTF8 + b"".join(s.encode() + b"\n" for s in GBK_LINES)
+    for name, data in (("gb18030", gb), ("utf8", utf8)):
+        (tmp_path / name).mkdir()
+        reads(printed(tmp_path / name, data), GBK_READ, "chi_sim")
+
+
+def in_gb2312(char: str) -> bool:
+    try:
+        char.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def test_chinese_in_utf8_reads_back(tmp_path: Path, tesseract):
     lines = ["中文打印测试", "小票打印机"]
     png = printed(tmp_path, UTF8 + b"".join(s.encode() + b"\n" for s in lines) + b"Total 12\n")

@@ -46,8 +46,7 @@ def build(out_dir: Path) -> list[str]:
         raise FatalError(f"{NOTO_CJK} missing: apt-get install fonts-noto-cjk")
     data = cjkc.compile_font(NOTO_CJK, NOTO_SC)
     (out_dir / "cjk_24x24.tcj").write_bytes(data)
-    count = struct.unpack_from("<H", data, 12)[0]
-    report.append(f"cjk_24x24.tcj: 24x24, {count} characters, {len(data)} bytes")
+    report.append(f"cjk_24x24.tcj: {cjkc.report(data)}")
     data = codepages.encode()
     (out_dir / "codepages.bin").write_bytes(data)
     report.append(f"codepages.bin: {len(codepages.CODE_PAGES)} code pages, {len(data)} bytes")

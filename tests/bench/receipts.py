@@ -30,6 +30,28 @@ def chinese_receipt(lines=30):
     return out
 
 
+def chinese_varied_receipt(lines=30):
+    """Every hanzi a different one (450 of them), half from GB 2312's first level, half from
+    GBK/3 and GBK/4: no glyph comes from the font's cache, each costs a block inflated."""
+    out = bytearray(ESC + b"@" + FS + b"&")
+    k = 0
+    for _ in range(lines):
+        for _ in range(15):
+            if k & 1:
+                n = (k * 1237) % (32 * 190)  # GBK/3: leads 0x81-0xA0, trails 0x40-0xFE
+                lead, trail = 0x81 + n // 190, 0x40 + n % 190
+            else:
+                n = (k * 739) % (39 * 94)  # GB 2312 level 1: leads 0xB0-0xD6
+                lead, trail = 0xB0 + n // 94, 0xA1 + n % 94
+            if trail >= 0x7F and lead < 0xA1:
+                trail += 1  # 0x7F is no trail byte
+            out += bytes((lead, trail))
+            k += 1
+        out += b"\n"
+    out += FS + b"." + GS + b"V\x00"
+    return out
+
+
 def write_raster_logo(out, rows=384):
     """A 384 x rows checker-and-stripe logo through GS v 0, written to `out` a row at a time."""
     out.write(ESC + b"@" + GS + b"v0\x00" + bytes([48, 0, rows & 0xFF, rows >> 8]))
@@ -76,6 +98,7 @@ def pdf417_receipt(text=b"TILLROLL CAFE 2026-11-25 000042 TOTAL EUR 123.45 PAID 
 CASES = (
     ("text", text_receipt),
     ("chinese", chinese_receipt),
+    ("chinese_varied", chinese_varied_receipt),
     ("raster_logo", raster_logo),
     ("qr", qr_receipt),
     ("pdf417", pdf417_receipt),

@@ -5,8 +5,11 @@
 # firmware's bytecode stays in flash, on the unix port it sits in the heap as well)
 
 import gc
+import io
 import os
+import struct
 
+import deflate
 import micropython
 
 from recorder import EngineRecorder
@@ -262,7 +265,7 @@ def test_international_sets_replace_their_twelve_characters():
 def test_gb18030_in_kanji_mode_prints_from_the_24x24_font():
     engine, a, _, cjk = send(FS + b"&" + b"\xd6\xd0\xce\xc4" + b"A")  # GB18030 "中文"
     zhong = cjk.unicode_index(ord("中"))
-    assert zhong == (0xD6 - 0xA1) * 94 + (0xD0 - 0xA1)  # GB order: found by arithmetic too
+    assert zhong == (0xD6 - 0x81) * 190 + (0xD0 - 0x41)  # GBK order: found by arithmetic too
     want = joined(
         cjk_dots(cjk, zhong),
         cjk_dots(cjk, cjk.unicode_index(ord("文")), 24),
@@ -287,10 +290,49 @@ def test_kanji_print_modes_spacing_and_underline():
     assert max(max(r) for r in rows(engine) if r) >= 24
 
 
-def test_gb18030_outside_gb2312_and_four_byte_codes_print_the_fallback_and_stay_in_step():
-    engine, a, _, cjk = send(FS + b"&" + b"\x81\x40" + b"\x81\x30\x81\x30" + b"Z")
-    box = cjk_dots(cjk, cjk.fallback)
-    want = joined(box, cjk_dots(cjk, cjk.fallback, 24), font_dots(a, ord("Z"), 48))
+# GBK-only hanzi (outside GB 2312), as CPython's codecs give them: (code point, GB18030 code).
+# 們 說 這 個 麼 镕, the first and last hanzi of GBK/3 (丂 8140) and GBK/4 (狜 AA40, 﨩 FE4F),
+# the last of the U+4E00-U+9FA5 block (龥 FD9B), and two in lead 0x87 and 0xE5.
+GBK_ONLY = (
+    (0x5011, b"\x82\x83"),
+    (0x8AAA, b"\xd5\x66"),
+    (0x9019, b"\xdf\x40"),
+    (0x500B, b"\x82\x80"),
+    (0x9EBC, b"\xfc\x4e"),
+    (0x9555, b"\xe9\x46"),
+    (0x4E02, b"\x81\x40"),
+    (0x72DC, b"\xaa\x40"),
+    (0xFA29, b"\xfe\x4f"),
+    (0x9FA5, b"\xfd\x9b"),
+    (0x56CD, b"\x87\xd6"),
+    (0x934F, b"\xe5\x85"),
+)
+
+
+def test_gbk_hanzi_outside_gb2312_print_from_gb18030_codes_and_from_utf8_alike():
+    codes = b"".join(code for _, code in GBK_ONLY)
+    engine, a, _, cjk = send(FS + b"&" + codes)  # 12 hanzi, 288 dots: one line
+    blank = [[]] * 24
+    want = joined(
+        *[cjk_dots(cjk, cjk.unicode_index(cp), 24 * i) for i, (cp, _) in enumerate(GBK_ONLY)]
+    )
+    assert rows(engine) == want
+    fallback = cjk_dots(cjk, cjk.fallback)
+    for cp, code in GBK_ONLY:
+        i = cjk.unicode_index(cp)
+        assert i == cjk.gb_index(code[0], code[1]), hex(cp)
+        assert cjk_dots(cjk, i) not in (fallback, blank), hex(cp)
+    utf8 = "".join(chr(cp) for cp, _ in GBK_ONLY).encode()
+    engine, a, _, cjk = send(FS + b"(C\x02\x000\x02" + utf8)
+    assert rows(engine) == want
+
+
+def test_user_defined_cells_bad_trails_and_four_byte_codes_print_the_fallback_in_step():
+    # AAA1: a user-defined cell; 81 7F: 0x7F is no trail byte; 81 30 81 30: four bytes.
+    data = FS + b"&" + b"\xaa\xa1" + b"\x81\x7f" + b"\x81\x30\x81\x30" + b"Z"
+    engine, a, _, cjk = send(data)
+    box = [cjk_dots(cjk, cjk.fallback, 24 * i) for i in range(3)]
+    want = joined(*box, font_dots(a, ord("Z"), 72))
     assert rows(engine) == want
 
 
@@ -377,6 +419,87 @@ def test_printing_every_kind_of_character_allocates_nothing():
 def test_esc_at_discards_the_unprinted_line():
     engine, a, _, _ = send(b"XYZ" + ESC + b"@" + b"i")
     assert rows(engine) == font_dots(a, ord("i"))
+
+
+def _inflated_alone(path, index):
+    """Glyph `index` from its block inflated by a DeflateIO of its own: the reference for the
+    font's one shared decompressor."""
+    with open(path, "rb") as f:
+        head = f.read(24)
+        per_block = head[7]
+        blocks, wbits = struct.unpack_from("<HB", head, 16)
+        count = struct.unpack_from("<H", head, 12)[0]
+        b = index // per_block
+        f.seek(24 + 4 * b)
+        start, end = struct.unpack("<II", f.read(8))
+        f.seek(24 + 4 * (blocks + 1) + 4 * count + start)
+        z = f.read(end - start)
+    block = deflate.DeflateIO(io.BytesIO(z), deflate.RAW, wbits).read(per_block * 72 + 1)
+    assert len(block) == per_block * 72 + 1 and block[-1] == 0  # the glyphs, the sentinel
+    i = index - b * per_block
+    return block[72 * i : 72 * (i + 1)]
+
+
+def test_glyphs_read_in_any_order_match_their_block_inflated_alone():
+    path = FONTS + "/cjk_24x24.tcj"
+    cjk = CjkFont(path)
+    # Block boundaries (16 glyphs a block) across the grid, out of order, and U+4E00-U+9FA5
+    # sampled every 499 code points.
+    picks = []
+    for b in (0, 1, 2, 7, 500, 499, 1000, 1200, 1496, 3, 1495):
+        picks += [16 * b + 15, 16 * b, 16 * b + 1]
+    picks = [i for i in picks if i < 23940]
+    picks += [cjk.unicode_index(cp) for cp in range(0x4E00, 0x9FA6, 499)]
+    for index in picks:
+        assert index >= 0
+        cjk.load(index)
+        assert bytes(cjk.glyph_buf) == _inflated_alone(path, index), index
+    cjk.forget()
+    for index in reversed(picks):
+        cjk.load(index)
+        assert bytes(cjk.glyph_buf) == _inflated_alone(path, index), index
+
+
+class _Counter:
+    """An engine that only counts dot lines with ink (a recorder would allocate)."""
+
+    def __init__(self):
+        self.inked = 0
+
+    def free(self):
+        return 1000
+
+    def push_line(self, buf, offset):
+        for i in range(48):
+            if buf[offset + i]:
+                self.inked += 1
+                break
+
+    def feed(self, dots):
+        pass
+
+    def end_receipt(self):
+        pass
+
+
+def test_gbk_text_renders_with_the_heap_locked_even_when_every_glyph_is_inflated():
+    gc.collect()
+    cjk = CjkFont(FONTS + "/cjk_24x24.tcj")
+    engine = _Counter()
+    layout = Layout(Font(FONTS + "/font_a_12x24.trf"), engine, 96, cjk=cjk)
+    parser = Parser(layout)
+    gb = bytearray(FS + b"&" + b"".join(code for _, code in GBK_ONLY) + b"\n" + FS + b".")
+    utf8 = bytearray(FS + b"(C\x02\x000\x02" + "們說這個麼镕\n".encode())
+    cjk.forget()
+    gc.collect()
+    micropython.heap_lock()
+    try:
+        parser.feed(gb, 0, len(gb))
+        cjk.forget()
+        parser.feed(utf8, 0, len(utf8))
+    finally:
+        micropython.heap_unlock()
+    assert engine.inked >= 40  # two lines of hanzi
 
 
 def test_every_unicode_entry_of_the_cjk_font_is_found_and_others_are_not():
