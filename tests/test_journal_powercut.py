@@ -20,8 +20,9 @@ from tillroll_host.paths import FONTS, micropython, micropython_env
 
 TESTS = Path(__file__).parent
 FIRMWARE_TESTS = TESTS / "firmware"
-_HEAP = "448k"  # the sim's heap and room for several boots in one process
-_PER_PROCESS = 6  # cut points a process checks before the next starts on a clean heap
+_HEAP = "512k"  # the sim's heap and room for several boots in one process (each leaves
+# the heap in pieces the next must fit between)
+_PER_PROCESS = 4  # cut points a process checks before the next starts on a clean heap
 
 
 def _run(first: int, last: int, torn: bool) -> str:
