@@ -23,7 +23,6 @@ import receipts
 from receipts import CASES
 
 from tillroll.engine.dot_queue import DotQueue
-from tillroll.escpos.graphics import Graphics
 from tillroll.escpos.parser import Parser
 from tillroll.render.cjk import CjkFont
 from tillroll.render.codepage import CodePages
@@ -90,6 +89,8 @@ def save(name, build):
 
 
 def main():
+    # The receipts are built first, while the heap is empty: building one is not rendering it.
+    files = [(name, save(name, build)) for name, build in CASES]
     sink = Sink()
     font_a = Font(FONTS + "/font_a_12x24.trf")
     layout = Layout(
@@ -100,10 +101,14 @@ def main():
         cjk=CjkFont(FONTS + "/cjk_24x24.tcj"),
         pages=CodePages(FONTS + "/codepages.bin"),
     )
+    # As the App does: the graphics code is imported once the large buffers are made, so its
+    # compilation does not leave the heap in pieces under them.
+    gc.collect()
+    from tillroll.escpos.graphics import Graphics
+
     parser = Parser(layout, Graphics(layout, sink, font_a))
     peak = 0
-    for name, build in CASES:
-        data = save(name, build)
+    for name, data in files:
         render(layout, parser, data)  # warm up: caches, first-use paths
         gc.collect()
         sink.lines = 0
