@@ -205,7 +205,15 @@ class Head:
 
 class Stepper:
     """The paper-feed stepper: four phases; `STEPS_PER_LINE` steps move the paper one dot line.
-    Steps faster than the supply allows are lost (the paper does not move)."""
+    Steps faster than the supply allows are lost (the paper does not move).
+
+    It also counts `ramp_violations`: steps whose speed changes faster than the profile's ramp
+    (`m.ramp()`, step periods slowest first) allows, where a real motor loses steps. From a
+    period p the next may be no shorter than the next faster ramp entry after p, and no longer
+    than the next slower one (the datasheets give one ramp; the reference's "when a dense line forces a lower
+    step rate, the change must follow the ramp" makes it bind decelerations too). From rest
+    (`rest()`) the first step is no shorter than the ramp's first entry; below the first entry's
+    speed any change is allowed (the motor can start and stop there)."""
 
     def __init__(self, m, paper, head, supply, log_lines=0):
         self._m = m
@@ -219,11 +227,43 @@ class Stepper:
         self.lost_steps = 0
         self.motion_us = 0  # time spent moving, summed over steps
         self.fastest_step_us = 0
+        self.ramp_violations = 0
+        self._ramp = array("H", m.ramp())
+        self._last_us = 0  # the last step's period; 0: at rest
         self.lines = 0
         # Head temperature + 40 at each of the first `log_lines` dot lines (benchmarks).
         self.line_temps = bytearray(log_lines)
 
+    def rest(self):
+        """The motor stood still: the next step starts the ramp again."""
+        self._last_us = 0
+
+    def ramp_ok(self, last_us, period_us):
+        """Whether a step of `period_us` may follow one of `last_us` (0: at rest) on the
+        ramp, give or take a microsecond of rounding."""
+        ramp = self._ramp
+        if not last_us:
+            return period_us + 1 >= ramp[0]
+        if period_us < last_us:  # faster: at most the next faster ramp entry
+            for r in ramp:
+                if r < last_us:
+                    return period_us + 1 >= r
+            return True  # at the top of the ramp already: max_pps bounds it
+        if period_us > last_us:  # slower: at most the next slower ramp entry
+            if last_us + 1 >= ramp[0]:
+                return True
+            slower = ramp[0]
+            for r in ramp:
+                if r <= last_us:
+                    break
+                slower = r
+            return period_us <= slower + 1
+        return True
+
     def step(self, period_us):
+        if not self.ramp_ok(self._last_us, period_us):
+            self.ramp_violations += 1
+        self._last_us = period_us
         pps = self._m.max_pps(self._supply.mv)
         if pps <= 0 or period_us * pps < 1000000 - pps:  # faster than 1 / pps, whole us
             self.lost_steps += 1

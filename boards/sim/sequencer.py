@@ -37,12 +37,17 @@ class Sequencer:
         self._window = window_us
 
     # the motor driver
-    def run(self, steps, line_us):
+    def run(self, steps, line_us, periods=None, at=0):
+        """The line's motion: `steps` steps in `line_us`; with `periods`, the step periods
+        are `periods[at:at + steps]` (the ramp, step by step), else the steps are spread evenly
+        over each activation's window."""
         head = self._head
         stepper = self._stepper
         # Lines run back to back, as queued on a board: a line starts when the one before it
         # ends, or now if the mechanism was idle (the engine may plan a few lines ahead).
         now = self._clock.ticks_us()
+        if ticks_diff(self._next, now) < 0:
+            stepper.rest()  # the motor stood still in between
         start = self._next if ticks_diff(self._next, now) > 0 else now
         self._next = (start + line_us) & 0x3FFFFFFF
         k = self._k
@@ -52,20 +57,28 @@ class Sequencer:
         # others share the rest of the line.
         first_us = self._window if k and acts > 1 else line_us // acts
         rest_us = (line_us - first_us) // (acts - 1) if acts > 1 else 0
-        at = start
+        t = start
         for a in range(acts):
             pulse = self._first if a == 0 else self._pulse
             window = first_us if a == 0 else rest_us
+            if periods is not None:
+                window = 0
+                for i in range(at + a * per_act, at + (a + 1) * per_act):
+                    window += periods[i]
             group_us = pulse + self._gap
             if group_us < self._shift:
                 group_us = self._shift
             for g in range(k):
                 head.shift(self._groups, g * 48)
                 head.latch()
-                head.strobe(pulse, at + g * group_us)
-            step_us = window // per_act
-            for _ in range(per_act):
-                stepper.step(step_us)
-            at += window
+                head.strobe(pulse, t + g * group_us)
+            if periods is not None:
+                for i in range(at + a * per_act, at + (a + 1) * per_act):
+                    stepper.step(periods[i])
+            else:
+                step_us = window // per_act
+                for _ in range(per_act):
+                    stepper.step(step_us)
+            t += window
         self._k = 0
         self.lines += 1

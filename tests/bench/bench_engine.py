@@ -129,9 +129,9 @@ class Twin:
         self.busy_us = 0  # unix-port time spent inside the twin
         run = self.seq.run
 
-        def timed(steps, line_us):
+        def timed(steps, line_us, periods=None, at=0):
             t = time.ticks_us()
-            run(steps, line_us)
+            run(steps, line_us, periods, at)
             self.busy_us += time.ticks_diff(time.ticks_us(), t)
 
         self.seq.run = timed
@@ -257,7 +257,7 @@ class Counting:
     def fire(self, groups, k, first, pulse, activations, window):
         pass
 
-    def run(self, steps, line_us):
+    def run(self, steps, line_us, periods=None, at=0):
         pass
 
     def tear_off(self):
@@ -318,7 +318,7 @@ def allocations(m):
         def fire(self, groups, k, first, pulse, activations, window):
             pass
 
-        def run(self, steps, line_us):
+        def run(self, steps, line_us, periods=None, at=0):
             pass
 
         def tear_off(self):
@@ -383,6 +383,7 @@ def main():
             st = twin.stepper
             motion_us, lines, temps = st.motion_us, st.lines, st.line_temps
             max_on, overburnt = twin.head.max_dots_at_once, twin.paper.overburnt
+            violations = st.ramp_violations
             burnt = twin.paper.burnt
             del engine, twin, st
             gc.collect()
@@ -410,6 +411,7 @@ def main():
             emit("strobes_per_division", name, round(strobes / divisions, 3), 1.0, "ratio")
             emit("max_dots_at_once", name, max_on, m.MAX_DOTS_AT_ONCE, "dots")
             emit("overburnt_dots", name, overburnt, 0, "dots")
+            emit("ramp_violations", name, violations, 0, "steps")
             emit("mm_per_s", name, round(lines * 125 / motion_us * 1000, 1), None, "mm/s")
             if K:
                 cpu_us = min(engine_cpu_us(m, segments) for _ in range(5))

@@ -53,7 +53,7 @@ class Counting:
     def fire(self, groups, k, first_us, pulse_us, activations, window_us):
         self.fired += k * activations
 
-    def run(self, steps, line_us):
+    def run(self, steps, line_us, periods=None, at=0):
         self.steps += steps
 
     def tear_off(self):
@@ -396,3 +396,21 @@ def test_esc_7_and_a_low_supply_never_split_past_the_group_buffers():
     floor = (ltp02_245.MAX_DOTS_AT_ONCE + 3) // 4
     assert floor - 1 <= t.head.max_dots_at_once <= floor + 1
     assert t.paper.burnt == 6 * 384
+
+
+def test_the_twin_counts_steps_faster_or_slower_than_the_ramp():
+    t = Twin()
+    ramp = ltp02_245.ramp()
+    stepper = t.stepper
+    for p in ramp[:10]:  # along the ramp from rest: a motor keeps up
+        stepper.step(p)
+    for p in reversed(ramp[:10]):  # and back down it
+        stepper.step(p)
+    assert stepper.ramp_violations == 0
+    stepper.rest()
+    stepper.step(ramp[5])  # from rest straight to the sixth entry
+    stepper.step(ramp[5])
+    stepper.step(ramp[9])  # four entries at once
+    stepper.step(ramp[2])  # and slowing by seven
+    assert stepper.ramp_violations == 3
+    assert stepper.lost_steps == 0  # none is faster than the supply allows: only the ramp says
