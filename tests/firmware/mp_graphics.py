@@ -40,6 +40,22 @@ def feed(parser, data):
         i = parser.feed(buf, i, len(buf))
 
 
+def twice_second_locked(parser, engine, stream):
+    """Print `stream` once to warm up the first-use paths, then again with the heap locked;
+    both must give the same number of dot lines. Returns that number."""
+    feed(parser, stream)
+    first = engine.lines
+    micropython.heap_lock()
+    try:
+        i = 0
+        while i < len(stream) or parser.pending():
+            i = parser.feed(stream, i, len(stream))
+    finally:
+        micropython.heap_unlock()
+    assert engine.lines == 2 * first
+    return first
+
+
 def test_a_raster_image_comes_out_dot_for_dot():
     p, engine = make()
     feed(p, GS + b"v0\x00\x02\x00\x03\x00" + b"\x80\x01" + b"\xf0\x0f" + b"\x00\xff")
@@ -370,16 +386,7 @@ def test_qr_codes_back_to_back_parse_encode_and_print_with_the_heap_locked():
         + _qr(b"0123456789" * 30, 4, 3) + _qr(bytes(range(256)) * 4 + b"z" * 176, 3)
         + _qr(b"tillroll", 1, 2) + GS + b"H\x02" + GS + b"kI\x0a{BTill-128" + b"\n"
     )  # fmt: skip
-    feed(p, stream)  # warm up: first-use paths
-    first = engine.lines
-    micropython.heap_lock()
-    try:
-        i = 0
-        while i < len(stream) or p.pending():
-            i = p.feed(stream, i, len(stream))
-    finally:
-        micropython.heap_unlock()
-    assert engine.lines == 2 * first
+    first = twice_second_locked(p, engine, stream)
     assert first > 117 * 3 + 29 * 6  # version 25 at module 3, version 3 at module 6
 
 
@@ -434,16 +441,7 @@ def test_pdf417_codes_back_to_back_parse_encode_and_print_with_the_heap_locked()
         + _pdf417(b"Mixed: 12.50 EUR; #42 {ok}\r\n" * 10, columns=5, module=2, truncated=1)
         + _pdf417(b"0123456789" * 40, module=3, ratio=3) + b"\n"
     )  # fmt: skip
-    feed(p, stream)  # warm up: first-use paths
-    first = engine.lines
-    micropython.heap_lock()
-    try:
-        i = 0
-        while i < len(stream) or p.pending():
-            i = p.feed(stream, i, len(stream))
-    finally:
-        micropython.heap_unlock()
-    assert engine.lines == 2 * first
+    first = twice_second_locked(p, engine, stream)
     assert gfx.pdf417.row_count > 3 and first > 5 * 3 * 2 * 3 * 3
 
 
