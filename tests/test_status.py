@@ -90,6 +90,9 @@ def test_dle_eot_follows_the_paper_cover_and_head(tmp_path: Path):
         sim.open_cover()
         assert eot(pos) == [0x1A, 0x16, 0x12, 0x12]
         sim.open_cover(False)
+        sim.set_supply(0)  # the head supply is gone: seen at once, nothing printing
+        assert eot(pos) == [0x1A, 0x52, 0x52, 0x12]
+        sim.set_supply(8500)
         sim.control("head_temp", c=90, hold=True)  # hot, and kept hot: printing stops
         pos.send(receipt(3))
         sim.wait_status(lambda s: "overheat" in s["flags"])

@@ -25,6 +25,7 @@ _PAPER_END = const(0x60)  # DLE EOT 4
 _RT_FIXED = const(0x12)  # bits 1 and 4 of every DLE EOT reply
 _ASB_FIXED = const(0x10)  # bit 4 of the first ASB byte
 _AUTO_ERRORS = const(0x1C)  # OVERHEAT | NO_SUPPLY | UNDERVOLTAGE
+_NO_SUPPLY_MV = const(1000)  # as the engine: below this there is no head supply at all
 
 MAKER = "Tillroll"
 MODEL = "Tillroll 58"
@@ -46,13 +47,23 @@ class Report:
     # ---- the state -----------------------------------------------------------------------
 
     def faults(self) -> int:
-        """engine.status flags, with paper and cover as the sensors read them now."""
+        """engine.status flags, with paper, cover and supply as the sensors read them now
+        (the engine reads them only while it prints; the head's temperature keeps the
+        engine's stop-and-resume hysteresis)."""
         s = self._sensors
-        flags = self._engine.status.flags & ~(st.PAPER_OUT | st.COVER_OPEN)
+        flags = self._engine.status.flags & st.OVERHEAT
         if not s.paper():
             flags |= st.PAPER_OUT
         if not s.cover_closed():
             flags |= st.COVER_OPEN
+        mv = s.supply_mv()
+        low = self._engine.mechanism.SUPPLY_MIN_MV
+        if mv < _NO_SUPPLY_MV:
+            flags |= st.NO_SUPPLY
+        elif mv < low * 9 // 10:
+            flags |= st.UNDERVOLTAGE
+        elif mv < low:
+            flags |= st.LOW_SUPPLY
         return flags
 
     def near_end(self) -> bool:
