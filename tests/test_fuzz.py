@@ -156,6 +156,16 @@ INTERESTING = [
     b"\x1dk\x49\xff",
     b"\x1b@",
     b"\n",
+    # status and real-time commands: acted on as they arrive, ahead of the parser
+    b"\x10\x04\x01",
+    b"\x10\x05\x02",
+    b"\x10\x14\x08\x01\x03\x14\x01\x06\x02\x08",
+    b"\x10\x14\x07\x01",
+    b"\x1da\xff",
+    b"\x1b=\x00",
+    b"\x1d(D\x05\x00\x14\x01\x00\x02\x01",
+    b"\x1dr1",
+    b"\x1d(H\x06\x00\x30\x30ID01",
 ]
 
 
