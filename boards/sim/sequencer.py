@@ -2,7 +2,9 @@
 
 The engine hands over one dot line at a time: `fire(groups, k, first, pulse, activations,
 window)`, the strobe plan (`first` is the first activation's pulse and `window` its time; the
-other activations share the rest of the line), then `run(steps, line_us)`, the motion. The
+other activations share the rest of the line; a pulse of 0 fires nothing, as on a blank line
+that pre-heats the next one on its last activation only), then `run(steps, line_us, periods,
+at)`, the motion, with each step's period when given. The
 sequencer plays them on the twin's pins in time order: per activation, each group is latched and
 strobed; the next group's data is shifted in while the current one heats (the twin's latch holds
 the heating data); then the activation's share of motor steps, spread over its window.
@@ -68,7 +70,7 @@ class Sequencer:
             group_us = pulse + self._gap
             if group_us < self._shift:
                 group_us = self._shift
-            for g in range(k):
+            for g in range(k if pulse else 0):
                 head.shift(self._groups, g * 48)
                 head.latch()
                 head.strobe(pulse, t + g * group_us)

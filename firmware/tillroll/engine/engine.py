@@ -65,7 +65,10 @@ _MIN_MV = const(19)  # the profile's supply range starts here
 _STOP_C = const(20)  # head temperatures + 40 (T_MIN): the thermistor table's index
 _RESUME_C = const(21)
 _LOW_WATER = const(22)  # producers are woken once this many slots are free
-_STATE = const(23)
+_STEP_AT = const(23)  # where the next line's step periods go in _steps
+_PRE = const(24)  # 1: the head has heat history, so blank lines before black ones pre-heat
+_PREHEATS = const(25)
+_STATE = const(26)
 
 
 class Engine:
@@ -115,6 +118,10 @@ class Engine:
         in_flight = _AHEAD_US // (s * self._ramp[self._top]) + 2
         self._groups = [bytearray(_LINE_BYTES * kmax) for _ in range(in_flight)]
         state[_GROUPS] = in_flight
+        # Each line's step periods for the motor driver, which plays them step by step: the
+        # speed follows the ramp within a line too. A line's periods stay put while in flight.
+        self._steps = array("H", [0] * (in_flight * s))
+        state[_PRE] = 1 if m.HISTORY is not None else 0
         state[_RAMP] = 0
         state[_IDLE] = _IDLE_US
         state[_SINCE] = _CHECK_US
@@ -146,6 +153,11 @@ class Engine:
     def divisions(self) -> int:
         """Sum of ceil(black / cap) a line: the least possible strobes."""
         return self._st[_DIVISIONS]
+
+    @property
+    def preheats(self) -> int:
+        """Blank or fed lines that pre-heated the black line after them (history control)."""
+        return self._st[_PREHEATS]
 
     @property
     def pulse_us(self) -> int:
@@ -259,27 +271,47 @@ class Engine:
         if slowest > floor:
             floor = slowest
         self._floor_us = floor
-        ramp = self._ramp
-        state = self._st
-        s = state[_S]
-        a = state[_A]
         for b in range(_BUCKETS):
             step = floor
             if b:
-                dots = 8 * b  # the most a line in this bucket has
-                k = (dots + cap - 1) // cap
-                nsa = (dots + k - 1) // k
-                for _ in range(8):  # fixed point: the pulse depends on W through the history
-                    w = step * s // a
-                    need = activation_us(state, k, heat.pulse_us(nsa, w))
-                    if need <= w:
-                        break
-                    step = (need * a + s - 1) // s
+                # The bucket's most dots, and the most it has in one group fewer when it
+                # straddles a multiple of the cap (one group keeps the pause rule, which can
+                # need more time than two): the slower of the two.
+                most = 8 * b
+                k = (most + cap - 1) // cap
+                step = self._step_for(most, cap, step)
+                fewer = (k - 1) * cap
+                if k > 1 and fewer > most - 8:
+                    step = self._step_for(fewer, cap, step)
             self._need[b] = step
-            i = 0
-            while i < self._top and ramp[i] > step:
-                i += 1
-            self._caps[b] = i
+            self._caps[b] = self._position(step)
+
+    def _step_for(self, dots: int, cap: int, step: int) -> int:
+        """The slowest step (no faster than `step`) heating a line of `dots` black dots
+        needs, with the dots shared evenly among its sub-strobes."""
+        state = self._st
+        s = state[_S]
+        a = state[_A]
+        k = (dots + cap - 1) // cap
+        nsa = (dots + k - 1) // k
+        for _ in range(8):  # fixed point: the pulse depends on W through the history
+            w = step * s // a
+            need = activation_us(state, k, self.heat.pulse_us(nsa, w))
+            if need <= w:
+                break
+            step = (need * a + s - 1) // s
+        return step
+
+    def _position(self, step: int) -> int:
+        """The furthest ramp position whose step is no faster than `step` (0 at the slowest):
+        a line held there runs the ramp's own periods, never floored to slower ones."""
+        ramp = self._ramp
+        i = 0
+        while i < self._top and ramp[i] > step:
+            i += 1
+        if i and ramp[i] < step:
+            i -= 1
+        return i
 
     # ---- faults ---------------------------------------------------------------------------
 
