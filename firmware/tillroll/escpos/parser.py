@@ -292,8 +292,10 @@ class Parser:
                     if out.busy():
                         return i - 1  # no room for a line that may wrap: wait, then go on
                     i = out.chars(buf, i - 1, end)  # the whole run of printable bytes
-                    if i < end and buf[i] >= 0x20:
-                        return i  # it stopped short: a wrap filled the queue
+                    if out.busy():
+                        # A wrap filled the queue (the run may have stopped short of its end):
+                        # whatever comes next, an LF's line included, waits for room.
+                        return i
                 elif b == _HT:
                     out.tab()
                 elif b == _LF:
