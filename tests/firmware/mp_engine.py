@@ -174,14 +174,15 @@ def test_lookahead_slows_down_in_time_for_a_dense_line():
     q.push_line(solid, 0)
     for _ in range(4):
         q.push_line(blank, 0)
-    caps = bytearray(49)  # by black dots, 8 a bucket
-    caps[0] = 90  # blank lines may run at position 90
+    arrive = bytearray(49)  # by black dots, 8 a bucket: where the step before may be
+    arrive[0] = 91  # blank lines may run at position 90
     for b in range(1, 49):
-        caps[b] = 5  # solid (384 dots, bucket 48) only at position 5
-    # the solid line is 3 lines ahead: 4 steps a line, one position a step
-    assert lookahead(q.buffer, 0, len(q), 8, caps, 4, 25, 0) == 5 + 2 * 4 + 1
+        arrive[b] = 6  # solid (384 dots, bucket 48) only at position 5
+    # the solid line is 3 lines ahead: 4 steps a line, one position a step; the bound is the
+    # current line's last step
+    assert lookahead(q.buffer, 0, len(q), 8, arrive, 4, 25, 0) == 5 + 2 * 4 + 1
     # with nothing after it, the motor must come to rest after the last line
-    assert lookahead(q.buffer, 0, 3, 8, caps, 4, 25, 0) == 2 * 4
+    assert lookahead(q.buffer, 0, 3, 8, arrive, 4, 25, 0) == 2 * 4
 
 
 def test_the_motor_follows_the_ramp_line_by_line():

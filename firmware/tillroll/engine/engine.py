@@ -42,7 +42,7 @@ _BUCKETS = const(49)  # 0, 1-8, 9-16, ... 377-384 black dots
 # The engine's per-line state and counters, in one array its native code reads (engine.vpy
 # names them the same). None is below zero: a ptr32 reads its word zero-extended on a 64-bit
 # port.
-_RAMP = const(0)  # ramp position of the last step + 1; 0: at rest
+_RAMP = const(0)  # ramp position of the last step + 1 (the slower entry bracketing it); 0: at rest
 _IDLE = const(1)  # us since the head's last activation began
 _SINCE = const(2)  # us since the supply and thermistor were read
 _FLIP = const(3)  # the next group buffer
@@ -68,7 +68,10 @@ _LOW_WATER = const(22)  # producers are woken once this many slots are free
 _STEP_AT = const(23)  # where the next line's step periods go in _steps
 _PRE = const(24)  # 1: the head has heat history, so blank lines before black ones pre-heat
 _PREHEATS = const(25)
-_STATE = const(26)
+_HALF = const(26)  # 1: the last step lay between the ramp entries _RAMP - 1 and _RAMP
+_LAST = const(27)  # the last step's period (us); 0: at rest
+_FLOOR = const(28)  # no step is faster than this (supply, speed setting)
+_STATE = const(29)
 
 
 class Engine:
@@ -109,9 +112,10 @@ class Engine:
         s = m.STEPS_PER_LINE
         state[_WINDOW] = (len(self._ramp) + s - 1) // s + 1
         kmax = (m.DOTS + self._cap_floor - 1) // self._cap_floor
-        # By black dots in buckets of 8: the furthest ramp position and the slowest step (us)
-        # heating such a line needs.
+        # By black dots in buckets of 8: the furthest ramp position, the furthest position
+        # the step before such a line may be at, and the slowest step (us) heating it needs.
         self._caps = bytearray(_BUCKETS)
+        self._arrive = bytearray(_BUCKETS)
         self._need = array("H", [0] * _BUCKETS)
         # The head driver reads a line's group lines until that line is done, and the engine
         # plans up to _AHEAD_US ahead: one buffer for each line that can be in flight.
@@ -253,7 +257,9 @@ class Engine:
     def _plan(self, mv: int):
         """Speed limits for the present supply and head temperature: for each bucket of 8
         black dots, the slowest step heating such a line needs (at the bucket's most dots,
-        shared evenly among its sub-strobes) and the furthest ramp position for it."""
+        shared evenly among its sub-strobes), the furthest ramp position for it (the line
+        cruises at exactly that step when it lies between two ramp entries) and the furthest
+        position the step before it may be at."""
         m = self.mechanism
         heat = self.heat
         heat.set_supply(mv)
@@ -271,6 +277,7 @@ class Engine:
         if slowest > floor:
             floor = slowest
         self._floor_us = floor
+        self._st[_FLOOR] = floor
         for b in range(_BUCKETS):
             step = floor
             if b:
@@ -284,7 +291,9 @@ class Engine:
                 if k > 1 and fewer > most - 8:
                     step = self._step_for(fewer, cap, step)
             self._need[b] = step
-            self._caps[b] = self._position(step)
+            i = self._position(step)
+            self._caps[b] = i
+            self._arrive[b] = i + 1 if self._starts_on_entry(i, step) else i
 
     def _step_for(self, dots: int, cap: int, step: int) -> int:
         """The slowest step (no faster than `step`) heating a line of `dots` black dots
@@ -302,15 +311,25 @@ class Engine:
             step = (need * a + s - 1) // s
         return step
 
+    def _starts_on_entry(self, i: int, step: int) -> bool:
+        """Whether a line at ramp position `i` needing `step` can start on the entry itself
+        (so the step before it may be one position further): no faster than the motor's
+        fastest, and its first activation's other steps, each at most the next slower entry,
+        make up the time."""
+        ramp = self._ramp
+        n = self._st[_S] // self._st[_A]
+        if ramp[i] < self._floor_us:
+            return False  # its first step is floored to the motor's fastest, past the entry
+        return ramp[i] >= step or i == 0 or ramp[i] + (n - 1) * ramp[i - 1] >= n * step
+
     def _position(self, step: int) -> int:
-        """The furthest ramp position whose step is no faster than `step` (0 at the slowest):
-        a line held there runs the ramp's own periods, never floored to slower ones."""
+        """The first ramp position whose step is no slower than `step` (the top if none): a
+        line held there runs at `step` itself, floored to it when `step` lies between this
+        entry and the one before (the twin's rule allows any period between the two)."""
         ramp = self._ramp
         i = 0
         while i < self._top and ramp[i] > step:
             i += 1
-        if i and ramp[i] < step:
-            i -= 1
         return i
 
     # ---- faults ---------------------------------------------------------------------------
@@ -343,6 +362,8 @@ class Engine:
         while True:
             if not len(queue):
                 state[_RAMP] = 0  # the motor stops
+                state[_HALF] = 0
+                state[_LAST] = 0
                 state[_IDLE] = _IDLE_US
                 state[_SINCE] = _CHECK_US
                 self._work.clear()
@@ -353,6 +374,8 @@ class Engine:
                 clock.advance(planned)
             if status.flags & st.STOPS:
                 state[_RAMP] = 0
+                state[_HALF] = 0
+                state[_LAST] = 0
                 idle = state[_IDLE] + _POLL_US
                 state[_IDLE] = idle if idle < _IDLE_US else _IDLE_US
                 await clock.sleep_us(_POLL_US)
