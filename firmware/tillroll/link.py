@@ -52,7 +52,6 @@ class DataLink:
         self._due = []  # [engine units, reply]: sent once the engine has done that many
         self._asb = bytearray(4)
         self._asb_sent = bytearray(4)
-        self.asb_mask = 0  # GS a n
         self.received = 0
         self.replies_dropped = 0
         self.reading = True  # waiting for the sender: between receipts, or idle mid-receipt
@@ -64,7 +63,7 @@ class DataLink:
         parser.stop_at_boundary = True
         parser.host = self
         self.realtime = RealTime(self)
-        self.asb_mask = 0
+        self.asb_mask = 0  # GS a n
 
     # ---- the sender's connection ------------------------------------------------------------
 
@@ -253,7 +252,7 @@ class DataLink:
         if self.report is None:
             return
         if n == 1 or n == 49:
-            self._due.append([self._engine.pushed(), None])  # read when it is due
+            self._after_print(None)  # the sensor is read when it is due
         elif n == 2 or n == 50:
             self._after_print(b"\x00")  # no drawer connector: pin 3 low
 

@@ -123,7 +123,3 @@ class Heat:
     def pulse_us(self, nsa: int, w_us: int) -> int:
         """Pulse for `nsa` dots heated at once, W' = `w_us` after their last activation."""
         return pulse(self.params, self.base, nsa, w_us)  # pyright: ignore[reportArgumentType]
-
-    @property
-    def max_pulse_us(self) -> int:
-        return self.params[_MAX]

@@ -29,16 +29,8 @@ CANCELLED = const(5)  # the host cleared it before it printed (DLE DC4 fn 8, DLE
 
 STATE_NAMES = ("receiving", "printing", "printed", "interrupted", "incomplete", "cancelled")
 
-# Interruption reasons (engine status bits, and power loss)
+# Interruption reasons: the engine's status bits (engine/status.py), and power loss
 POWER_LOSS = const(0x80)
-_REASONS = (
-    (0x01, "paper_out"),
-    (0x02, "cover_open"),
-    (0x04, "overheat"),
-    (0x08, "no_supply"),
-    (0x10, "undervoltage"),
-    (POWER_LOSS, "power_loss"),
-)
 
 # Index fields, flat in one list (a small int a field, no object a receipt)
 _NUM = const(0)
@@ -53,10 +45,6 @@ _F = const(7)
 _EPOCH_2024 = const(1704067200)
 _WARN_PERCENT = const(90)
 _ROOM_BYTES = const(1024)
-
-
-def reason_names(reason: int):
-    return [name for bit, name in _REASONS if reason & bit]
 
 
 class Journal:
