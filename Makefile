@@ -13,13 +13,30 @@ APT_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim xfonts-bas
     fonts-noto-cjk pcf2bdf
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all demo test bench fuzz font apt clean help
+# The board image: MicroPython v1.28.0 from third_party/, built with Debian's Arm toolchain.
+BOARD    ?= rp2_pico
+RP2      := $(OUT)/rp2
+MPY_SRC  := $(RP2)/src/micropython
+FW_OUT   := $(OUT)/firmware
+FW_APT   := gcc-arm-none-eabi libnewlib-arm-none-eabi cmake build-essential
+# Every board build runs in a network namespace of its own, with no network in it: a build that
+# reaches for the network fails here, not on a module maker's offline machine.
+NETLESS  := unshare -n
+# MicroPython's own make runs apart from ours (its parallel qstr generation wants its own jobs).
+SUBMAKE  := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -j$$(nproc)
+FW_INPUTS := $(shell find firmware/tillroll boards/$(BOARD) boards/mechanisms -type f \
+    \( -name '*.py' -o -name '*.vpy' -o -name '*.h' -o -name '*.cmake' -o -name '*.csv' \)) \
+    Makefile firmware/fonts host/tillroll_host/image.py $(RP2)/.extracted $(RP2)/picotool/.built \
+    $(MPY_SRC)/mpy-cross/build/mpy-cross
+
+.PHONY: all demo test bench fuzz font apt firmware firmware-apt clean help
 
 help:
 	@echo "make demo   print a sample receipt on the simulated module -> $(OUT)/demo-receipt.png"
 	@echo "make test   run every test (installs what it needs first)"
 	@echo "make bench  speed and memory figures -> $(OUT)/bench.json (docs/benchmarks.md)"
 	@echo "make fuzz   a long random fuzzing run (EXAMPLES=5000); findings -> $(OUT)/fuzz-failures"
+	@echo "make firmware  the RP2040 images (BOARD=rp2_pico) -> $(FW_OUT)/ (docs/hardware.md)"
 	@echo "make font   rebuild firmware/fonts from Debian's font packages (see firmware/fonts)"
 	@echo "make clean  remove .venv, node_modules and $(OUT)"
 
@@ -59,7 +76,7 @@ apt:
 demo: $(BIN)/.installed
 	$(BIN)/tillroll demo -o $(OUT)/demo-receipt.png
 
-test: $(BIN)/.installed $(STUBS)/.installed node_modules/.installed apt
+test: $(BIN)/.installed $(STUBS)/.installed node_modules/.installed apt firmware
 	$(BIN)/python -m pytest
 
 bench: $(BIN)/.installed
@@ -73,3 +90,63 @@ clean:
 
 fuzz: $(BIN)/.installed
 	TILLROLL_FUZZ_RANDOM=1 TILLROLL_FUZZ_EXAMPLES=$${EXAMPLES:-5000} $(BIN)/python -m pytest tests/test_fuzz.py -x
+
+firmware-apt: $(RP2)/.toolchain
+$(RP2)/.toolchain:
+	@if ! command -v arm-none-eabi-gcc >/dev/null || ! command -v cmake >/dev/null \
+	    || [ ! -e /usr/lib/arm-none-eabi/newlib/libc.a ] || ! command -v g++ >/dev/null; then \
+	    echo "installing Debian packages: $(FW_APT)"; \
+	    $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(FW_APT) >/dev/null; \
+	fi
+	@mkdir -p $(RP2) && touch $@
+
+# MicroPython's sources, checked against third_party/SHA256SUMS and patched (third_party/README.md).
+$(RP2)/.extracted: third_party/micropython-v1.28.0-src.tar.xz third_party/SHA256SUMS \
+        third_party/patches/mpy-tool-align.patch
+	cd third_party && sha256sum --quiet --strict -c SHA256SUMS
+	rm -rf $(RP2)/src && mkdir -p $(RP2)
+	tar -xJf third_party/micropython-v1.28.0-src.tar.xz -C $(RP2) src
+	patch -d $(MPY_SRC) -p1 --quiet < third_party/patches/mpy-tool-align.patch
+	touch $@
+
+# pico-sdk wants picotool and would clone it otherwise: build it from the vendored source.
+$(RP2)/picotool/.built: $(RP2)/.extracted | $(RP2)/.toolchain
+	$(NETLESS) sh -c 'cmake -S $(RP2)/src/picotool -B $(RP2)/build-picotool -DPICOTOOL_NO_LIBUSB=1 \
+	    -DPICOTOOL_FLAT_INSTALL=1 -DPICO_SDK_PATH=$(abspath $(MPY_SRC))/lib/pico-sdk \
+	    -DCMAKE_INSTALL_PREFIX=$(abspath $(RP2))/picotool >/dev/null \
+	    && cmake --build $(RP2)/build-picotool -j$$(nproc) >/dev/null \
+	    && cmake --install $(RP2)/build-picotool >/dev/null'
+	touch $@
+
+$(MPY_SRC)/mpy-cross/build/mpy-cross: $(RP2)/.extracted | $(RP2)/.toolchain
+	$(NETLESS) sh -c '$(SUBMAKE) -C $(MPY_SRC)/mpy-cross >$(RP2)/mpy-cross.log 2>&1' \
+	    || (tail -n 40 $(RP2)/mpy-cross.log; exit 1)
+
+firmware: $(FW_OUT)/tillroll-$(BOARD).uf2 $(FW_OUT)/tillroll-$(BOARD)-dev.uf2
+
+$(FW_OUT)/fonts.romfs: $(wildcard firmware/fonts/*) host/tillroll_host/image.py $(BIN)/.installed
+	@mkdir -p $(FW_OUT)
+	$(BIN)/python -m tillroll_host.image romfs $@
+
+# One image: stage what it freezes, build MicroPython for the board with no network, then the
+# whole-module and update UF2s and a size report. $(1): name suffix, $(2): stage flags.
+define board_image
+$(FW_OUT)/tillroll-$(BOARD)$(1).uf2: $(FW_INPUTS) $(FW_OUT)/fonts.romfs $(BIN)/.installed | $(RP2)/.toolchain
+	$(BIN)/python -m tillroll_host.image stage $(RP2)/frozen$(1) --board $(BOARD) $(2)
+	TILLROLL_FROZEN_DIR=$(abspath $(RP2))/frozen$(1) $(NETLESS) sh -c 'tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " " \
+	    > $(RP2)/build$(1).net && $(subst $$,$$$$,$(SUBMAKE)) -C $(MPY_SRC)/ports/rp2 \
+	    BOARD_DIR=$(abspath boards/$(BOARD)/image) BUILD=$(abspath $(RP2))/build$(1) \
+	    PICOTOOL_FETCH_FROM_GIT_PATH=$(abspath $(RP2))/picotool >$(RP2)/build$(1).log 2>&1' \
+	    || (tail -n 40 $(RP2)/build$(1).log; exit 1)
+	$(BIN)/python -m tillroll_host.image images $(RP2)/build$(1)/firmware.uf2 \
+	    $(FW_OUT)/fonts.romfs $(FW_OUT) tillroll-$(BOARD)$(1)
+	cp $(RP2)/build$(1)/firmware.elf $(FW_OUT)/tillroll-$(BOARD)$(1).elf
+	{ echo "network during the build: $$$$(tr '\n' ' ' < $(RP2)/build$(1).net)"; \
+	  arm-none-eabi-size $(FW_OUT)/tillroll-$(BOARD)$(1).elf; \
+	  echo "fonts ROMFS: $$$$(stat -c %s $(FW_OUT)/fonts.romfs) bytes"; } \
+	    > $(FW_OUT)/tillroll-$(BOARD)$(1).size.txt
+	cat $(FW_OUT)/tillroll-$(BOARD)$(1).size.txt
+endef
+$(eval $(call board_image,,))
+$(eval $(call board_image,-dev,--development))

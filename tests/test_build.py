@@ -14,7 +14,10 @@ import pytest
 
 from tillroll_host.paths import BOARDS, FIRMWARE, ROOT
 
-DEVICE_SOURCES = sorted([*FIRMWARE.rglob("*.py"), *BOARDS.rglob("*.py")])
+# A board's `image/` folder is MicroPython's build configuration (its manifest), not device code.
+DEVICE_SOURCES = sorted(
+    p for p in [*FIRMWARE.rglob("*.py"), *BOARDS.rglob("*.py")] if "image" not in p.parent.parts
+)
 STUBS = ROOT / ".venv" / "typeshed"
 PYRIGHT = ROOT / "node_modules" / ".bin" / "pyright"
 
@@ -74,15 +77,36 @@ def test_native_code_compiles_for_each_board(source: Path, arch: str, tmp_path: 
     assert out.read_bytes()[:1] == b"M"
 
 
+# A board's own code is checked against its port's stubs only, with the micropython-lib packages
+# its image freezes (from the vendored sources `make firmware` extracts).
+PORT_BOARDS = {"rp2": ["rp2_pico"], "esp32": []}
+MICROPYTHON_LIB = ROOT / "out" / "rp2" / "src" / "micropython" / "lib" / "micropython-lib"
+FROZEN_LIBS = [
+    MICROPYTHON_LIB / "micropython" / "usb" / p for p in ("usb-device", "usb-device-cdc")
+]
+
+
+def _sources_for(port: str) -> list[Path]:
+    others = [b for p, boards in PORT_BOARDS.items() if p != port for b in boards]
+    return [s for s in DEVICE_SOURCES if not any(BOARDS / b in s.parents for b in others)]
+
+
 @pytest.mark.parametrize("port", ["rp2", "esp32"])
 def test_type_checks_against_the_micropython_stubs(port: str, tmp_path: Path):
     typeshed = STUBS / port
     if not (typeshed / "stdlib").is_dir() or not PYRIGHT.exists():
         pytest.fail(f"stubs or pyright missing ({typeshed}, {PYRIGHT}): run `make test`")
+    if not all(lib.is_dir() for lib in FROZEN_LIBS):
+        pytest.fail(f"{MICROPYTHON_LIB} is missing: `make firmware` extracts it")
+    sources = _sources_for(port)
+    # The packages share `usb/device/`, as they do once frozen: merge them for the checker.
+    merged = tmp_path / "frozen-libs"
+    for lib in FROZEN_LIBS:
+        shutil.copytree(lib / "usb", merged / "usb", dirs_exist_ok=True)
     config = {
         "typeshedPath": str(typeshed),
         "stubPath": str(typeshed),
-        "extraPaths": [str(FIRMWARE), str(BOARDS)],
+        "extraPaths": [str(FIRMWARE), str(BOARDS), str(merged)],
         "pythonVersion": "3.8",
         "typeCheckingMode": "standard",
         "reportMissingModuleSource": "none",
@@ -92,7 +116,7 @@ def test_type_checks_against_the_micropython_stubs(port: str, tmp_path: Path):
     assert node, "Node.js runs pyright"
     done = subprocess.run(
         [str(PYRIGHT), "--outputjson", "-p", str(tmp_path / "pyrightconfig.json")]
-        + [str(p) for p in DEVICE_SOURCES],
+        + [str(p) for p in sources],
         capture_output=True,
         text=True,
     )
@@ -102,5 +126,5 @@ def test_type_checks_against_the_micropython_stubs(port: str, tmp_path: Path):
         for d in report["generalDiagnostics"]
         if d["severity"] == "error"
     ]
-    assert report["summary"]["filesAnalyzed"] == len(DEVICE_SOURCES)
+    assert report["summary"]["filesAnalyzed"] == len(sources)
     assert not problems, "\n".join(problems)

@@ -1,0 +1,153 @@
+"""Tillroll 58 on a Raspberry Pi Pico: builds every piece of hardware and hands it to the App.
+
+WIRING (GPIO numbers of the RP2040; docs/hardware.md has the schematic notes)
+    USB           data CDC (interface 0-1, the POS's COM port), printer class (interface 2),
+                  REPL CDC on a development image only (interfaces 3-4)
+    UART0         GP0 TX, GP1 RX, GP2 CTS, GP3 RTS: ESC/POS at 115200 8N1, hardware RTS/CTS
+    head          GP10 CLK, GP11 DAT, GP12 /LAT, GP13 STB (all strobe blocks, one line: the
+                  engine divides by masking data), GP14 VH enable (head supply switch)
+    motor         GP6 A+, GP7 A-, GP8 B+, GP9 B- (to the stepper driver's inputs)
+    thermistor    ADC0 (GP26): head NTC (30 kOhm, B 3950) to GND, 30 kOhm to 3.3 V
+    head supply   ADC1 (GP27): VH through 47 kOhm over 10 kOhm to GND
+    paper         GP20: photo sensor, high while paper is under it
+    near end      GP21: roll sensor, high while more than the near-end length is left
+    cover         GP22: switch to GND, low while the cover is closed
+    FEED          GP19: button to GND (low while pressed)
+    flash         2 MiB QSPI: firmware, fonts (ROMFS at /rom), littlefs at /, the journal's
+                  own region (flash_map.py)
+"""
+
+import machine
+import rp2
+
+from rp2_pico import variant
+from rp2_pico.flash_map import JOURNAL_AT, JOURNAL_BYTES
+from tillroll.clock import RealClock
+
+_ADC_FULL = const(65535)
+_VREF_MV = const(3300)
+_NTC_PULLUP = const(30000)  # ohms
+_SUPPLY_TOP = const(47)  # the supply divider, kOhm
+_SUPPLY_BOTTOM = const(10)
+_TEAR_LINES = const(96)  # head to tear bar: 12 mm
+_IDLE_MS = const(2000)  # a line's sender yields to another port after this long silent
+
+
+class Sensors:
+    """Paper, near end, cover, supply and thermistor, read when the engine asks."""
+
+    def __init__(self, paper, near_end, cover, thermistor, supply):
+        self._paper = paper
+        self._near_end = near_end
+        self._cover = cover
+        self._thermistor = thermistor
+        self._supply = supply
+
+    def paper(self) -> bool:
+        return self._paper.value() == 1
+
+    def paper_near_end(self) -> bool:
+        return self._near_end.value() == 0
+
+    def cover_closed(self) -> bool:
+        return self._cover.value() == 0
+
+    def supply_mv(self) -> int:
+        raw = self._supply.read_u16()
+        return raw * _VREF_MV * (_SUPPLY_TOP + _SUPPLY_BOTTOM) // (_ADC_FULL * _SUPPLY_BOTTOM)
+
+    def head_ohms(self) -> int:
+        raw = self._thermistor.read_u16()
+        if raw >= _ADC_FULL:
+            return 10000000  # open: as cold as the table goes
+        return _NTC_PULLUP * raw // (_ADC_FULL - raw)
+
+
+class LineCounter:
+    """The head and motor drivers, until the PIO drivers land ("The print path at the pins"):
+    they take the engine's strobe plans and step periods and only count them, so the pins of
+    the WIRING table above do not move yet and nothing is heated or fed."""
+
+    def __init__(self):
+        self.lines = 0  # dot lines the engine handed the motor
+        self.fired = 0  # dot lines with heat
+        self.steps = 0
+
+    def fire(self, groups, k, first_us, pulse_us, activations, window_us):
+        if k:
+            self.fired += 1
+
+    def run(self, steps, line_us, periods=None, at=0):
+        self.lines += 1
+        self.steps += steps
+
+
+class TearCounter:
+    def __init__(self):
+        self.receipts = 0
+
+    def tear_off(self):
+        self.receipts += 1
+
+
+class Rp2PicoBoard:
+    def __init__(self, mechanism="ltp02_245"):
+        from rp2_pico.usb_ports import start_usb
+
+        self.serial = "%08X" % (int.from_bytes(machine.unique_id(), "big") & 0xFFFFFFFF)
+        # USB first: a development image's REPL is there even if what follows fails.
+        self.usb = start_usb(self.serial, development=variant.DEVELOPMENT)
+        self.mechanism = __import__("mechanisms." + mechanism, None, None, ("NAME",))
+        self.clock = RealClock()
+        drivers = LineCounter()
+        self.head = drivers
+        self.motor = drivers
+        self.tear = TearCounter()
+        self.tear_lines = _TEAR_LINES
+        pull_up = machine.Pin.PULL_UP
+        self.sensors = Sensors(
+            machine.Pin(20, machine.Pin.IN),
+            machine.Pin(21, machine.Pin.IN),
+            machine.Pin(22, machine.Pin.IN, pull_up),
+            machine.ADC(26),
+            machine.ADC(27),
+        )
+        self.feed_held = machine.Pin(19, machine.Pin.IN, pull_up).value() == 0
+        self.font_dir = "/rom/fonts"
+        self.settings_path = "/settings"
+        self.nv_dir = "/nv"
+        self.journal_flash = rp2.Flash(start=JOURNAL_AT, len=JOURNAL_BYTES)
+        self.copy_banner = "COPY"
+        self.resume_at_line = False
+        self.idle_ms = 0
+        self.uart = machine.UART(
+            0,
+            115200,
+            tx=machine.Pin(0),
+            rx=machine.Pin(1),
+            cts=machine.Pin(2),
+            rts=machine.Pin(3),
+            flow=machine.UART.RTS | machine.UART.CTS,
+            rxbuf=4096,
+            timeout=0,
+        )
+        self._nv_dir_made()
+
+    def _nv_dir_made(self):
+        import os
+
+        try:
+            os.mkdir(self.nv_dir)
+        except OSError:
+            pass  # there already
+
+    async def serve(self, app):
+        from rp2_pico.ports import Arbiter, CdcPort, Port
+
+        usb = self.usb
+        arbiter = Arbiter(app)
+        arbiter.add(CdcPort("usb-cdc", usb.data, arbiter, _IDLE_MS))
+        arbiter.add(Port("usb-printer", usb.printer, arbiter, _IDLE_MS))
+        arbiter.add(Port("uart", self.uart, arbiter, _IDLE_MS))
+        self.arbiter = arbiter
+        await arbiter.serve()

@@ -1,0 +1,11 @@
+"""The module's flash, as MicroPython's storage region splits it (docs/hardware.md).
+
+Offsets are within the storage region (`rp2.Flash(start=, len=)`), which begins right after
+the fonts' ROMFS partition. The image build (host/tillroll_host/image.py, FlashMap) uses the
+same numbers; tests/test_build.py checks that they agree.
+"""
+
+FILESYSTEM_AT = const(0)
+FILESYSTEM_BYTES = const(128 * 1024)  # littlefs at /: settings, NV logos
+JOURNAL_AT = const(128 * 1024)
+JOURNAL_BYTES = const(256 * 1024)  # the receipt journal: 64 erase blocks of 4 KiB

@@ -1,0 +1,47 @@
+"""The module's USB device, set up at run time (the image has no built-in USB serial).
+
+Interfaces, in this order, so POS software that opens "the first COM port" gets the data link:
+    0-1  data CDC: ESC/POS in, status replies out
+    2    printer class: ESC/POS for operating systems' printing stacks
+    3-4  REPL CDC: on a development image only (its REPL through os.dupterm)
+A production image offers no REPL on any interface.
+"""
+
+import os
+
+import usb.device
+from usb.device.cdc import CDCInterface
+
+from rp2_pico.printer_class import PrinterInterface
+
+DEVICE_ID = "MFG:Tillroll;MDL:Tillroll 58;CMD:ESC/POS;CLS:PRINTER;DES:Tillroll 58 receipt printer;"
+
+
+class UsbPorts:
+    def __init__(self, data, printer, repl):
+        self.data = data
+        self.printer = printer
+        self.repl = repl
+
+
+def start_usb(serial: str, development: bool) -> UsbPorts:
+    data = CDCInterface()
+    data.init(timeout=0, rxbuf=1024, txbuf=1024)  # never block: a reply that won't fit is dropped
+    printer = PrinterInterface(DEVICE_ID)
+    itfs = [data, printer]
+    repl = None
+    if development:
+        repl = CDCInterface()
+        repl.init(timeout=0)
+        itfs.append(repl)
+    usb.device.get().init(
+        *itfs,
+        builtin_driver=False,
+        manufacturer_str="Tillroll",
+        product_str="Tillroll 58",
+        serial_str=serial,
+        max_power_ma=100,
+    )
+    if repl is not None:
+        os.dupterm(repl)
+    return UsbPorts(data, printer, repl)
