@@ -95,7 +95,8 @@ def test_receipts_survive_a_restart_with_their_states():
     j.printed(numbers[0])
     j.interrupted(numbers[1], 0x01, 40)
     f.close()
-    j = _mounted(NorFlash(_IMAGE, 8))
+    f = NorFlash(_IMAGE, 8)
+    j = _mounted(f)
     assert j.numbers() == numbers
     assert j.state(numbers[0]) == jn.PRINTED
     assert j.info(numbers[1])[:2] == (jn.INTERRUPTED, 0x01)
@@ -105,6 +106,12 @@ def test_receipts_survive_a_restart_with_their_states():
     assert not _image_holds(b"4111111111111111")
     assert j.list()[0][2:] == ("printed", "Shop 0")
     assert j.status()["problems"] == 0
+    data = _receipt(3)  # after the restart, on into the page the last record ended in
+    j.text(data, 0, len(data))
+    assert j.end(r.CUT) == numbers[-1] + 1
+    assert j.log.order == [0] and _stored(j, numbers[-1] + 1) == _receipt(3).replace(
+        b"4111 1111 1111 1111", b"**** **** **** 1111"
+    )
 
 
 def test_an_edited_record_and_a_gap_are_reported_not_fatal():
@@ -159,7 +166,11 @@ def test_a_receipt_costs_at_most_two_erases():
             j.text(data, 0, len(data))
             j.printed(j.end(r.CUT))
         per = f.erases / count
-        print("%d-byte receipts: %.2f erases each (%d erases)" % (size, per, f.erases))
+        used = (f.erases - 1) * f.block_size + j.log.head_at  # the region, headers and all
+        print(
+            "%d-byte receipts: %d flash bytes, %.2f erases, %.1f page programs each"
+            % (size, used // count, per, f.programs / count)
+        )
         assert per <= 2
         assert max(f.erases_per_block) - min(f.erases_per_block) <= 1  # worn evenly
         f.close()
@@ -191,6 +202,7 @@ def test_power_cut_at_every_program_and_erase():
     ops = f.ops
     f.close()
     covered = 0
+    torn_found = 0
     for torn in (False, True):
         for cut in range(1, ops + 1):
             f = _fresh(blocks=3, cut_at=cut, torn=torn)
@@ -206,9 +218,11 @@ def test_power_cut_at_every_program_and_erase():
                 if j.state(n) != jn.INCOMPLETE and j.state(n) != jn.RECEIVING:
                     acked_before[n] = _stored(j, n)
             f.close()
-            j2 = _mounted(NorFlash(_IMAGE, 3))
+            f = NorFlash(_IMAGE, 3)
+            j2 = _mounted(f)
             s = j2.status()
             assert s["problems"] == 0, (cut, torn, s)
+            torn_found += s["torn_records"]
             for n in acked_before:
                 assert n in j2.numbers(), (cut, torn, n)
                 state = j2.state(n)
@@ -221,9 +235,12 @@ def test_power_cut_at_every_program_and_erase():
             j2.text(data, 0, len(data))
             n = j2.end(r.CUT)
             assert n and _stored(j2, n).endswith(b"\x1dV\x00"), (cut, torn)
+            f.close()
             covered += 1
     print("power-cut points covered: %d (%d operations, clean and torn)" % (covered, ops))
+    print("torn records found while mounting: %d" % torn_found)
     assert covered == 2 * ops
+    assert torn_found > 0
 
 
 def test_a_region_that_is_not_a_journal_is_reported_and_left_alone():
