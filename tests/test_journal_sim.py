@@ -1,6 +1,8 @@
 """The journal on the simulated module, as a cashier and a technician meet it: receipts that
 did not come out whole come out again marked COPY, acknowledgements wait for the flash, and
-the technician lists and reprints receipts through the control channel (docs/journal.md)."""
+the technician lists and reprints receipts through the control channel (docs/journal.md).
+Throughout, the journal programs its NOR flash only in whole, page-aligned 256-byte pages, as
+the RP2040 requires (the sim's flash model refuses anything else)."""
 
 from __future__ import annotations
 
@@ -36,6 +38,12 @@ def marker_reply(port: int, data: bytes, pid: bytes) -> bytes:
                 break
             reply += got
     return reply
+
+
+def assert_whole_pages(sim: SimModule) -> None:
+    """The journal wrote, in whole page-aligned pages only, and never tried to set a bit."""
+    flash = sim.counters()["flash"]
+    assert flash["programs"] > 0 and flash["refused"] == 0 and flash["overwrites"] == 0, flash
 
 
 def wait_journal(sim: SimModule, predicate, timeout: float = 20.0) -> list[dict]:
@@ -97,6 +105,7 @@ def test_a_receipt_cut_short_by_paper_out_comes_out_again_whole_marked_copy(tmp_
         copy = sim.wait_receipt(2)
         assert_copy_of(copy, "SHOP ONE")
         wait_journal(sim, lambda rows: rows[0]["state"] == "printed")
+        assert_whole_pages(sim)
     assert PAN not in image.read_bytes() and b"4111111111111111" not in image.read_bytes()
 
 
@@ -114,12 +123,14 @@ def test_a_receipt_on_flash_survives_a_power_cut_and_comes_out_as_a_copy(tmp_pat
             s.settimeout(0.5)
             with pytest.raises(TimeoutError):
                 s.recv(7)  # its process ID waits for the print
+            assert_whole_pages(sim)
             sim.power_cut()
     with journaled(tmp_path, image) as sim:  # power back, a new roll in
         copy = sim.wait_receipt(1)
         assert_copy_of(copy, "SHOP TWO", whole=False)
         status = sim.control("journal_status")
         assert status["mounted"] and status["problems"] == 0
+        assert_whole_pages(sim)
 
 
 def test_a_technician_lists_and_reprints_and_feed_twice_reprints_the_last(tmp_path: Path):
@@ -143,6 +154,7 @@ def test_a_technician_lists_and_reprints_and_feed_twice_reprints_the_last(tmp_pa
         lines = read_text(sim.wait_receipt(4))
         assert lines[0] == lines[-1] == "DUPLICATE" and "SECOND SHOP" in lines, lines
         assert not sim.control("journal_reprint", number=99)["queued"]
+        assert_whole_pages(sim)
 
 
 def test_a_region_without_a_journal_is_reported_and_never_wiped(tmp_path: Path):
@@ -154,6 +166,8 @@ def test_a_region_without_a_journal_is_reported_and_never_wiped(tmp_path: Path):
         assert not status["mounted"] and "no journal" in status["error"], status
         send(sim.data_port, shop(b"STILL PRINTS"))
         assert "STILL PRINTS" in read_text(sim.wait_receipt(1))
+        flash = sim.counters()["flash"]
+        assert flash["programs"] == 0 and flash["erases"] == 0, flash
     assert image.read_bytes() == before
 
 
@@ -165,6 +179,7 @@ def test_esc_at_after_data_and_an_idle_link_end_receipts(tmp_path: Path):
             rows = wait_journal(sim, lambda rows: len(rows) == 2)  # idle ends the other
             assert [r["first_line"] for r in rows] == ["FIRST", "SECOND"]
         wait_journal(sim, lambda rows: all(r["state"] == "printed" for r in rows))
+        assert_whole_pages(sim)
 
 
 def test_resume_at_the_failed_line_finishes_the_receipt_without_a_copy(tmp_path: Path):
@@ -179,6 +194,7 @@ def test_resume_at_the_failed_line_finishes_the_receipt_without_a_copy(tmp_path:
         wait_journal(sim, lambda rows: rows and rows[0]["state"] == "printed")
         time.sleep(0.5)
         assert len(sim.receipts) == 1  # and no copy after it
+        assert_whole_pages(sim)
 
 
 def test_the_host_clears_a_receipt_a_fault_holds_and_it_is_cancelled(tmp_path: Path):
@@ -197,6 +213,7 @@ def test_the_host_clears_a_receipt_a_fault_holds_and_it_is_cancelled(tmp_path: P
         assert rows[0]["state"] == "cancelled", rows
         time.sleep(0.5)
         assert len(sim.receipts) == 1, "a cleared receipt must not come out as a copy"
+        assert_whole_pages(sim)
     # The paper holds what printed before the fault, then the next receipt: no COPY.
     assert "COPY" not in lines and "NEXT SHOP" in lines, lines
 
@@ -212,4 +229,5 @@ def test_dle_enq_1_lets_the_receipt_finish_from_the_failed_line_without_a_copy(t
         wait_journal(sim, lambda rows: rows[0]["state"] == "printed")
         time.sleep(0.5)
         assert len(sim.receipts) == 1, "DLE ENQ 1: no copy after the resumed receipt"
+        assert_whole_pages(sim)
     assert "RESUMED SHOP" in lines and "Thank you" in lines, lines

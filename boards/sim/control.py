@@ -140,6 +140,18 @@ class Control:
                 "paper_left": paper.remaining,
                 "time_s": b.clock.now_s() if hasattr(b.clock, "now_s") else None,
             },
+            "flash": self._flash_counters(),
+        }
+
+    def _flash_counters(self):
+        f = self._board.journal_flash
+        if f is None:
+            return None
+        return {
+            "programs": f.programs,
+            "erases": f.erases,
+            "refused": f.refused,
+            "overwrites": f.overwrites,
         }
 
     def cmd_reset_counters(self, req):

@@ -1,15 +1,25 @@
 """The sim's NOR flash: 4 KiB erase blocks, programming only clears bits, kept in a file.
 
 It speaks MicroPython's extended block protocol (readblocks/writeblocks with a byte offset,
-ioctl 4/5/6), so the journal (or vfs.VfsLfs2) uses it as it would a device's flash region.
+ioctl 4/5/6), so the journal uses it as it would a device's flash region.
+
+Programs follow the RP2040's rule: whole 256-byte pages at page-aligned offsets. On the chip
+a program that is shorter than a page, or crosses into the next one, wraps around inside the
+page and corrupts it; here it is refused with EINVAL, counted in `refused`, and changes
+nothing. A page may be programmed again: bits only go from 1 to 0 (`overwrites` counts the
+bytes in which a program tried otherwise).
 
 Power cuts for tests: `cut_at=N` makes the N-th program or erase (counted together from 1) the
 last thing the flash does: it raises PowerCut instead of finishing. With `torn=True` that
-operation is half done first: a program writes its first half and clears only some bits of
-the byte after it; an erase sets only the first half of the block back to 0xFF.
+operation is half done first: a program clears the first half of the bytes it changes and
+only some bits of the byte after them (so a page programmed again tears in its new bytes);
+an erase sets only the first half of the block back to 0xFF.
 """
 
+import errno
+
 _ERASED = const(0xFF)
+_PAGE = const(256)
 _SCRATCH = const(256)
 
 
@@ -31,7 +41,8 @@ class NorFlash:
         self.programs = 0
         self.erases = 0
         self.erases_per_block = [0] * blocks
-        self.overwrites = 0  # programs that tried to set a cleared bit (a bug in the caller)
+        self.overwrites = 0  # bytes a program tried to set a cleared bit in (a caller's bug)
+        self.refused = 0  # programs not of whole pages at page-aligned offsets (a bug too)
         self.on_cut = _nothing  # called at the cut (the sim stops its process there)
         self.dead = False  # after the cut nothing reaches the flash any more
         self._scratch = bytearray(_SCRATCH)  # programs and erases go through it in pieces
@@ -77,22 +88,21 @@ class NorFlash:
             offset = 0
         at = block * self.block_size + offset
         if at < 0 or at + len(buf) > self.blocks * self.block_size:
-            raise OSError(22)
+            raise OSError(errno.EINVAL)
+        if at % _PAGE or len(buf) % _PAGE:
+            self.refused += 1
+            raise OSError(errno.EINVAL)
         cut = self._op()
         self.programs += 1
         n = len(buf)
         if cut and self.torn:
-            n = len(buf) // 2
+            n = self._tear(at, buf)
         old = self._scratch
         mv = memoryview(old)
-        done = 0
-        while done < len(buf):
-            k = len(buf) - done
-            if k > _SCRATCH:
-                k = _SCRATCH
+        for done in range(0, len(buf), _PAGE):
             self._file.seek(at + done)
-            self._file.readinto(mv[:k])
-            for i in range(k):
+            self._file.readinto(mv)
+            for i in range(_PAGE):
                 j = done + i
                 if j < n:
                     b = buf[j]
@@ -102,11 +112,27 @@ class NorFlash:
                 elif j == n:
                     old[i] &= buf[j] | 0x0F  # torn: only some bits of this byte got cleared
             self._file.seek(at + done)
-            self._file.write(mv[:k])
-            done += k
+            self._file.write(mv)
         self._file.flush()
         if cut:
             self._cut("program %d" % self.ops)
+
+    def _tear(self, at: int, buf) -> int:
+        """Where a torn program stops: half way through the bytes it would change."""
+        old = self._scratch
+        first = -1
+        last = -1
+        for done in range(0, len(buf), _PAGE):
+            self._file.seek(at + done)
+            self._file.readinto(old)
+            for i in range(_PAGE):
+                if buf[done + i] & old[i] != old[i]:
+                    if first < 0:
+                        first = done + i
+                    last = done + i
+        if first < 0:
+            return len(buf)  # it changes nothing: torn or not, the flash is the same
+        return first + (last + 1 - first) // 2
 
     def ioctl(self, op: int, arg: int):
         if op == 4:  # block count

@@ -1,5 +1,8 @@
 """The journal under MicroPython on the sim's NOR flash model: masking, states across a
-restart, damage detection, capacity, wear, and a power cut at every flash operation."""
+restart, damage detection, capacity, wear, and a power cut at every flash operation. The model
+refuses any program that is not whole 256-byte pages at a page-aligned offset (the RP2040's
+rule) and counts any that would set a cleared bit: every test here checks the journal issued
+neither."""
 
 import hashlib
 import os
@@ -20,6 +23,12 @@ def _fresh(blocks=8, cut_at=0, torn=False):
     except OSError:
         pass
     return NorFlash(_IMAGE, blocks, cut_at=cut_at, torn=torn)
+
+
+def _whole_pages(flash):
+    """The journal programmed whole pages only, and only cleared bits."""
+    assert flash.refused == 0 and flash.overwrites == 0, (flash.refused, flash.overwrites)
+    assert flash.programs > 0
 
 
 def _mounted(flash):
@@ -94,8 +103,10 @@ def test_receipts_survive_a_restart_with_their_states():
         numbers.append(j.end(r.CUT))
     j.printed(numbers[0])
     j.interrupted(numbers[1], 0x01, 40)
+    _whole_pages(f)
     f.close()
-    j = _mounted(NorFlash(_IMAGE, 8))
+    f = NorFlash(_IMAGE, 8)
+    j = _mounted(f)
     assert j.numbers() == numbers
     assert j.state(numbers[0]) == jn.PRINTED
     assert j.info(numbers[1])[:2] == (jn.INTERRUPTED, 0x01)
@@ -105,6 +116,13 @@ def test_receipts_survive_a_restart_with_their_states():
     assert not _image_holds(b"4111111111111111")
     assert j.list()[0][2:] == ("printed", "Shop 0")
     assert j.status()["problems"] == 0
+    data = _receipt(3)  # after the restart, on into the page the last record ended in
+    j.text(data, 0, len(data))
+    assert j.end(r.CUT) == numbers[-1] + 1
+    assert j.log.order == [0] and _stored(j, numbers[-1] + 1) == _receipt(3).replace(
+        b"4111 1111 1111 1111", b"**** **** **** 1111"
+    )
+    _whole_pages(f)
 
 
 def test_an_edited_record_and_a_gap_are_reported_not_fatal():
@@ -114,6 +132,7 @@ def test_an_edited_record_and_a_gap_are_reported_not_fatal():
         data = _receipt(k)
         j.text(data, 0, len(data))
         j.end(r.CUT)
+    _whole_pages(f)
     f.close()
     with open(_IMAGE, "r+b") as image:  # change one byte of the first receipt's text
         image.seek(r.BLOCK_HEADER + r.HEADER + 3)
@@ -147,6 +166,7 @@ def test_printed_receipts_go_oldest_first_and_unprinted_never():
             assert j.state(n) in (jn.INTERRUPTED, jn.ACKNOWLEDGED, jn.INCOMPLETE), n
     unprinted = [n for n in kept if j.state(n) == jn.ACKNOWLEDGED]
     assert unprinted and unprinted[0] == printed + 1  # none of them was dropped
+    _whole_pages(f)
 
 
 def test_a_receipt_costs_at_most_two_erases():
@@ -159,9 +179,14 @@ def test_a_receipt_costs_at_most_two_erases():
             j.text(data, 0, len(data))
             j.printed(j.end(r.CUT))
         per = f.erases / count
-        print("%d-byte receipts: %.2f erases each (%d erases)" % (size, per, f.erases))
+        used = (f.erases - 1) * f.block_size + j.log.head_at  # the region, headers and all
+        print(
+            "%d-byte receipts: %d flash bytes, %.2f erases, %.1f page programs each"
+            % (size, used // count, per, f.programs / count)
+        )
         assert per <= 2
         assert max(f.erases_per_block) - min(f.erases_per_block) <= 1  # worn evenly
+        _whole_pages(f)
         f.close()
 
 
@@ -191,6 +216,7 @@ def test_power_cut_at_every_program_and_erase():
     ops = f.ops
     f.close()
     covered = 0
+    torn_found = 0
     for torn in (False, True):
         for cut in range(1, ops + 1):
             f = _fresh(blocks=3, cut_at=cut, torn=torn)
@@ -200,15 +226,18 @@ def test_power_cut_at_every_program_and_erase():
                 acked = _scenario(j)
             except PowerCut:
                 pass
+            assert f.refused == 0 and f.overwrites == 0, (cut, torn)
             # what was acknowledged before the cut: every end() that returned
             acked_before = {}
             for n in j.numbers():
                 if j.state(n) != jn.INCOMPLETE and j.state(n) != jn.RECEIVING:
                     acked_before[n] = _stored(j, n)
             f.close()
-            j2 = _mounted(NorFlash(_IMAGE, 3))
+            f = NorFlash(_IMAGE, 3)
+            j2 = _mounted(f)
             s = j2.status()
             assert s["problems"] == 0, (cut, torn, s)
+            torn_found += s["torn_records"]
             for n in acked_before:
                 assert n in j2.numbers(), (cut, torn, n)
                 state = j2.state(n)
@@ -221,9 +250,46 @@ def test_power_cut_at_every_program_and_erase():
             j2.text(data, 0, len(data))
             n = j2.end(r.CUT)
             assert n and _stored(j2, n).endswith(b"\x1dV\x00"), (cut, torn)
+            _whole_pages(f)
+            f.close()
             covered += 1
     print("power-cut points covered: %d (%d operations, clean and torn)" % (covered, ops))
+    print("torn records found while mounting: %d" % torn_found)
     assert covered == 2 * ops
+    assert torn_found > 0
+
+
+def test_a_record_torn_in_a_page_it_shares_leaves_the_records_before_it():
+    f = _fresh(blocks=3)
+    j = _mounted(f)
+    first = _receipt(0)
+    j.text(first, 0, len(first))
+    n = j.end(r.CUT)
+    ops = f.ops
+    assert j.log.head_at % 256  # the next record starts inside a page already programmed
+    f.close()
+    f = _fresh(blocks=3, cut_at=ops + 1, torn=True)
+    j = _mounted(f)
+    j.text(first, 0, len(first))
+    j.end(r.CUT)
+    second = _receipt(1)
+    j.text(second, 0, len(second))
+    try:
+        j.end(r.CUT)
+        raise AssertionError("the power should have gone at its first page")
+    except PowerCut:
+        pass
+    f.close()
+    f = NorFlash(_IMAGE, 3)
+    j = _mounted(f)
+    s = j.status()
+    assert s["torn_records"] == 1 and s["problems"] == 0, s
+    assert j.numbers() == [n] and _stored(j, n).endswith(b"\x1dV\x00")
+    assert j.state(n) == jn.INTERRUPTED  # acknowledged, then the power went: printed again
+    j.text(second, 0, len(second))  # the next record goes into a fresh block
+    m = j.end(r.CUT)
+    assert m == n + 1 and len(j.log.order) == 2, j.log.order
+    _whole_pages(f)
 
 
 def test_a_region_that_is_not_a_journal_is_reported_and_left_alone():
@@ -267,7 +333,8 @@ def test_the_parser_stops_at_each_receipt_boundary_for_the_journal():
 def test_journaling_text_allocates_nothing_between_flash_writes():
     import micropython
 
-    j = _mounted(_fresh())
+    f = _fresh()
+    j = _mounted(f)
     line = b"Flat white                  3.40\n"
     card = b"Card 4111 1111 1111 1111\n"
     j.text(line, 0, len(line))  # the receipt's first record is written, its index entry made
@@ -280,3 +347,5 @@ def test_journaling_text_allocates_nothing_between_flash_writes():
     finally:
         micropython.heap_unlock()
     assert j.mask.masked == 3
+    j.end(r.CUT)
+    _whole_pages(f)

@@ -5,7 +5,9 @@ Boot 1: three receipts, each followed by a GS ( H marker whose reply acknowledge
 paper runs out in the middle of the second and is loaded again; a technician reprints the
 first. The flash may lose power at its Nth program or erase. Boot 2 starts the firmware on the
 same flash image and runs until nothing is left to print. Each boot writes its PNGs to a
-directory of its own; a receipt is told apart by its length in dot lines.
+directory of its own; a receipt is told apart by its length in dot lines. In every boot the
+journal programs only whole, page-aligned pages and only clears bits (the flash model counts
+what it refuses and every attempt to set a bit).
 """
 
 import asyncio
@@ -212,6 +214,13 @@ def boot(out, scenario=True, cut_at=0, torn=False):
     return b
 
 
+def whole_pages(flash, where):
+    assert flash.refused == 0 and flash.overwrites == 0, (
+        where,
+        "programs refused %d, bits set again %d" % (flash.refused, flash.overwrites),
+    )
+
+
 def _history():
     """A journal already full of printed receipts, so the scenario must drop the oldest block
     and erase it: its cuts include a block change and a reclaim."""
@@ -227,6 +236,7 @@ def _history():
     while len(log.order) < BLOCKS or log.head_at < log.block_size - 300:
         j.text(data, 0, len(data))
         j.printed(j.end(record.CUT))
+    whole_pages(flash, "history")
     flash.close()
 
 
@@ -245,6 +255,7 @@ def reference():
     except OSError:
         pass
     b = boot(OUT + "/ref")
+    whole_pages(b.flash, "reference")
     o1, o2, c2, o3, c1 = heights(OUT + "/ref")
     banners = c1 - o1
     assert c2 - o2 == banners, (c1, o1, c2, o2)
@@ -257,13 +268,15 @@ def reference():
 def check(cut, torn, table):
     """Cut at one operation, restart, and check what came out and what the journal holds."""
     _fresh_image()
+    where = "cut %d%s" % (cut, " torn" if torn else "")
     first = boot(OUT + "/b1", True, cut, torn)
     acked = first.acked
+    whole_pages(first.flash, where)
     first = None  # a board's heap holds one module at a time
     second = boot(OUT + "/b2", False)
+    whole_pages(second.flash, where + ", after the restart")
     j = second.app.journal
     status = j.status()
-    where = "cut %d%s" % (cut, " torn" if torn else "")
     assert status["mounted"] and status["problems"] == 0, (where, status)
     originals = {}
     copies = {}

@@ -5,6 +5,11 @@ space only, so a power cut can tear at most the record being written. A new bloc
 right before use; when none is free, the oldest block goes, but only if its owner says it may
 (`may_drop`): the log never drops what the journal still needs, it reports Full instead.
 Mounting never writes and never formats: damage is counted and described in `problems`.
+
+Records lie end to end, but the flash is only ever programmed a whole 256-byte page at a
+page-aligned offset (the RP2040's rule): a record goes out through a copy of the page it
+ends in, so the next record programs that page again, its earlier bytes unchanged and only
+erased bytes cleared.
 """
 
 import hashlib
@@ -12,6 +17,8 @@ import hashlib
 from . import record as r
 
 _PROBLEMS_KEPT = const(8)
+_PAGE = const(256)  # the unit of every program
+_BLANK = b"\xff" * _PAGE
 
 
 def _keep(block_seq) -> bool:
@@ -37,6 +44,7 @@ class Log:
         self.blocks = dev.ioctl(4, 0)
         self._buf = bytearray(r.RECORD_MAX)
         self._mv = memoryview(self._buf)
+        self._page = memoryview(bytearray(_BLANK))  # the head's page as it is on flash
         self.order = []  # blocks in use, oldest first
         self.block_seq = [0] * self.blocks
         self.erase_counts = [0] * self.blocks  # as each block's header last said
@@ -99,6 +107,8 @@ class Log:
             if i == len(self.order) - 1:
                 self.head = b if at and self._erased_from(b, at) else -1
                 self.head_at = at
+                if self.head >= 0 and at < self.block_size:
+                    self._dev.readblocks(b, self._page, at - at % _PAGE)
 
     def _scan_block(self, b: int, visit, expect: int) -> int:
         """Visit the block's records; return the offset after the last good one, or 0 when
@@ -170,12 +180,29 @@ class Log:
         b = self.head
         off = self.head_at
         self.head = -1  # until the program returns, this block's tail is unknown
-        self._dev.writeblocks(b, self._mv[:length], off)
+        self._program(b, self._mv[:length], off)
         self.head = b
         self.head_at = off + length
         self.chain = hashlib.sha256(self._mv[:length]).digest()
         self.seq += 1
         return self.block_seq[b], b, off
+
+    def _program(self, b: int, data, off: int):
+        """Program `data` at `off` in block b, a page at a time: each page goes out whole, as it
+        is on flash with the new bytes in it and 0xFF where it is still erased."""
+        page = self._page
+        n = len(data)
+        done = 0
+        while done < n:
+            start = (off + done) % _PAGE
+            k = _PAGE - start
+            if k > n - done:
+                k = n - done
+            page[start : start + k] = data[done : done + k]
+            self._dev.writeblocks(b, page, off + done - start)
+            done += k
+            if start + k == _PAGE:
+                page[:] = _BLANK  # the next page is still erased
 
     def _next_block(self):
         used = self.order
@@ -196,9 +223,10 @@ class Log:
         self._dev.ioctl(6, free)
         self.erases += 1
         self.erase_counts[free] = count
-        hdr = self._mv[: r.BLOCK_HEADER]
-        r.block_header(hdr, top, count)
-        self._dev.writeblocks(free, hdr, 0)
+        page = self._page
+        page[:] = _BLANK
+        r.block_header(page, top, count)
+        self._dev.writeblocks(free, page, 0)
         self.block_seq[free] = top
         used.append(free)
         self.head = free
