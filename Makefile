@@ -29,7 +29,7 @@ FW_INPUTS := $(shell find firmware/tillroll boards/$(BOARD) boards/mechanisms -t
     Makefile firmware/fonts host/tillroll_host/image.py $(RP2)/.extracted $(RP2)/picotool/.built \
     $(MPY_SRC)/mpy-cross/build/mpy-cross
 
-.PHONY: all demo test bench fuzz font apt firmware firmware-apt clean help
+.PHONY: all demo test bench fuzz font apt firmware stock-firmware firmware-apt clean help
 
 help:
 	@echo "make demo   print a sample receipt on the simulated module -> $(OUT)/demo-receipt.png"
@@ -76,7 +76,7 @@ apt:
 demo: $(BIN)/.installed
 	$(BIN)/tillroll demo -o $(OUT)/demo-receipt.png
 
-test: $(BIN)/.installed $(STUBS)/.installed node_modules/.installed apt firmware
+test: $(BIN)/.installed $(STUBS)/.installed node_modules/.installed apt firmware stock-firmware
 	$(BIN)/python -m pytest
 
 bench: $(BIN)/.installed
@@ -124,6 +124,16 @@ $(MPY_SRC)/mpy-cross/build/mpy-cross: $(RP2)/.extracted | $(RP2)/.toolchain
 	    || (tail -n 40 $(RP2)/mpy-cross.log; exit 1)
 
 firmware: $(FW_OUT)/tillroll-$(BOARD).uf2 $(FW_OUT)/tillroll-$(BOARD)-dev.uf2
+
+# Stock MicroPython for a Pico (no Tillroll): the emulated chip's own tests boot it, so what
+# they prove of the harness does not rest on the firmware.
+stock-firmware: $(RP2)/stock/firmware.uf2
+$(RP2)/stock/firmware.uf2: $(RP2)/.extracted $(RP2)/picotool/.built \
+        $(MPY_SRC)/mpy-cross/build/mpy-cross | $(RP2)/.toolchain
+	$(NETLESS) sh -c '$(SUBMAKE) -C $(MPY_SRC)/ports/rp2 BOARD=RPI_PICO \
+	    BUILD=$(abspath $(RP2))/stock-build PICOTOOL_FETCH_FROM_GIT_PATH=$(abspath $(RP2))/picotool \
+	    >$(RP2)/stock-build.log 2>&1' || (tail -n 40 $(RP2)/stock-build.log; exit 1)
+	mkdir -p $(dir $@) && cp $(RP2)/stock-build/firmware.uf2 $@
 
 $(FW_OUT)/fonts.romfs: $(wildcard firmware/fonts/*) host/tillroll_host/image.py $(BIN)/.installed
 	@mkdir -p $(FW_OUT)

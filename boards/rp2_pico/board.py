@@ -145,6 +145,10 @@ class Rp2PicoBoard:
         from rp2_pico.ports import Arbiter, CdcPort, Port
 
         usb = self.usb
+        if usb.repl is not None:
+            import asyncio
+
+            asyncio.create_task(usb.watch_repl())
         arbiter = Arbiter(app)
         arbiter.add(CdcPort("usb-cdc", usb.data, arbiter, _IDLE_MS))
         arbiter.add(Port("usb-printer", usb.printer, arbiter, _IDLE_MS))

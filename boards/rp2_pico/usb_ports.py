@@ -7,6 +7,7 @@ Interfaces, in this order, so POS software that opens "the first COM port" gets 
 A production image offers no REPL on any interface.
 """
 
+import asyncio
 import os
 
 import usb.device
@@ -14,6 +15,7 @@ from usb.device.cdc import CDCInterface
 
 from rp2_pico.printer_class import PrinterInterface
 
+_REPL_POLL_MS = const(20)
 DEVICE_ID = "MFG:Tillroll;MDL:Tillroll 58;CMD:ESC/POS;CLS:PRINTER;DES:Tillroll 58 receipt printer;"
 
 
@@ -22,6 +24,17 @@ class UsbPorts:
         self.data = data
         self.printer = printer
         self.repl = repl
+
+    async def watch_repl(self):
+        """While the firmware runs, MicroPython reads a dupterm stream only when told: hand it
+        what arrives on the REPL CDC, so Ctrl-C (03h) stops the firmware and leaves the REPL
+        there, as on any MicroPython board. From a task, not from the USB callback, so the
+        KeyboardInterrupt lands in the firmware's main loop rather than in that callback."""
+        repl = self.repl
+        while True:
+            if repl._rb.readable():
+                os.dupterm_notify(None)  # pyright: ignore[reportAttributeAccessIssue]
+            await asyncio.sleep_ms(_REPL_POLL_MS)
 
 
 def start_usb(serial: str, development: bool) -> UsbPorts:

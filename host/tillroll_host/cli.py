@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from . import __version__, cjkc, fontc, fontset
+from .chip import ChipModule, image_path
 from .errors import FatalError
 from .paths import micropython_env
 from .pty_bridge import PtyBridge
@@ -26,6 +27,8 @@ from .sim import SimModule, sim_command
 
 def cmd_sim(args) -> int:
     """Run the simulated module in the foreground until Ctrl-C."""
+    if args.chip:
+        return cmd_sim_chip(args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     sim_args = ["--data-port", str(args.data_port), "--host", args.host, "--out", str(out)]
@@ -68,6 +71,68 @@ def cmd_sim(args) -> int:
         if proc.poll() is None:  # the bridge failed: the module goes with it
             proc.send_signal(signal.SIGINT)
             proc.wait()
+
+
+# What the unix-port sim offers and the emulated chip does not (yet): refused by name.
+_NOT_ON_CHIP = {
+    "mechanism": "the image is built for the LTP02-245",
+    "real_time": "the chip always runs at its own pace",
+    "feed_held": "not wired in the harness yet",
+    "flash": "NV logos live in the chip's flash (--state)",
+    "journal": "the journal lives in the chip's flash (--state)",
+    "resume_at_line": "a setting of the image",
+    "idle_ms": "a setting of the image",
+}
+
+
+def cmd_sim_chip(args) -> int:
+    """The board image on the emulated RP2040, behind the same data port."""
+    for name, why in _NOT_ON_CHIP.items():
+        value = getattr(args, name)
+        if value and value != _SIM_DEFAULTS.get(name):
+            raise FatalError(f"--{name.replace('_', '-')} is not for --chip {args.chip}: {why}")
+    state = Path(args.state or "out")
+    state.mkdir(parents=True, exist_ok=True)
+    flash = state / f"{args.chip}-flash.bin"
+    if not flash.exists():
+        uf2 = image_path(args.dev)  # a new module: the whole-module image
+    elif args.flash_image:
+        uf2 = image_path(args.dev, update=True)  # keeps the journal and settings
+    else:
+        uf2 = None  # switched on again as it was
+    chip = ChipModule(
+        flash,
+        uf2=uf2,
+        data_port=args.data_port,
+        host=args.host,
+        repl=args.dev,
+        echo=True,
+        extra_args=["--control-port", str(args.control_port)] if args.control_port else [],
+    )
+    if args.control_port:
+        chip.control_port = args.control_port
+    what = "development" if args.dev else "production"
+    print(f"tillroll sim --chip {args.chip}: the {what} image, flash kept in {flash}", flush=True)
+    bridge = None
+    try:
+        chip.start()
+        if args.dev:
+            print(f"repl: 127.0.0.1:{chip.repl_port}", flush=True)
+        if args.pty:
+            bridge = PtyBridge(chip.data_port, args.host).start()
+            print(f"pty: {bridge.path}", flush=True)
+        while chip.running():
+            time.sleep(0.5)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        if bridge is not None:
+            bridge.stop()
+        chip.stop()
+
+
+_SIM_DEFAULTS = {"mechanism": "ltp02-245"}
 
 
 def _bridge_when_listening(
@@ -185,6 +250,23 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also offer the data port as a serial device (a raw pseudo-terminal) and print "
         "its path as `pty: /dev/pts/N`",
+    )
+    p.add_argument(
+        "--chip",
+        choices=["rp2040"],
+        help="run the board image (`make firmware`) on an emulated RP2040 instead of the unix "
+        "port; its flash is kept in STATE/rp2040-flash.bin (docs/hardware.md)",
+    )
+    p.add_argument(
+        "--dev",
+        action="store_true",
+        help="with --chip: the development image, its REPL on a TCP port (printed as `repl:`)",
+    )
+    p.add_argument(
+        "--flash-image",
+        action="store_true",
+        help="with --chip: write the image into the kept flash again (an update leaves the "
+        "journal and settings; a new flash file gets the whole-module image)",
     )
     p.set_defaults(func=cmd_sim)
 

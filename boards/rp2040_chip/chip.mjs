@@ -1,0 +1,148 @@
+#!/usr/bin/env node
+// The emulated chip: a MicroPython UF2 image booted on rp2040js with the RP2040 boot ROM, its
+// flash kept in a file, its USB CDC interfaces and UART0 on TCP ports (README.md).
+//
+//   node boards/rp2040_chip/chip.mjs --uf2 X --flash F --data-port N [--host 127.0.0.1]
+//       [--bootrom third_party/rp2040-bootrom-b1.bin] [--repl-port K] [--service-port M]
+//       [--uart-port U] [--printer-port P] [--control-port C] [--cdc-order data,repl,service]
+//       [--board rp2_pico|none] [--idle real|skip] [--flash-timing typical|none] [--strict-flash] [--verbose]
+//
+// Prints `listening for NAME on HOST:PORT ...` for each port, `ready: ...` once the USB host has
+// configured the device (again after each boot), `stats: {...}` on SIGUSR1 and on exit
+// (SIGTERM, SIGINT: the flash is saved first, and the exit status is 0).
+
+import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { applyBoard, BOARDS } from './board_pins.mjs';
+import { serveControl } from './control.mjs';
+import { Emulator } from './emulator.mjs';
+import { NorFlash } from './flash.mjs';
+import { readBootrom } from './rom.mjs';
+import { TcpPort } from './tcp_bridge.mjs';
+import { uf2Blocks } from './uf2.mjs';
+
+const DEFAULT_BOOTROM = fileURLToPath(
+  new URL('../../third_party/rp2040-bootrom-b1.bin', import.meta.url),
+);
+const USB_PORTS = ['data', 'repl', 'service', 'printer'];
+
+const OPTIONS = {
+  uf2: { type: 'string' },
+  bootrom: { type: 'string', default: DEFAULT_BOOTROM },
+  flash: { type: 'string' },
+  host: { type: 'string', default: '127.0.0.1' },
+  'data-port': { type: 'string' },
+  'repl-port': { type: 'string' },
+  'service-port': { type: 'string' },
+  'printer-port': { type: 'string' },
+  'uart-port': { type: 'string' },
+  'control-port': { type: 'string' },
+  'cdc-order': { type: 'string', default: 'data,repl,service' },
+  board: { type: 'string', default: 'rp2_pico' },
+  idle: { type: 'string', default: 'real' },
+  'flash-timing': { type: 'string', default: 'typical' },
+  'strict-flash': { type: 'boolean', default: false },
+  verbose: { type: 'boolean', default: false },
+};
+
+const say = (line) => process.stdout.write(`${line}\n`);
+const log = (line) => process.stderr.write(`${line}\n`);
+
+function fail(message) {
+  log(`chip: ${message}`);
+  process.exit(2);
+}
+
+/** The flash: the kept file, with the UF2 written over it as a UF2 flasher would (each sector
+ * it touches erased first; a whole-module image replaces the filesystem too), or a new one. */
+function openFlash(args) {
+  const flash = new NorFlash({ log });
+  const kept = args.flash ? flash.load(args.flash) : false;
+  if (!kept && !args.uf2) fail('no flash image: give --uf2 (and --flash FILE to keep the flash)');
+  if (args.uf2) flash.place(uf2Blocks(readFileSync(args.uf2)));
+  if (args.flash) {
+    flash.save(args.flash);
+    const how = !kept ? `new, from ${args.uf2}` : args.uf2 ? `kept, ${args.uf2} written` : 'kept';
+    say(`flash: ${args.flash} (${how})`);
+  }
+  return flash;
+}
+
+async function main() {
+  const { values: args } = parseArgs({ options: OPTIONS, strict: true });
+  if (!['real', 'skip'].includes(args.idle)) fail(`--idle ${args.idle}: real or skip`);
+  if (!['typical', 'none'].includes(args['flash-timing'])) fail('--flash-timing: typical or none');
+  const board = BOARDS[args.board];
+  if (!board) fail(`--board ${args.board}: one of ${Object.keys(BOARDS).join(', ')}`);
+  const flash = openFlash(args);
+  const emulator = new Emulator({
+    rom: readBootrom(args.bootrom),
+    flash,
+    log,
+    idle: args.idle,
+    strictFlash: args['strict-flash'],
+    flashTiming: args['flash-timing'] === 'typical',
+    verbose: args.verbose,
+  });
+  const wake = () => emulator.wake();
+  const order = args['cdc-order'].split(',');
+  const ports = {};
+  for (const name of [...USB_PORTS, 'uart']) {
+    const port = args[`${name}-port`];
+    if (port === undefined) continue;
+    ports[name] = await new TcpPort({ host: args.host, port: Number(port), wake }).listen();
+    const what = { uart: 'UART0', printer: 'USB printer interface' }[name];
+    const where = what ?? `USB CDC ${order.indexOf(name)}`;
+    say(`listening for ${name} on ${args.host}:${ports[name].port} (${where})`);
+  }
+  ports.uart?.attach(emulator.uart);
+  if (args['control-port'] !== undefined) {
+    const server = await serveControl(emulator, '127.0.0.1', Number(args['control-port']));
+    say(`control on 127.0.0.1:${server.address().port}`);
+  }
+
+  let bootWall = 0;
+  emulator.onPower = (on, why) => {
+    if (on) {
+      bootWall = performance.now();
+      applyBoard(emulator.mcu, board);
+    }
+    else {
+      for (const name of USB_PORTS) ports[name]?.detach({ hangUp: true });
+      if (args.flash && flash.dirty) flash.save(args.flash);
+    }
+    say(why);
+  };
+  emulator.onUsbGone = () => {
+    for (const name of USB_PORTS) ports[name]?.detach({ hangUp: true });
+    say('usb: disconnected');
+  };
+  emulator.onReady = (usb) => {
+    const cdc = usb.cdc;
+    order.forEach((name, i) => cdc[i] && ports[name]?.attach(cdc[i]));
+    if (usb.printer) ports.printer?.attach(usb.printer);
+    const ms = (emulator.mcu.clock.nanos / 1e6).toFixed(1);
+    const wallS = ((performance.now() - bootWall) / 1000).toFixed(2);
+    say(`ready: ${usb.describe()} (${ms} emulated ms, ${wallS} s wall after power on)`);
+  };
+  let opsSeen = flash.ops;
+  emulator.onSlice = () => {
+    // Save once a burst of programs and erases is over (a slice with none).
+    if (args.flash && flash.dirty && flash.ops === opsSeen) flash.save(args.flash);
+    opsSeen = flash.ops;
+  };
+
+  const stop = () => {
+    emulator.powerOff('exit');
+    if (args.flash && flash.dirty) flash.save(args.flash);
+    say(`stats: ${JSON.stringify(emulator.stats())}`);
+    process.exit(0);
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGUSR1', () => say(`stats: ${JSON.stringify(emulator.stats())}`));
+  emulator.powerOn();
+}
+
+main().catch((e) => fail(e.message));

@@ -1,0 +1,267 @@
+// The emulated Pico: an rp2040js RP2040 with the boot ROM, the flash part (kept across power
+// cycles), a USB host and UART0's line, run in emulated time.
+//
+// Power on is a cold boot: a new RP2040 starts at the ROM's reset vector; the ROM checks the
+// QSPI chip-select strap (high: BOOTSEL not held), reads boot2 from flash through the SSI,
+// checks its CRC and enters it; boot2 sets up XIP and enters the image's vector table.
+//
+// Time: the core runs as fast as the emulator goes (slower than the real chip). When it waits
+// (WFI/WFE), the emulated clock moves on to the next alarm, but with idle 'real' no faster than
+// the wall clock: an idle chip sleeps instead of spinning, and a host's gaps between bytes look
+// to the firmware as long as they were; time spent busy is not made up. With idle 'skip' a
+// wait takes no wall time (and a chip with a timer always due spins the host CPU).
+
+import { BasePeripheral, RP2040 } from 'rp2040js';
+import { attachFlash } from './qspi.mjs';
+import { romFunction } from './rom.mjs';
+import { fixTxInterrupt, UartLine } from './uart.mjs';
+import { UsbHost } from './usb_host.mjs';
+
+const SLICE_MS = 20; // wall time run between looks at sockets and timers
+const MAX_SLEEP_MS = 100;
+const AHEAD_NS = 2e6; // how far an idle chip's clock may run before the wall clock
+
+/** VREG_AND_CHIP_RESET: a power-on reset (CHIP_RESET.HAD_POR), no debugger restart flag. */
+class VregAndChipReset extends BasePeripheral {
+  constructor(mcu) {
+    super(mcu, 'VREG_AND_CHIP_RESET');
+    this.regs = [0xb1, 0x91, 0x100];
+  }
+
+  readUint32(offset) {
+    return this.regs[offset >> 2] ?? 0;
+  }
+
+  writeUint32(offset, value) {
+    if (offset < 8) this.regs[offset >> 2] = value;
+  }
+}
+
+/** rp2040js's messages: its errors always, its warnings (unmodelled registers) with --verbose. */
+class Logger {
+  constructor(verbose, log) {
+    this.log = log;
+    this.verbose = verbose;
+  }
+
+  debug() {}
+
+  info() {}
+
+  warn(component, message) {
+    if (this.verbose) this.log(`${component}: ${message}`);
+  }
+
+  error(component, message) {
+    this.log(`rp2040js ${component}: ${message}`);
+  }
+}
+
+export class Emulator {
+  /**
+   * rom: the boot ROM's words; flash: a NorFlash; log(line): stderr-like.
+   * idle: 'real' | 'skip'; strictFlash: refuse partial-page ROM programs instead of doing what
+   * the chip does; flashTiming: false makes programs and erases instant.
+   */
+  constructor({
+    rom,
+    flash,
+    log,
+    idle = 'real',
+    strictFlash = false,
+    flashTiming = true,
+    verbose = false,
+  }) {
+    Object.assign(this, { rom, flash, log, idle, strictFlash, flashTiming, verbose });
+    this.romProgram = romFunction(rom, 'RP');
+    this.romErase = romFunction(rom, 'RE');
+    this.uart = new UartLine();
+    this.mcu = null;
+    this.usb = null;
+    this.onPower = null; // (on: bool, why)
+    this.onReady = null; // (usbHost) when USB is configured
+    this.onUsbGone = null; // () the device disconnected from USB (it is still powered)
+    this.onSlice = null; // () after each run slice: flush I/O, save flash
+    this.timer = null;
+    this.cut = null; // what the last power cut interrupted
+    this.totals = { cycles: 0, ns: 0, wallMs: 0, boots: 0 };
+    this.calls = { partial_programs: 0, partial_erases: 0, refused: 0 };
+    flash.onCut = (what) => this._powerCut(what);
+  }
+
+  get on() {
+    return this.mcu !== null;
+  }
+
+  /** A cold boot; after a watchdog reset `kept` has the watchdog's scratch and reason
+   * registers, which survive it (the boot ROM reads its scratch 4-7). */
+  powerOn(kept = null) {
+    if (this.on) return;
+    const mcu = new RP2040();
+    mcu.logger = new Logger(this.verbose, this.log);
+    mcu.loadBootrom(this.rom);
+    attachFlash(mcu, this.flash);
+    mcu.peripherals[0x40064] = new VregAndChipReset(mcu);
+    mcu.qspi[1].rawInputValue = true; // CSn pulled up: BOOTSEL not held
+    mcu.qspi[1].padValue = 0x5a;
+    mcu.core.blTaken = (core) => this._romCall(core);
+    mcu.uart.forEach(fixTxInterrupt);
+    const watchdog = mcu.peripherals[0x40058];
+    if (kept) Object.assign(watchdog, kept);
+    watchdog.onWatchdogTrigger = () => this._watchdogReset(watchdog);
+    this.flash.powerUp(this.flashTiming ? () => mcu.clock.nanos : null);
+    this.usb = new UsbHost(mcu.usbCtrl, {
+      log: this.log,
+      trace: this.verbose ? this.log : undefined,
+    });
+    this.usb.onConfigured = (host) => this.onReady?.(host);
+    this.usb.onDisconnected = () => this.onUsbGone?.();
+    this.uart.attach(mcu, mcu.uart[0]);
+    this.mcu = mcu;
+    this.cut = null;
+    this.totals.boots++;
+    this.allowed = 0; // how far the clock may run while the core waits (idle 'real')
+    this.wallAt = performance.now();
+    // Cycles of the instructions run. rp2040js's core.cycles also adds 8 for each use of the
+    // SIO divider, which the SDK's code already waits out in instructions: not counted here.
+    this.cycles = 0;
+    this.onPower?.(true, 'power on');
+    this.wake();
+  }
+
+  powerOff(why = 'power off') {
+    if (!this.on) return;
+    const { clock } = this.mcu;
+    this.totals.cycles += this.cycles;
+    this.totals.ns += clock.nanos;
+    this.mcu = null;
+    this.usb = null;
+    this.uart.detach();
+    clearTimeout(this.timer);
+    this.timer = null;
+    this.onPower?.(false, why);
+  }
+
+  restart() {
+    this.powerOff('restart');
+    this.powerOn();
+  }
+
+  /** Run soon: something came from outside (a socket, the control port). */
+  wake() {
+    if (!this.on) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this._slice(), 0);
+  }
+
+  stats() {
+    const mcu = this.mcu;
+    const cycles = this.totals.cycles + (mcu ? this.cycles : 0);
+    const ns = this.totals.ns + (mcu ? mcu.clock.nanos : 0);
+    const wallS = this.totals.wallMs / 1000;
+    const cpu = process.cpuUsage();
+    return {
+      powered: this.on,
+      boots: this.totals.boots, // power ons and watchdog resets
+      usb_ready: !!this.usb?.configured,
+      cycles,
+      emulated_ms: ns / 1e6,
+      since_power_on_ms: mcu ? mcu.clock.nanos / 1e6 : 0,
+      run_wall_s: wallS, // wall time spent running the core (not sleeping)
+      cycles_per_wall_s: wallS ? Math.round(cycles / wallS) : 0,
+      process_cpu_s: (cpu.user + cpu.system) / 1e6,
+      flash_ops: this.flash.ops,
+      ...this.flash.stats,
+      ...this.calls,
+      uart_lost: this.uart.lost,
+      cut: this.cut,
+    };
+  }
+
+  // ---- running --------------------------------------------------------------------------------
+
+  _slice() {
+    this.timer = null;
+    const mcu = this.mcu;
+    if (!mcu) return;
+    const { core, clock } = mcu;
+    const start = performance.now();
+    const nsPerCycle = 1e9 / mcu.clkSys;
+    // Idle, the clock may go as far as the wall clock has since the last slice; busy, the
+    // core is slower than the real chip and that time is not made up later.
+    this.allowed = Math.max(this.allowed + (start - this.wallAt) * 1e6, clock.nanos);
+    this.wallAt = start;
+    const limit = this.idle === 'skip' ? Infinity : this.allowed + AHEAD_NS;
+    let sleep = 0;
+    let cycles = 0;
+    run: for (;;) {
+      for (let i = 0; i < 20000; i++) {
+        if (!core.waiting) {
+          const n = core.executeInstruction();
+          cycles += n;
+          clock.tick(n * nsPerCycle);
+        } else if (!clock.nextAlarm) {
+          // Only the outside can wake it; meanwhile its time goes on as the wall clock's.
+          if (limit !== Infinity && this.allowed > clock.nanos)
+            clock.tick(this.allowed - clock.nanos);
+          sleep = MAX_SLEEP_MS;
+          break run;
+        } else {
+          const wait = Math.max(0, clock.nanosToNextAlarm);
+          if (clock.nanos + wait > limit) {
+            sleep = Math.min(MAX_SLEEP_MS, Math.max(1, (clock.nanos + wait - limit) / 1e6));
+            break run;
+          }
+          clock.tick(wait);
+        }
+        if (this.mcu !== mcu) break run; // the power went
+      }
+      if (performance.now() - start > SLICE_MS) break;
+    }
+    if (this.mcu === mcu) this.cycles += cycles;
+    else this.totals.cycles += cycles; // the power went during the slice
+    this.totals.wallMs += performance.now() - start;
+    this.uart.flush();
+    this.onSlice?.();
+    if (this.mcu === mcu && !this.timer) this.timer = setTimeout(() => this._slice(), sleep);
+  }
+
+  _watchdogReset(watchdog) {
+    const kept = { scratchData: watchdog.scratchData.slice(), reason: watchdog.reason };
+    this.powerOff('watchdog reset');
+    this.powerOn(kept);
+  }
+
+  _powerCut(what) {
+    this.cut = what;
+    this.powerOff(`power cut at ${what}`);
+  }
+
+  // ---- the boot ROM's flash routines, as called -----------------------------------------------
+
+  /** Reports (or, strict, refuses) a ROM program or erase call that is not whole pages or
+   * sectors: the ROM programs whole 256-byte pages from the caller's buffer, bytes past its end
+   * included, and a program at an offset inside a page wraps in the part. */
+  _romCall(core) {
+    const pc = core.PC;
+    if (pc !== this.romProgram && pc !== this.romErase) return;
+    const program = pc === this.romProgram;
+    const addr = core.registers[0];
+    const n = core.registers[program ? 2 : 1];
+    const unit = program ? 256 : 4096;
+    if (!(addr % unit) && !(n % unit)) return;
+    this.calls[program ? 'partial_programs' : 'partial_erases']++;
+    const call = `flash_range_${program ? 'program' : 'erase'}(0x${addr.toString(16)}, ${n} bytes)`;
+    let line = `flash: ROM ${call} is not whole ${unit}-byte units`;
+    if (program && n % unit)
+      line += `: the ROM programs ${Math.ceil(n / unit) * unit} bytes, past the caller's buffer`;
+    if (program && addr % unit) line += '; the part wraps the data inside the page';
+    if (!program) line += ': the part erases whole sectors';
+    if (this.strictFlash) {
+      this.calls.refused++;
+      core.PC = core.LR & ~1; // return at once: nothing reaches the flash
+      line += ' -- refused (--strict-flash)';
+    }
+    this.log(line);
+  }
+}

@@ -1,0 +1,176 @@
+// The path from the CPU to the flash part, in place of rp2040js's stubs: the SSI (XIP_SSI,
+// 0x18000000) in standard SPI mode, the QSPI chip select (IO_QSPI GPIO_QSPI_SS_CTRL's output
+// override) and the XIP controller's flush and status registers (0x14000000).
+//
+// A standard-SPI frame written to DR0 is clocked through the flash at once, and its answer
+// lands in the RX FIFO. The chip select is low while software forces it low (the boot ROM and
+// pico-sdk's flash_do_cmd do) or, with no override, from the first frame until software polls
+// SR for the end of the transfer (boot2's read_flash_sreg / wait_ssi_ready), or disables the
+// SSI. Quad/XIP frames are not clocked: rp2040js serves the XIP window from the flash array.
+
+import { BasePeripheral } from 'rp2040js';
+
+const SSI_CTRLR0 = 0x00;
+const SSI_SSIENR = 0x08;
+const SSI_SER = 0x10;
+const SSI_BAUDR = 0x14;
+const SSI_TXFLR = 0x20;
+const SSI_RXFLR = 0x24;
+const SSI_SR = 0x28;
+const SSI_IDR = 0x58;
+const SSI_VERSION_ID = 0x5c;
+const SSI_DR0 = 0x60;
+const SR_TFNF = 1 << 1;
+const SR_TFE = 1 << 2;
+const SR_RFNE = 1 << 3;
+const OUTOVER_NORMAL = 0; // the SSI drives the chip select (INVERT and HIGH deselect)
+const OUTOVER_LOW = 2;
+const IO_QSPI_SS_CTRL = 0x0c;
+
+export class Ssi extends BasePeripheral {
+  constructor(rp2040, flash) {
+    super(rp2040, 'SSI');
+    this.flash = flash;
+    this.regs = { [SSI_BAUDR]: 0, [SSI_CTRLR0]: 0x70000, [SSI_SER]: 0 };
+    this.enabled = false;
+    this.rx = [];
+    this.outover = OUTOVER_NORMAL; // from IO_QSPI
+    this.hwSelect = false; // the SSI's own chip select, in a transfer
+  }
+
+  get csLow() {
+    return this.outover === OUTOVER_LOW || (this.outover === OUTOVER_NORMAL && this.hwSelect);
+  }
+
+  /** Drives the flash's chip select from the override and the SSI's own select. */
+  setOutover(value) {
+    if (value === this.outover) return;
+    if (this.csLow) this.flash.deselect();
+    this.outover = value;
+    this.hwSelect = false; // transfers are instant: none is under way across an override change
+    if (this.csLow) this.flash.select();
+  }
+
+  _endTransfer() {
+    const was = this.csLow;
+    this.hwSelect = false;
+    this._chipSelect(was);
+  }
+
+  _chipSelect(was) {
+    if (this.csLow && !was) this.flash.select();
+    else if (!this.csLow && was) this.flash.deselect();
+  }
+
+  readUint32(offset) {
+    switch (offset) {
+      case SSI_SR:
+        if (this.outover === OUTOVER_NORMAL && this.hwSelect) this._endTransfer();
+        return SR_TFNF | SR_TFE | (this.rx.length ? SR_RFNE : 0);
+      case SSI_TXFLR:
+        return 0;
+      case SSI_RXFLR:
+        return this.rx.length;
+      case SSI_DR0:
+        return this.rx.length ? this.rx.shift() : 0;
+      case SSI_SSIENR:
+        return this.enabled ? 1 : 0;
+      case SSI_IDR:
+        return 0x51535049;
+      case SSI_VERSION_ID:
+        return 0x3430312a;
+      default:
+        return this.regs[offset] ?? 0; // interrupt and DMA registers: nothing pending
+    }
+  }
+
+  writeUint32(offset, value) {
+    switch (offset) {
+      case SSI_SSIENR:
+        this.enabled = !!(value & 1);
+        if (!this.enabled) {
+          this.rx.length = 0; // disabling clears the FIFOs and ends a transfer
+          this._endTransfer();
+        }
+        return;
+      case SSI_DR0:
+        this._frame(value);
+        return;
+      default:
+        this.regs[offset] = value;
+    }
+  }
+
+  _frame(value) {
+    const ctrlr0 = this.regs[SSI_CTRLR0];
+    const standard = ((ctrlr0 >> 21) & 3) === 0;
+    const txAndRx = ((ctrlr0 >> 8) & 3) === 0;
+    if (!this.enabled || !standard || !txAndRx) return; // XIP set-up frames: see above
+    if (this.outover === OUTOVER_NORMAL && !this.hwSelect) {
+      this.hwSelect = true;
+      this._chipSelect(false);
+    }
+    const bits = ((ctrlr0 >> 16) & 0x1f) + 1;
+    const low = this.csLow;
+    let answer = 0;
+    for (let shift = bits - 8; shift >= 0; shift -= 8) {
+      const b = low ? this.flash.transfer((value >>> shift) & 0xff) : 0xff;
+      answer = ((answer << 8) | b) >>> 0;
+    }
+    if (this.rx.length < 16) this.rx.push(answer); // a fuller FIFO overflows and drops
+  }
+}
+
+/** IO_QSPI: the six QSPI pins' STATUS/CTRL pairs; SS's output override is the chip select. */
+export class IoQspi extends BasePeripheral {
+  constructor(rp2040, ssi) {
+    super(rp2040, 'IO_QSPI');
+    this.ssi = ssi;
+    this.ctrl = new Uint32Array(6);
+  }
+
+  readUint32(offset) {
+    const pin = offset >> 3;
+    if (pin >= 6) return 0;
+    if (offset & 4) return this.ctrl[pin];
+    return 0; // STATUS: nothing modelled
+  }
+
+  writeUint32(offset, value) {
+    const pin = offset >> 3;
+    if (pin >= 6 || !(offset & 4)) return;
+    this.ctrl[pin] = value;
+    if (offset === IO_QSPI_SS_CTRL) this.ssi.setOutover((value >> 8) & 3);
+  }
+}
+
+/** XIP_CTRL: the cache is not modelled (the XIP window reads the flash array), so a flush is
+ * done as soon as it is asked for. */
+export class XipCtrl extends BasePeripheral {
+  constructor(rp2040) {
+    super(rp2040, 'XIP_CTRL');
+    this.ctrl = 0x3;
+  }
+
+  readUint32(offset) {
+    if (offset === 0x00) return this.ctrl;
+    if (offset === 0x08) return 0x3; // STAT: flush ready, stream FIFO empty
+    return 0;
+  }
+
+  writeUint32(offset, value) {
+    if (offset === 0x00) this.ctrl = value;
+  }
+}
+
+/** Puts these in place of rp2040js's stubs on a fresh RP2040. */
+export function attachFlash(mcu, flash) {
+  const ssi = new Ssi(mcu, flash);
+  mcu.peripherals[0x18000] = ssi;
+  mcu.peripherals[0x40018] = new IoQspi(mcu, ssi);
+  mcu.peripherals[0x14000] = new XipCtrl(mcu);
+  mcu.flash = flash.bytes;
+  mcu.flash16 = new Uint16Array(flash.bytes.buffer);
+  mcu.flashView = new DataView(flash.bytes.buffer);
+  return ssi;
+}

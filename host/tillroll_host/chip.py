@@ -1,0 +1,170 @@
+"""The module on an emulated RP2040: the board image booted by `boards/rp2040_chip/chip.mjs`
+(npm rp2040js with the RP2040 boot ROM), behind TCP ports as the unix-port sim is.
+
+    with ChipModule(flash_file) as chip:
+        send(("127.0.0.1", chip.data_port), data)
+        chip.control("restart")
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+from pathlib import Path
+
+from .errors import FatalError
+from .paths import BOARDS, ROOT
+from .sim import free_port
+
+CHIP_MAIN = BOARDS / "rp2040_chip" / "chip.mjs"
+IMAGES = ROOT / "out" / "firmware"
+BOOTROM = ROOT / "third_party" / "rp2040-bootrom-b1.bin"
+
+
+def image_path(development: bool = False, update: bool = False, board: str = "rp2_pico") -> Path:
+    """A UF2 file `make firmware` writes."""
+    name = f"tillroll-{board}{'-dev' if development else ''}{'-update' if update else ''}.uf2"
+    path = IMAGES / name
+    if not path.exists():
+        raise FatalError(f"{path} is missing: `make firmware` builds it")
+    return path
+
+
+def node() -> str:
+    found = shutil.which("node")
+    if found is None:
+        raise FatalError("the emulated chip runs on Node.js: install Node 20 (`node` on PATH)")
+    if not (ROOT / "node_modules" / "rp2040js").is_dir():
+        raise FatalError("npm rp2040js is missing: run `make node_modules/.installed`")
+    return found
+
+
+class ChipModule:
+    """The emulated chip in a child process. `uf2` is written into the flash at start (as a
+    UF2 flasher would; None: the flash file as it is, a module switched on again)."""
+
+    def __init__(
+        self,
+        flash: Path,
+        uf2: Path | None = None,
+        data_port: int = 0,
+        host: str = "127.0.0.1",
+        repl: bool = False,
+        uart: bool = False,
+        printer: bool = False,
+        echo: bool = False,
+        extra_args: list[str] | None = None,
+    ):
+        self.flash = Path(flash)
+        self.uf2 = uf2
+        self.host = host
+        self.data_port = data_port or free_port()
+        self.control_port = free_port()
+        self.repl_port = free_port() if repl else 0
+        self.uart_port = free_port() if uart else 0
+        self.printer_port = free_port() if printer else 0
+        self.echo = echo
+        self.extra_args = list(extra_args or [])
+        self.output: list[str] = []
+        self._changed = threading.Condition()
+        self._proc: subprocess.Popen | None = None
+
+    def command(self) -> list[str]:
+        cmd = [node(), str(CHIP_MAIN), "--flash", str(self.flash), "--bootrom", str(BOOTROM)]
+        if self.uf2 is not None:
+            cmd += ["--uf2", str(self.uf2)]
+        cmd += ["--host", self.host, "--data-port", str(self.data_port)]
+        cmd += ["--control-port", str(self.control_port)]
+        for option, port in (
+            ("--repl-port", self.repl_port),
+            ("--uart-port", self.uart_port),
+            ("--printer-port", self.printer_port),
+        ):
+            if port:
+                cmd += [option, str(port)]
+        return cmd + self.extra_args
+
+    def start(self, timeout: float = 120.0) -> ChipModule:
+        self.flash.parent.mkdir(parents=True, exist_ok=True)
+        self._proc = subprocess.Popen(
+            self.command(),
+            cwd=ROOT,
+            env={**os.environ},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        threading.Thread(target=self._read_output, daemon=True).start()
+        self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout: float = 120.0, after: int = 0) -> None:
+        """Wait until the chip's USB is configured (the `after`-th `ready` line on)."""
+        with self._changed:
+            done = self._changed.wait_for(
+                lambda: self._readies() > after or self._proc.poll() is not None, timeout
+            )
+        if self._proc.poll() is not None:
+            raise FatalError("the emulated chip stopped:\n" + "\n".join(self.output[-30:]))
+        if not done:
+            raise FatalError(
+                f"the emulated chip was not ready in {timeout:.0f} s:\n"
+                + "\n".join(self.output[-30:])
+            )
+
+    def _readies(self) -> int:
+        return sum(1 for line in self.output if line.startswith("ready"))
+
+    def _read_output(self):
+        assert self._proc is not None and self._proc.stdout is not None
+        for line in self._proc.stdout:
+            line = line.rstrip("\n")
+            if self.echo:
+                print(line, flush=True)
+            with self._changed:
+                self.output.append(line)
+                self._changed.notify_all()
+
+    def control(self, cmd: str, timeout: float = 60.0, **args) -> dict:
+        """One request on the chip's control port; its JSON answer."""
+        with socket.create_connection(("127.0.0.1", self.control_port), timeout=timeout) as s:
+            s.sendall((json.dumps({"cmd": cmd, **args}) + "\n").encode())
+            f = s.makefile("rb")
+            line = f.readline()
+        if not line:
+            raise FatalError(f"the emulated chip closed the control channel on {cmd}")
+        answer = json.loads(line)
+        if answer.get("error"):
+            raise FatalError(f"{cmd}: {answer['error']}")
+        return answer
+
+    def restart(self, timeout: float = 120.0) -> None:
+        """Power-cycle the chip, its flash kept; wait until it is ready again."""
+        readies = self._readies()
+        self.control("restart")
+        self.wait_ready(timeout, after=readies)
+
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def stop(self) -> str:
+        """Stop the chip (its flash saved); its last output."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGTERM)
+            try:
+                self._proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        return "\n".join(self.output)
+
+    def __enter__(self) -> ChipModule:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
