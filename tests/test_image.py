@@ -117,3 +117,25 @@ def test_a_constant_defined_differently_in_the_vpy_is_refused():
     source = "from ..native import load\n\nload(__file__, globals())\n\n_N = const(2)\n"
     with pytest.raises(FatalError, match="_N is 3"):
         inline_native(source, "_N = const(3)\n", "x.py")
+
+
+@pytest.mark.parametrize("build", ["build", "build-dev"])
+def test_every_int_the_image_freezes_as_a_long_int_is_too_big_for_a_small_one(build: str):
+    # An int inside a frozen constant (a constant tuple's items) that a 32-bit port's small
+    # ints (31 bits) hold must be frozen as one: as a long int, arithmetic on it allocates on
+    # the device (third_party/patches/mpy-tool-small-int.patch).
+    frozen = ROOT / "out" / "rp2" / build / "frozen_content.c"
+    if not frozen.exists():
+        pytest.fail(f"{frozen} is missing: `make firmware` builds it")
+    longs = re.findall(
+        r"static const mp_obj_int_t (\w+) = \{\{&mp_type_int\}, \{\.neg=(\d), .*?"
+        r"\.dig=\(uint16_t\*\)\(const uint16_t\[\]\)\{([0-9a-fx,]+)\}\}\};",
+        frozen.read_text(),
+    )
+    small = []
+    for name, neg, digits in longs:
+        value = sum(int(d, 16) << (16 * i) for i, d in enumerate(digits.split(",")))
+        value = -value if neg == "1" else value
+        if -(1 << 30) <= value < (1 << 30):
+            small.append(f"{name} = {value}")
+    assert not small, "frozen as long ints:\n" + "\n".join(small)
