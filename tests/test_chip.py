@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tillroll_host.chip import ChipModule, image_path
+from tillroll_host.chip import ChipModule, elf_path, image_path
+from tillroll_host.chip_repl import ChipRepl
 from tillroll_host.image import FLASH
 from tillroll_host.paths import BOARD_HEAP, BOARDS, FIRMWARE, micropython
 
@@ -58,6 +59,64 @@ def test_the_production_image_answers_dle_eot_on_the_data_interface(production):
     assert len(reply) == 1, reply
     # DLE EOT 1, printer status: bits 1 and 4 always set, bits 0 and 7 clear; online (bit 3 0)
     assert reply[0] & 0x93 == 0x12 and not reply[0] & 0x08, hex(reply[0])
+    # The harness notes when the first bytes came in on each interface (chip_boot_ms's clock).
+    stats = production.control("stats")
+    assert stats["first_in_ms"]["cdc 0"] > stats["usb_ready_ms"] > 0, stats
+
+
+@pytest.fixture(scope="module")
+def development(tmp_path_factory):
+    """The development image, its firmware stopped at the raw REPL, its heap watched."""
+    chip = ChipModule(
+        tmp_path_factory.mktemp("chip") / "flash.bin",
+        uf2=image_path(development=True),
+        repl=True,
+        heap_elf=elf_path(development=True),
+        extra_args=["--idle", "skip"],
+    )
+    with chip:
+        repl = ChipRepl(chip)
+        repl.connect()
+        repl.fast_input()
+        yield chip, repl
+        repl.close()
+
+
+def test_a_long_line_from_the_runtime_usb_cdc_comes_out_in_order(development):
+    # TinyUSB hands a transfer longer than a packet to both buffers of a double-buffered
+    # endpoint; rp2040js sent the second first (usb_host.mjs, fixDoubleBufferOrder).
+    _, repl = development
+    line = "".join(chr(0x41 + i % 26) for i in range(150))
+    out = repl.run(
+        f"import time\nt = time.ticks_ms()\nwhile time.ticks_diff(time.ticks_ms(), t) < 200:\n"
+        f"    pass\nfor k in range(3):\n    print(k, {line!r})\n"
+    )
+    assert out == "".join(f"{k} {line}\r\n" for k in range(3)), out
+
+
+def test_the_heap_probe_counts_what_gc_mem_free_counts(development):
+    # The probe reads the GC's allocation table from outside the chip (gc_probe.mjs). While
+    # the chip spins allocating nothing, it must read what gc.mem_free() says right after.
+    chip, repl = development
+    repl.begin(
+        "import gc, time\ngc.collect()\nprint('spin')\nt = time.ticks_ms()\n"
+        "while time.ticks_diff(time.ticks_ms(), t) < 1000:\n    pass\n"
+        "print('free', gc.mem_free())\n"
+    )
+    repl.wait_for(b"spin\r\n")
+    time.sleep(0.5)  # the print's own allocations are done; the loop allocates nothing
+    during = chip.control("heap")["heap"]
+    out, err = repl.end()
+    assert not err, err
+    assert out.split() == ["free", str(during["free"])], (out, during)
+    assert 100_000 < during["free"] < during["pool"] <= 246_592, during
+    # The lowest free heap: a 30 kB buffer and its collection come and go between reads.
+    chip.control("heap", reset=True)
+    repl.run("x = bytearray(30_000)\ndel x\ngc.collect()")
+    after = chip.control("heap")["heap"]
+    assert after["low"] <= during["free"] - 30_000, (during, after)
+    assert after["low"] >= during["free"] - 30_000 - 4096, (during, after)
+    assert after["allocs"] > 0 and after["collections"] >= 1, after
 
 
 def test_the_production_image_has_no_repl_on_any_interface(production):

@@ -5,7 +5,8 @@
 //   node boards/rp2040_chip/chip.mjs --uf2 X --flash F --data-port N [--host 127.0.0.1]
 //       [--bootrom third_party/rp2040-bootrom-b1.bin] [--repl-port K] [--service-port M]
 //       [--uart-port U] [--printer-port P] [--control-port C] [--cdc-order data,repl,service]
-//       [--board rp2_pico|none] [--idle real|skip] [--flash-timing typical|none] [--strict-flash] [--verbose]
+//       [--board rp2_pico|none] [--idle real|skip] [--flash-timing typical|none] [--strict-flash]
+//       [--gc-symbols JSON] [--verbose]
 //
 // Prints `listening for NAME on HOST:PORT ...` for each port, `ready: ...` once the USB host has
 // configured the device (again after each boot), `stats: {...}` on SIGUSR1 and on exit
@@ -18,6 +19,7 @@ import { applyBoard, BOARDS } from './board_pins.mjs';
 import { serveControl } from './control.mjs';
 import { Emulator } from './emulator.mjs';
 import { NorFlash } from './flash.mjs';
+import { GcProbe } from './gc_probe.mjs';
 import { readBootrom } from './rom.mjs';
 import { TcpPort } from './tcp_bridge.mjs';
 import { uf2Blocks } from './uf2.mjs';
@@ -43,6 +45,7 @@ const OPTIONS = {
   idle: { type: 'string', default: 'real' },
   'flash-timing': { type: 'string', default: 'typical' },
   'strict-flash': { type: 'boolean', default: false },
+  'gc-symbols': { type: 'string' },
   verbose: { type: 'boolean', default: false },
 };
 
@@ -84,6 +87,7 @@ async function main() {
     strictFlash: args['strict-flash'],
     flashTiming: args['flash-timing'] === 'typical',
     verbose: args.verbose,
+    gcProbe: args['gc-symbols'] ? new GcProbe(JSON.parse(args['gc-symbols'])) : null,
   });
   const wake = () => emulator.wake();
   const order = args['cdc-order'].split(',');

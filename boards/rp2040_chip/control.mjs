@@ -12,6 +12,10 @@
 //                           ("torn", or "torn": true), or all of it; then the chip stays off
 //                           until power_on. n 0: no cut.
 //   {"cmd": "usb"}          the interfaces found when the device was enumerated
+//   {"cmd": "heap", "reset": false}
+//                           with --gc-symbols: the image's free heap now, the lowest it has been
+//                           (since power-on or the last reset), gc_alloc calls, collections;
+//                           reset: true starts the lowest and the counts again from now
 
 import net from 'node:net';
 
@@ -27,6 +31,13 @@ export function serveControl(emulator, host, port) {
       return { cut: emulator.flash.cut };
     },
     usb: () => ({ usb: emulator.usb?.describe() ?? null }),
+    heap: (req) => {
+      const probe = emulator.gcProbe;
+      if (!probe) throw new Error('no heap probe: start the chip with --gc-symbols');
+      const heap = probe.stats();
+      if (req.reset) probe.reset();
+      return { heap };
+    },
   };
   const server = net.createServer((socket) => {
     socket.on('error', () => {});

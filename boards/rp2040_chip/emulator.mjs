@@ -61,7 +61,8 @@ export class Emulator {
   /**
    * rom: the boot ROM's words; flash: a NorFlash; log(line): stderr-like.
    * idle: 'real' | 'skip'; strictFlash: refuse partial-page ROM programs instead of doing what
-   * the chip does; flashTiming: false makes programs and erases instant.
+   * the chip does; flashTiming: false makes programs and erases instant; gcProbe: a GcProbe
+   * (gc_probe.mjs) watching the image's heap, or null.
    */
   constructor({
     rom,
@@ -71,8 +72,9 @@ export class Emulator {
     strictFlash = false,
     flashTiming = true,
     verbose = false,
+    gcProbe = null,
   }) {
-    Object.assign(this, { rom, flash, log, idle, strictFlash, flashTiming, verbose });
+    Object.assign(this, { rom, flash, log, idle, strictFlash, flashTiming, verbose, gcProbe });
     this.romProgram = romFunction(rom, 'RP');
     this.romErase = romFunction(rom, 'RE');
     this.uart = new UartLine();
@@ -105,7 +107,14 @@ export class Emulator {
     mcu.peripherals[0x40064] = new VregAndChipReset(mcu);
     mcu.qspi[1].rawInputValue = true; // CSn pulled up: BOOTSEL not held
     mcu.qspi[1].padValue = 0x5a;
-    mcu.core.blTaken = (core) => this._romCall(core);
+    const probe = this.gcProbe;
+    probe?.attach(mcu);
+    mcu.core.blTaken = probe
+      ? (core) => {
+          this._romCall(core);
+          probe.call(core.PC, core);
+        }
+      : (core) => this._romCall(core);
     mcu.uart.forEach(fixTxInterrupt);
     const watchdog = mcu.peripherals[0x40058];
     if (kept) Object.assign(watchdog, kept);
@@ -166,6 +175,15 @@ export class Emulator {
       powered: this.on,
       boots: this.totals.boots, // power ons and watchdog resets
       usb_ready: !!this.usb?.configured,
+      // Emulated ms from power-on to USB configured, and to each interface's first bytes in.
+      usb_ready_ms: this.usb?.configuredNs != null ? this.usb.configuredNs / 1e6 : null,
+      first_in_ms: Object.fromEntries(
+        (this.usb?.streams ?? []).map((s) => [
+          `${s.kind} ${s.iface}`,
+          s.firstInNs != null ? s.firstInNs / 1e6 : null,
+        ]),
+      ),
+      heap: this.gcProbe?.stats() ?? null,
       locked: this.locked,
       cycles,
       emulated_ms: ns / 1e6,

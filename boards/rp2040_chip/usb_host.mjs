@@ -23,6 +23,8 @@ const CLASS_CDC = 0x02;
 const CLASS_CDC_DATA = 0x0a;
 const CLASS_PRINTER = 0x07;
 const PULLUP_EN = 1 << 16;
+const BUFFER_CONTROL = [0x80, 0x100]; // EP0_IN_BUFFER_CONTROL .. past EP15_OUT_BUFFER_CONTROL
+const BUF_AVAILABLE = 1 << 10;
 const LINE_CODING_115200_8N1 = Uint8Array.of(0x00, 0xc2, 0x01, 0x00, 0, 0, 8);
 
 function setup(bmRequestType, bRequest, wValue, wIndex, wLength) {
@@ -44,6 +46,7 @@ export class UsbStream {
     Object.assign(this, { usb, kind, iface, inEp, outEp });
     this.onData = null; // (Uint8Array) from the device
     this.onDrain = null; // () the device has taken everything written
+    this.firstInNs = null; // emulated time of the first bytes from the device
     this.chunks = [];
     this.queued = 0;
     this.armed = 0; // size of the OUT buffer the device has armed, 0 if none
@@ -79,6 +82,24 @@ export class UsbStream {
   }
 }
 
+/** rp2040js, handed both buffers of a double-buffered IN endpoint in one write of its buffer
+ * control, sends buffer 1 before buffer 0; the chip sends buffer 0 first. TinyUSB arms both for
+ * a transfer longer than a packet, so the host got its last packet first (a 72-byte line came
+ * out as its last 8 bytes, then its first 64). Put them back in the chip's order. */
+export function fixDoubleBufferOrder(usb) {
+  const updated = usb.DPRAMUpdated.bind(usb);
+  usb.DPRAMUpdated = (offset, value) => {
+    if (!(value & BUF_AVAILABLE) || offset < BUFFER_CONTROL[0] || offset >= BUFFER_CONTROL[1]) {
+      return updated(offset, value);
+    }
+    const alarm = usb.endpointWriteAlarms[(offset - BUFFER_CONTROL[0]) >> 3];
+    const before = alarm.buffers.length;
+    updated(offset, value);
+    const b = alarm.buffers;
+    if (b.length === before + 2) [b[before], b[before + 1]] = [b[before + 1], b[before]];
+  };
+}
+
 export class UsbHost {
   /** log(line): problems; trace(line): connects and disconnects. */
   constructor(usb, { log = () => {}, trace = () => {} } = {}) {
@@ -92,11 +113,11 @@ export class UsbHost {
       if (!this.active) this._next();
     });
     this.timeout = usb.rp2040.clock.createAlarm(() => this._noAnswer());
+    fixDoubleBufferOrder(usb);
     this._reset();
     usb.onUSBEnabled = () => {};
     usb.onResetReceived = () => this._enumerate();
-    usb.onEndpointWrite = (ep, buf) =>
-      ep === 0 ? this._ep0In(buf) : this.byIn.get(ep)?.onData?.(buf);
+    usb.onEndpointWrite = (ep, buf) => (ep === 0 ? this._ep0In(buf) : this._in(ep, buf));
     usb.onEndpointRead = (ep, size) =>
       ep === 0 ? this._ep0Out(size) : this.byOut.get(ep)?._arm(size);
     const write = usb.handleSieCtrlWrite.bind(usb);
@@ -108,8 +129,16 @@ export class UsbHost {
     };
   }
 
+  _in(ep, buf) {
+    const stream = this.byIn.get(ep);
+    if (!stream) return;
+    if (buf.length && stream.firstInNs === null) stream.firstInNs = this.usb.rp2040.clock.nanos;
+    stream.onData?.(buf);
+  }
+
   _reset() {
     this.configured = false;
+    this.configuredNs = null;
     this.device = null;
     this.streams = []; // CDC data interfaces in interface order, then a printer interface
     this.byIn = new Map();
@@ -247,6 +276,7 @@ export class UsbHost {
     this._control(null, {
       then: () => {
         this.configured = true;
+        this.configuredNs = this.usb.rp2040.clock.nanos;
         this.onConfigured?.(this);
       },
     });

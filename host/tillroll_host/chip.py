@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import shutil
@@ -35,6 +36,46 @@ def image_path(development: bool = False, update: bool = False, board: str = "rp
     return path
 
 
+def elf_path(development: bool = False, board: str = "rp2_pico") -> Path:
+    """The ELF file `make firmware` writes beside an image (its update UF2 has the same)."""
+    path = IMAGES / f"tillroll-{board}{'-dev' if development else ''}.elf"
+    if not path.exists():
+        raise FatalError(f"{path} is missing: `make firmware` builds it")
+    return path
+
+
+_GC_SYMBOLS = {
+    "gc_alloc": "gc_alloc",
+    "gc_realloc": "gc_realloc",
+    "gc_free": "gc_free",
+    "gc_collect_start": "gc_collect_start",
+    "mp_state_ctx": "mp_state_ctx",
+    "__GcHeapStart": "heap_start",
+    "__GcHeapEnd": "heap_end",
+}
+
+
+def gc_symbols(elf: Path) -> dict[str, int]:
+    """What the chip's heap probe (boards/rp2040_chip/gc_probe.mjs) needs from an image's ELF:
+    the GC's entry points, mp_state_ctx and its size, and the heap's bounds."""
+    nm = shutil.which("arm-none-eabi-nm")
+    if nm is None:
+        raise FatalError("arm-none-eabi-nm is missing: `make firmware` installs the Arm toolchain")
+    done = subprocess.run([nm, "-S", str(elf)], capture_output=True, text=True, check=True)
+    found: dict[str, int] = {}
+    for line in done.stdout.splitlines():
+        parts = line.split()
+        name = parts[-1]
+        if name in _GC_SYMBOLS:
+            found[_GC_SYMBOLS[name]] = int(parts[0], 16)
+            if name == "mp_state_ctx" and len(parts) == 4:
+                found["mp_state_ctx_size"] = int(parts[1], 16)
+    missing = set(_GC_SYMBOLS.values()) - set(found)
+    if missing or "mp_state_ctx_size" not in found:
+        raise FatalError(f"{elf}: no symbol for {sorted(missing) or 'the size of mp_state_ctx'}")
+    return found
+
+
 def node() -> str:
     found = shutil.which("node")
     if found is None:
@@ -44,9 +85,20 @@ def node() -> str:
     return found
 
 
+def _die_with_parent() -> None:
+    """In the chip's process, before it runs: SIGTERM when the process that started it ends
+    (Linux), so a test run that dies leaves no emulator running."""
+    try:
+        libc = ctypes.CDLL(None)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 class ChipModule:
     """The emulated chip in a child process. `uf2` is written into the flash at start (as a
-    UF2 flasher would; None: the flash file as it is, a module switched on again)."""
+    UF2 flasher would; None: the flash file as it is, a module switched on again). With
+    `heap_elf` (the image's ELF) the chip's free heap is watched (`control("heap")`)."""
 
     def __init__(
         self,
@@ -59,6 +111,7 @@ class ChipModule:
         printer: bool = False,
         echo: bool = False,
         extra_args: list[str] | None = None,
+        heap_elf: Path | None = None,
     ):
         self.flash = Path(flash)
         self.uf2 = uf2
@@ -70,6 +123,8 @@ class ChipModule:
         self.printer_port = free_port() if printer else 0
         self.echo = echo
         self.extra_args = list(extra_args or [])
+        if heap_elf is not None:  # the heap probe: `control("heap")`
+            self.extra_args += ["--gc-symbols", json.dumps(gc_symbols(heap_elf))]
         self.output: list[str] = []
         self._changed = threading.Condition()
         self._proc: subprocess.Popen | None = None
@@ -89,7 +144,9 @@ class ChipModule:
                 cmd += [option, str(port)]
         return cmd + self.extra_args
 
-    def start(self, timeout: float = 120.0) -> ChipModule:
+    def start(self, timeout: float = 120.0, ready: bool = True) -> ChipModule:
+        """Start the chip and wait until it is ready (its USB configured); with ready False only
+        until its ports listen, so bytes a client sends meanwhile wait for the device."""
         self.flash.parent.mkdir(parents=True, exist_ok=True)
         self._proc = subprocess.Popen(
             self.command(),
@@ -98,16 +155,32 @@ class ChipModule:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            preexec_fn=_die_with_parent,
         )
         threading.Thread(target=self._read_output, daemon=True).start()
-        self.wait_ready(timeout)
+        if ready:
+            self.wait_ready(timeout)
+        else:
+            self._wait_line("control on ", timeout)
         return self
+
+    def _wait_line(self, start: str, timeout: float) -> None:
+        with self._changed:
+            done = self._changed.wait_for(
+                lambda: (
+                    any(line.startswith(start) for line in self.output)
+                    or self._proc.poll() is not None
+                ),
+                timeout,
+            )
+        if not done or self._proc.poll() is not None:
+            raise FatalError("the emulated chip did not start:\n" + "\n".join(self.output[-30:]))
 
     def wait_ready(self, timeout: float = 120.0, after: int = 0) -> None:
         """Wait until the chip's USB is configured (the `after`-th `ready` line on)."""
         with self._changed:
             done = self._changed.wait_for(
-                lambda: self._readies() > after or self._proc.poll() is not None, timeout
+                lambda: self.readies() > after or self._proc.poll() is not None, timeout
             )
         if self._proc.poll() is not None:
             raise FatalError("the emulated chip stopped:\n" + "\n".join(self.output[-30:]))
@@ -117,7 +190,8 @@ class ChipModule:
                 + "\n".join(self.output[-30:])
             )
 
-    def _readies(self) -> int:
+    def readies(self) -> int:
+        """How many times the chip's USB has been configured (each boot, each soft reset)."""
         return sum(1 for line in self.output if line.startswith("ready"))
 
     def _read_output(self):
@@ -145,7 +219,7 @@ class ChipModule:
 
     def restart(self, timeout: float = 120.0) -> None:
         """Power-cycle the chip, its flash kept; wait until it is ready again."""
-        readies = self._readies()
+        readies = self.readies()
         self.control("restart")
         self.wait_ready(timeout, after=readies)
 
