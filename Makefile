@@ -29,11 +29,12 @@ FW_INPUTS := $(shell find firmware/tillroll boards/$(BOARD) boards/mechanisms -t
     Makefile firmware/fonts host/tillroll_host/image.py $(RP2)/.extracted $(RP2)/picotool/.built \
     $(MPY_SRC)/mpy-cross/build/mpy-cross
 
-.PHONY: all demo test bench fuzz font apt firmware stock-firmware firmware-apt clean help
+.PHONY: all demo test test-chip bench fuzz font apt firmware stock-firmware firmware-apt clean help
 
 help:
 	@echo "make demo   print a sample receipt on the simulated module -> $(OUT)/demo-receipt.png"
 	@echo "make test   run every test (installs what it needs first)"
+	@echo "make test-chip  every firmware test that fits the chip, on the emulated RP2040"
 	@echo "make bench  speed and memory figures -> $(OUT)/bench.json (docs/benchmarks.md)"
 	@echo "make fuzz   a long random fuzzing run (EXAMPLES=5000); findings -> $(OUT)/fuzz-failures"
 	@echo "make firmware  the RP2040 images (BOARD=rp2_pico) -> $(FW_OUT)/ (docs/hardware.md)"
@@ -81,6 +82,11 @@ test: $(BIN)/.installed $(STUBS)/.installed node_modules/.installed apt firmware
 
 bench: $(BIN)/.installed
 	$(BIN)/python tests/bench/run.py
+
+# Every firmware test that fits the chip, on the emulated RP2040 (`make test` runs a smoke
+# subset of them there): about half an hour.
+test-chip: $(BIN)/.installed node_modules/.installed firmware
+	$(BIN)/python -m pytest tests/firmware --target=rp2040
 
 font: $(BIN)/.installed apt
 	$(BIN)/tillroll fonts -o firmware/fonts

@@ -2,7 +2,13 @@
 
 Files named `mp_*.py` under tests/firmware are firmware tests: pytest collects each of their
 `test_*` functions and runs it in its own MicroPython unix-port process with a board-sized
-heap, never under CPython.
+heap, never under CPython. `--target` says where they run (tests/chip_target.py):
+
+    pytest                   the unix port, and the chip's smoke subset on the emulated RP2040
+    pytest --target=unix     the unix port only
+    pytest --target=rp2040   every firmware test that fits the chip, on the emulated RP2040
+
+A test on the chip is named `test_x[rp2040]`.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from chip_target import ChipTarget, is_smoke, unix_only
 from tillroll_host.paths import BOARD_HEAP, FONTS, SIM_HEAP, micropython, micropython_env
 
 TESTS = Path(__file__).parent
@@ -42,6 +49,16 @@ def _mp(module: Path, args: list[str]) -> subprocess.CompletedProcess:
     )
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--target",
+        choices=("default", "unix", "rp2040"),
+        default="default",
+        help="where firmware tests run: the unix port (unix), the emulated RP2040 (rp2040: "
+        "every test that fits the chip), or both (default: the chip's smoke subset)",
+    )
+
+
 class MicroPythonFile(pytest.File):
     def collect(self):
         done = _mp(self.path, [self.path.stem])
@@ -49,8 +66,12 @@ class MicroPythonFile(pytest.File):
             raise pytest.Collector.CollectError(
                 f"{self.path.name} does not import under MicroPython:\n{done.stdout}{done.stderr}"
             )
+        target = self.config.getoption("target")
         for name in done.stdout.split():
-            yield MicroPythonTest.from_parent(self, name=name)
+            if target != "rp2040":
+                yield MicroPythonTest.from_parent(self, name=name)
+            if target == "rp2040" or (target == "default" and is_smoke(self.path.stem, name)):
+                yield ChipTest.from_parent(self, name=f"{name}[rp2040]", test=name)
 
 
 class MicroPythonTest(pytest.Item):
@@ -70,6 +91,83 @@ class MicroPythonTest(pytest.Item):
 
 class MicroPythonFailure(Exception):
     pass
+
+
+class ChipTest(pytest.Item):
+    """A firmware test on the emulated RP2040 (tests/chip_target.py)."""
+
+    def __init__(self, *, test: str, **kwargs):
+        super().__init__(**kwargs)
+        self.test = test
+
+    def runtest(self):
+        target = _chip(self.config)
+        try:
+            passed, report = target.run(self.path.stem, self.test)
+        except Exception:
+            _stop_chip(self.config)  # its REPL is in no known state: the next test starts anew
+            raise
+        if not passed:
+            raise MicroPythonFailure(report)
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, MicroPythonFailure):
+            return f"on the emulated RP2040:\n{excinfo.value}"
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, None, f"{self.path.name}::{self.name} [emulated RP2040]"
+
+
+_CHIP = pytest.StashKey[dict]()
+
+
+def _chip(config) -> ChipTarget:
+    """The session's emulated chip, started at its first test. A chip that would not start
+    fails every test that needs it, with the same reason."""
+    state = config.stash.setdefault(_CHIP, {})
+    if "error" in state:
+        raise state["error"]
+    if "target" not in state:
+        target = ChipTarget()
+        try:
+            target.start()
+        except Exception as e:
+            target.stop()
+            state["error"] = e
+            raise
+        state["target"] = target
+    return state["target"]
+
+
+def _stop_chip(config) -> None:
+    target = config.stash.get(_CHIP, {}).pop("target", None)
+    if target is not None:
+        target.stop()
+
+
+def pytest_collection_modifyitems(config, items):
+    # Tests that stay on the unix port are deselected on the chip, and say so; the chip's tests
+    # run last, one after another, so its emulator runs only while they do.
+    chip, other, deselected = [], [], []
+    for item in items:
+        if isinstance(item, ChipTest):
+            reason = unix_only(item.path.stem, item.test)
+            (deselected if reason else chip).append(item)
+        else:
+            other.append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+    items[:] = other + chip
+
+
+def pytest_runtest_teardown(item, nextitem):
+    if isinstance(item, ChipTest) and not isinstance(nextitem, ChipTest):
+        _stop_chip(item.config)
+
+
+def pytest_sessionfinish(session):
+    _stop_chip(session.config)
 
 
 def pytest_ignore_collect(collection_path: Path):

@@ -4,14 +4,16 @@ Without TEST it lists the module's test functions, one a line. With TEST it runs
 prints PASS, or FAIL and the traceback; the exit status says the same. On the emulated chip the
 runner (tests/chip_target.py) imports this module and calls `run(MODULE, TEST)`.
 
-On a 64-bit port the viper code is checked for values a 32-bit chip would wrap first
-(tests/firmware/int32_check.py).
+On a 64-bit port the viper code is checked for values a 32-bit chip would wrap
+(tests/firmware/int32_check.py); with TILLROLL_NATIVE_CALLS set, the `.vpy` files whose viper
+functions the test called are printed after it, a `native: PATH` line each.
 """
 
 import io
 import sys
 
-if sys.maxsize > 0x7FFFFFFF:
+_CHECKED = sys.maxsize > 0x7FFFFFFF
+if _CHECKED:
     import int32_check
 
     int32_check.install()
@@ -28,6 +30,12 @@ def run(module_name, test_name):
         print(buf.getvalue())
         return False
     print("PASS")
+    if _CHECKED:
+        import os
+
+        if os.getenv("TILLROLL_NATIVE_CALLS"):
+            for path in int32_check.called():
+                print("native: " + path)
     return True
 
 

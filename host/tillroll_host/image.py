@@ -17,7 +17,9 @@ from .errors import FatalError
 from .paths import BOARDS, FIRMWARE, FONTS
 
 KIB = 1024
-_NATIVE_IMPORT = "from ..native import load\n"
+# A module's import of the loader: relative in the firmware package, absolute elsewhere (the
+# sim board's modules, test helpers put on the emulated chip).
+_NATIVE_IMPORT = re.compile(r"^from (?:\.\.|tillroll\.)native import load\n", re.M)
 _NATIVE_LOAD = re.compile(r"^load\(__file__, globals\(\)\).*\n", re.M)
 _ENTRY_SCRIPTS = ("_boot.py", "main.py")
 _SIM_ONLY = ("limit.py",)  # the physical-limit model: the twin's and the bench's, not a board's
@@ -61,10 +63,10 @@ def inline_native(source: str, vpy: str, name: str) -> str:
 
     On the sim `load` compiles the .vpy at import; frozen in an image, mpy-cross compiles the
     same source for the board's processor ahead of time (tillroll/native.py says why)."""
-    if source.count(_NATIVE_IMPORT) != 1 or len(_NATIVE_LOAD.findall(source)) != 1:
-        raise FatalError(f"{name}: expected one `{_NATIVE_IMPORT.strip()}` and one load() call")
+    if len(_NATIVE_IMPORT.findall(source)) != 1 or len(_NATIVE_LOAD.findall(source)) != 1:
+        raise FatalError(f"{name}: expected one `from ..native import load` and one load() call")
     vpy = re.sub(r"^from micropython import const\n", "", vpy, flags=re.M)
-    source = source.replace(_NATIVE_IMPORT, "")
+    source = _NATIVE_IMPORT.sub("", source, count=1)
     # Both files name the constants they share; a constant may be defined once per module.
     for const_name, value in _CONST.findall(vpy):
         defined = re.compile(rf"^{const_name} = const\(([^)]*)\).*\n", re.M)

@@ -8,6 +8,9 @@ It sees what crosses between Python and viper code (arguments, results), not a v
 function that wraps and comes back in range; the chip runs those (tests/chip_target.py). The
 cost is one Python call around each viper call, in tests only: the sim and the benchmarks load
 the native code unwrapped.
+
+The wrappers also note which `.vpy` modules had a function called (`called()`): that is how
+tests/test_chip_target.py knows the chip's smoke tests run every module with native code.
 """
 
 import gc
@@ -21,6 +24,14 @@ _UINT_MAX = const(0xFFFFFFFF)
 
 class Int32Error(ValueError):
     pass
+
+
+_called = {}  # .vpy path -> whether one of its viper functions was called
+
+
+def called():
+    """The .vpy files one of whose viper functions has been called."""
+    return sorted(path for path, yes in _called.items() if yes)
 
 
 def fits(kind: str, value) -> bool:
@@ -71,35 +82,37 @@ def _arg(w, i, value):
         raise Int32Error("%s: argument %d is %d, not a 32-bit %s" % (w[1], i, value, kind))
 
 
-def _result(name, kind, value):
+def _result(w, value):
+    _called[w[4]] = True  # the key is there since load(): nothing allocates
+    kind = w[3]
     if kind is not None and not fits(kind, value):
-        raise Int32Error("%s returned %d, not a 32-bit %s" % (name, value, kind))
+        raise Int32Error("%s returned %d, not a 32-bit %s" % (w[1], value, kind))
     return value
 
 
-def wrap(fn, name: str, kinds, result):
+def wrap(fn, name: str, kinds, result, path=""):
     """`fn` checked on its way in and out. One wrapper per arity, whose references are default
     arguments: a closure's call, or one with `*args`, would allocate (MicroPython copies a
     closure's cells and arguments to the heap past five), and the firmware's heap-locked and
     allocation tests must hold with the check on."""
     n = len(kinds)
-    w = (fn, name, kinds, result)
+    w = (fn, name, kinds, result, path)
     if n == 0:
 
         def checked(w=w):
-            return _result(w[1], w[3], w[0]())
+            return _result(w, w[0]())
     elif n == 1:
 
         def checked(a, w=w):
             _arg(w, 0, a)
-            return _result(w[1], w[3], w[0](a))
+            return _result(w, w[0](a))
 
     elif n == 2:
 
         def checked(a, b, w=w):
             _arg(w, 0, a)
             _arg(w, 1, b)
-            return _result(w[1], w[3], w[0](a, b))
+            return _result(w, w[0](a, b))
 
     elif n == 3:
 
@@ -107,7 +120,7 @@ def wrap(fn, name: str, kinds, result):
             _arg(w, 0, a)
             _arg(w, 1, b)
             _arg(w, 2, c)
-            return _result(w[1], w[3], w[0](a, b, c))
+            return _result(w, w[0](a, b, c))
 
     elif n == 4:
 
@@ -116,7 +129,7 @@ def wrap(fn, name: str, kinds, result):
             _arg(w, 1, b)
             _arg(w, 2, c)
             _arg(w, 3, d)
-            return _result(w[1], w[3], w[0](a, b, c, d))
+            return _result(w, w[0](a, b, c, d))
 
     elif n == 5:
 
@@ -126,7 +139,7 @@ def wrap(fn, name: str, kinds, result):
             _arg(w, 2, c)
             _arg(w, 3, d)
             _arg(w, 4, e)
-            return _result(w[1], w[3], w[0](a, b, c, d, e))
+            return _result(w, w[0](a, b, c, d, e))
 
     elif n == 6:
 
@@ -137,7 +150,7 @@ def wrap(fn, name: str, kinds, result):
             _arg(w, 3, d)
             _arg(w, 4, e)
             _arg(w, 5, f)
-            return _result(w[1], w[3], w[0](a, b, c, d, e, f))
+            return _result(w, w[0](a, b, c, d, e, f))
 
     elif n == 7:
 
@@ -149,7 +162,7 @@ def wrap(fn, name: str, kinds, result):
             _arg(w, 4, e)
             _arg(w, 5, f)
             _arg(w, 6, g)
-            return _result(w[1], w[3], w[0](a, b, c, d, e, f, g))
+            return _result(w, w[0](a, b, c, d, e, f, g))
 
     elif n == 8:
 
@@ -162,7 +175,7 @@ def wrap(fn, name: str, kinds, result):
             _arg(w, 5, f)
             _arg(w, 6, g)
             _arg(w, 7, h)
-            return _result(w[1], w[3], w[0](a, b, c, d, e, f, g, h))
+            return _result(w, w[0](a, b, c, d, e, f, g, h))
 
     elif n == 9:
 
@@ -176,7 +189,7 @@ def wrap(fn, name: str, kinds, result):
             _arg(w, 6, g)
             _arg(w, 7, h)
             _arg(w, 8, i)
-            return _result(w[1], w[3], w[0](a, b, c, d, e, f, g, h, i))
+            return _result(w, w[0](a, b, c, d, e, f, g, h, i))
 
     else:
         raise ValueError("%s: %d arguments; int32_check wraps up to 9" % (name, n))
@@ -185,12 +198,13 @@ def wrap(fn, name: str, kinds, result):
 
 def load(module_file: str, scope: dict):
     """`tillroll.native.load`, with each viper function wrapped as the module's doc says."""
-    with open(module_file.rsplit(".", 1)[0] + ".vpy") as f:
+    path = module_file.rsplit(".", 1)[0] + ".vpy"
+    with open(path) as f:
         source = f.read()
     exec(source, scope)
+    _called[path] = False
     for name, kinds, result in signatures(source):
-        if result is not None or any(k is not None for k in kinds):
-            scope[name] = wrap(scope[name], name, tuple(kinds), result)
+        scope[name] = wrap(scope[name], name, tuple(kinds), result, path)
     gc.collect()
 
 
