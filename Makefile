@@ -80,7 +80,7 @@ demo: $(BIN)/.installed
 test: $(BIN)/.installed $(STUBS)/.installed node_modules/.installed apt firmware stock-firmware
 	$(BIN)/python -m pytest
 
-bench: $(BIN)/.installed
+bench: $(BIN)/.installed node_modules/.installed firmware
 	$(BIN)/python tests/bench/run.py
 
 # Every firmware test that fits the chip, on the emulated RP2040 (`make test` runs a smoke

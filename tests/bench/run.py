@@ -1,11 +1,12 @@
-"""`make bench`: run every tests/bench/bench_*.py under MicroPython and collect the figures.
+"""`make bench`: run every tests/bench/bench_*.py under MicroPython, then the figures from the
+emulated RP2040 (chip.py), and collect them.
 
 First it measures K, the RP2040 slowdown of this machine's unix port, in the same run:
 K = 7984 ms / the unix port's time for the 1,000,000-iteration `add_test` loop (7984 ms is that
 loop on an RP2040 at 125 MHz, MicroPython 1.23, published by the micropython_benchmarks
 project). Each benchmark script gets K in TILLROLL_K and prints JSON lines
 {"metric", "case", "value", "goal", "unit"}; they are collected into out/bench.json and shown
-as a table.
+as a table. `run.py NAME...` runs only those (`render`, `engine`, ..., `chip`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-sys.path.insert(0, str(ROOT / "host"))
+sys.path[:0] = [str(ROOT / "host"), str(HERE)]
 
 from tillroll_host.paths import BOARD_HEAP, FONTS, micropython, micropython_env  # noqa: E402
 
@@ -100,10 +101,19 @@ def main() -> int:
             failed.append(script.name)
         else:
             rows += got
+    if not only or "chip" in only:
+        print("running chip.py (the emulated RP2040) ...", flush=True)
+        try:
+            from chip import figures
+
+            rows += figures(k)
+        except Exception as e:  # the table of what did run still comes out
+            print(f"chip.py failed: {type(e).__name__}: {e}", file=sys.stderr)
+            failed.append("chip.py")
     out = ROOT / "out"
     out.mkdir(exist_ok=True)
     (out / "bench.json").write_text(json.dumps(rows, indent=1) + "\n")
-    widths = (34, 24, 12, 10)
+    widths = (34, 30, 12, 10)
     print()
     print(
         f"{'metric':{widths[0]}} {'case':{widths[1]}} {'value':>{widths[2]}} {'goal':>{widths[3]}}  unit"
