@@ -33,7 +33,7 @@ TESTS = Path(__file__).parent
 FIRMWARE_TESTS = TESTS / "firmware"
 ON_CHIP = "/t"  # where the tests' ROMFS is mounted on the chip
 ENV = {"TILLROLL_FONTS": "/rom/fonts"}  # the fonts' ROMFS partition
-TEST_TIMEOUT_S = 900.0  # wall time; the emulator runs at about a third of the chip's speed
+TEST_TIMEOUT_S = 900.0  # wall time: the emulator runs several times slower than the chip
 
 # Why a test module, or one test, stays on the unix port. Every other mp_* test runs on the chip
 # with `--target=rp2040`.

@@ -117,6 +117,16 @@ def test_the_heap_probe_counts_what_gc_mem_free_counts(development):
     assert after["low"] <= during["free"] - 30_000, (during, after)
     assert after["low"] >= during["free"] - 30_000 - 4096, (during, after)
     assert after["allocs"] > 0 and after["collections"] >= 1, after
+    # What gc_free gives back at once: a call whose frame is too big for the C stack has it on
+    # the heap, freed when it returns. 1000 such calls leave no garbage behind them.
+    chip.control("heap", reset=True)
+    repl.run(
+        "def f(a, b, c, d, e, g, h, i, j, k, m, n):\n    return a\n"
+        "for _ in range(1000):\n    f(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12)\n"
+    )
+    calls = chip.control("heap")["heap"]
+    assert calls["freed"] >= 1000 * 48, calls  # a frame of 12 locals: 48 bytes and more
+    assert calls["allocated"] - calls["freed"] < 8192, calls  # the code's own, not the calls'
 
 
 def test_the_production_image_has_no_repl_on_any_interface(production):

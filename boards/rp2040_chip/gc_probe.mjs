@@ -10,7 +10,9 @@
 // only shrinks through gc_alloc and gc_realloc, so the lowest count is the lowest free heap.
 // Garbage counts as used until a collection frees it, as in gc.mem_free(): the probe also
 // keeps the lowest count seen first after each collection (what the live objects leave), the
-// bytes gc_alloc was asked for, and the collections.
+// bytes gc_alloc handed out and the bytes gc_free gave back at once (MicroPython frees a call's
+// frame on the heap when the call returns), so that what is left is the garbage, and the
+// collections.
 // The allocation table is found in mp_state_ctx by its start, which is __GcHeapStart.
 
 const BYTES_PER_BLOCK = 16;
@@ -52,6 +54,7 @@ export class GcProbe {
     this.collected = false; // a collection began since the last sample
     this.allocs = 0;
     this.allocated = 0;
+    this.freed = 0;
     this.collections = 0;
   }
 
@@ -63,7 +66,10 @@ export class GcProbe {
       this.allocs++;
       this.allocated += taking;
       this._sample(taking);
-    } else if (pc === s.gc_realloc || pc === s.gc_free) {
+    } else if (pc === s.gc_free) {
+      this.freed += this._size(core.registers[0]);
+      this._sample(0);
+    } else if (pc === s.gc_realloc) {
       this._sample(0);
     } else if (pc === s.gc_collect_start) {
       this._sample(0);
@@ -83,6 +89,20 @@ export class GcProbe {
     }
     const after = taking <= free ? free - taking : free;
     if (this.low === null || after < this.low) this.low = after;
+  }
+
+  /** The bytes of the allocation at `ptr` (its head block and the tail blocks after it). */
+  _size(ptr) {
+    const t = this.table;
+    if (!t || ptr < t.poolStart || ptr >= t.poolStart + this.pool) return 0;
+    const ram = this.mcu.sram;
+    const kind = (block) => (ram[t.start + (block >> 2)] >> ((block & 3) * 2)) & 3;
+    let block = (ptr - t.poolStart) / BYTES_PER_BLOCK;
+    if (kind(block) !== 1) return 0; // AT_HEAD
+    const last = (t.end - t.start) * 4;
+    let n = 1;
+    while (++block < last && kind(block) === 2) n++; // AT_TAIL
+    return n * BYTES_PER_BLOCK;
   }
 
   /** Free heap in bytes now, or null before the heap is set up. */
@@ -109,7 +129,7 @@ export class GcProbe {
       for (let j = i + 3; j < Math.min(i + 8, size / 4); j++) {
         const poolStart = word(j - 1);
         if (word(j) === poolEnd && poolEnd - poolStart === length * 4 * BYTES_PER_BLOCK) {
-          this.table = { start: start - RAM, end: start - RAM + length };
+          this.table = { start: start - RAM, end: start - RAM + length, poolStart };
           this.pool = poolEnd - poolStart;
           return this.table;
         }
@@ -126,6 +146,7 @@ export class GcProbe {
       pool: this.pool ?? null,
       allocs: this.allocs,
       allocated: this.allocated,
+      freed: this.freed,
       collections: this.collections,
     };
   }

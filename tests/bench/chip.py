@@ -9,7 +9,8 @@
   GS ( H process ID after its cut; the receipt is out when the ID comes back. The chip's heap
   is watched from outside (gc_probe.mjs), so nothing on the chip measures it. Beside it: the
   lowest free heap just after a collection (what live objects leave), the collections, and
-  the bytes allocated a dot line (all of it garbage once the receipt is out).
+  the garbage a dot line: bytes allocated less those freed at once (MicroPython frees a
+  call's frame on the heap when it returns), as the unix port's garbage_per_line counts it.
 - chip_cycles_per_line: cycles a dot line, stage by stage (stages.py) on the development image,
   by the chip's own clock (time.ticks_us(), 125 cycles a microsecond at 125 MHz), and for the
   whole firmware printing the receipt as above (every instruction the chip ran between the
@@ -258,14 +259,9 @@ def firmware_figures(lines: dict[str, int], k: float) -> list[dict]:
                     )
                 )
                 rows.append(row("chip_gc_collections", name, heap["collections"], None, "count"))
+                garbage = heap["allocated"] - heap["freed"]  # what no gc_free gave back
                 rows.append(
-                    row(
-                        "chip_bytes_allocated_per_line",
-                        name,
-                        round(heap["allocated"] / lines[name], 1),
-                        0,
-                        "bytes",
-                    )
+                    row("chip_garbage_per_line", name, round(garbage / lines[name], 1), 0, "bytes")
                 )
                 rows.append(
                     row(
