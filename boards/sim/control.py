@@ -92,6 +92,9 @@ class Control:
             "head_c": s.head_c,
             "supply_mv": s.supply_mv,
             "queued": len(self._app.engine.queue),
+            # barcodes, QR and PDF417 codes too wide for the paper at any module size: their
+            # text printed instead
+            "symbols_unfit": self._app.graphics.unfit,
         }
 
     def cmd_counters(self, req):
