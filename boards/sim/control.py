@@ -193,6 +193,8 @@ class Control:
         app.layout.held = True
         line = bytearray([byte & 0xFF] * 48)
         try:
+            if rows:
+                app.layout.ink()  # dots go to the engine: a receipt has begun
             for _ in range(rows):
                 while engine.free() < 4:
                     await engine.wait_space()
