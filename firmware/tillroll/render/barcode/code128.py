@@ -40,8 +40,8 @@ _SET_A = const(0)
 _SET_B = const(1)
 _SET_C = const(2)
 _LBRACE = const(0x7B)
-FNC = const(128)  # FNC1-4 are items 129-132
-ITEMS_MAX = const(512)  # 255 bytes of code set C: two digits each; Code 93 shares it
+_FNC = const(128)  # FNC1-4 are items 129-132
+_ITEMS_MAX = const(512)  # 255 bytes of code set C: two digits each; Code 93 shares it
 _FAR = const(0xFFFF)  # no way there yet
 _FNC4 = const(132)
 
@@ -50,14 +50,14 @@ class Code128:
     """The item buffer and the search's tables, made once (about 2.5 KB)."""
 
     def __init__(self):
-        self.items = bytearray(ITEMS_MAX)
+        self.items = bytearray(_ITEMS_MAX)
         self.count = 0
         # The search keeps three item positions of costs (symbol characters so far, by the
         # code set in use), and for every position and code set how it was reached:
         # the set before, a shift, two digits in one character.
         self._cost = array("H", bytes(18))
-        self._how = bytearray(3 * (ITEMS_MAX + 1))
-        self._step = bytearray(ITEMS_MAX + 1)  # the step starting at an item, on the best path
+        self._how = bytearray(3 * (_ITEMS_MAX + 1))
+        self._step = bytearray(_ITEMS_MAX + 1)  # the step starting at an item, on the best path
         self._start = 0
 
     # ---- reading the data -------------------------------------------------------------------
@@ -95,7 +95,7 @@ class Code128:
                     elif sel == 0x53:
                         shift = True
                     else:  # {1-{4
-                        items[count] = FNC + sel - 0x30
+                        items[count] = _FNC + sel - 0x30
                         count += 1
                     continue
             if code_set == _SET_C:
@@ -235,7 +235,7 @@ class Code128:
                     if t == _SET_C:
                         if pair:
                             _relax(cost, how, ahead, i + 2, t, at + 1, s | 8)
-                        elif c == FNC + 1:
+                        elif c == _FNC + 1:
                             _relax(cost, how, one, i + 1, t, at + 1, s)
                     elif _item_value(t, c) >= 0:
                         _relax(cost, how, one, i + 1, t, at + 1, s)
@@ -308,8 +308,8 @@ def _value(code_set: int, c: int) -> int:
 
 def _item_value(code_set: int, c: int) -> int:
     """An item's value in code set A or B (FNC1-4 too), FNC1 in C; else -1."""
-    if c > FNC:
-        k = c - FNC
+    if c > _FNC:
+        k = c - _FNC
         if k == 1:
             return 102
         if code_set == _SET_C:
