@@ -92,6 +92,9 @@ class Control:
             "head_c": s.head_c,
             "supply_mv": s.supply_mv,
             "queued": len(self._app.engine.queue),
+            # barcodes, QR and PDF417 codes too wide for the paper at any module size: their
+            # text printed instead
+            "symbols_unfit": self._app.graphics.unfit,
         }
 
     def cmd_counters(self, req):
@@ -190,6 +193,8 @@ class Control:
         app.layout.held = True
         line = bytearray([byte & 0xFF] * 48)
         try:
+            if rows:
+                app.layout.ink()  # dots go to the engine: a receipt has begun
             for _ in range(rows):
                 while engine.free() < 4:
                     await engine.wait_space()

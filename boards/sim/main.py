@@ -8,6 +8,9 @@
 --fonts DIR        compiled fonts (default firmware/fonts)
 --flash DIR        the module's flash, where NV logos stay across restarts (default OUT/flash)
 --state DIR        where settings persist (default: not persisted)
+--chars MODE       the power-on character mode setting: gb18030 (Chinese, the default) or
+                   single-byte (code pages); kept in the settings
+--fit on|off       fit symbols too wide for the paper (default on); kept in the settings
 --mechanism NAME   ltp02-245 (default), jx-2r-01, pt486f-b
 --real-time        run the mechanism in real time (demos); default virtual time
 --feed-held        FEED held at power-on: print the self-test page first
@@ -45,6 +48,8 @@ def _options(argv):
         "--copy-banner": "COPY",
         "--idle-ms": "0",
         "--cut-at": "0",
+        "--chars": None,
+        "--fit": None,
     }
     flags = set()
     i = 0
@@ -58,6 +63,10 @@ def _options(argv):
             raise SystemExit(2)
         opts[argv[i]] = argv[i + 1]
         i += 2
+    for name, allowed in (("--chars", ("gb18030", "single-byte")), ("--fit", ("on", "off"))):
+        if opts[name] is not None and opts[name] not in allowed:
+            print("%s is one of %s" % (name, ", ".join(allowed)))
+            raise SystemExit(2)
     if opts["--mechanism"] not in MECHANISMS:
         print("unknown mechanism %s; one of %s" % (opts["--mechanism"], ", ".join(MECHANISMS)))
         raise SystemExit(2)
@@ -88,7 +97,15 @@ def main():
     board.idle_ms = int(opts["--idle-ms"])
     gc.collect()  # compiling the modules left the heap in pieces: one piece again
     try:
-        App(board).run()
+        app = App(board)
+        # Settings given on the command line are set as a technician sets them, then the
+        # module starts as from power-on with them.
+        if opts["--chars"] is not None:
+            app.settings.set("chinese", 1 if opts["--chars"] == "gb18030" else 0)
+        if opts["--fit"] is not None:
+            app.settings.set("fit", 1 if opts["--fit"] == "on" else 0)
+        app.layout.reset()
+        app.run()
     except KeyboardInterrupt:
         print("stopped")
     finally:

@@ -37,6 +37,10 @@ def cmd_sim(args) -> int:
     if args.state:
         Path(args.state).mkdir(parents=True, exist_ok=True)
         sim_args += ["--state", args.state]
+    if args.chars:
+        sim_args += ["--chars", args.chars]
+    if args.fit:
+        sim_args += ["--fit", args.fit]
     sim_args += ["--mechanism", args.mechanism]
     if args.real_time:
         sim_args.append("--real-time")
@@ -151,7 +155,7 @@ def _bridge_when_listening(
 
 def cmd_render(args) -> int:
     flash = Path(args.flash) if args.flash else None
-    count = render(Path(args.source), Path(args.output), flash)
+    count = render(Path(args.source), Path(args.output), flash, args.chars, args.fit)
     noun = "receipt" if count == 1 else "receipts"
     print(f"{args.output}: {count} {noun}")
     return 0
@@ -189,6 +193,21 @@ def cmd_fonts(args) -> int:
     return 0
 
 
+def _setting_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--chars",
+        choices=["gb18030", "single-byte"],
+        help="set the power-on character mode: GB18030 Chinese (the default, as on modules "
+        "sold in China) or single-byte code pages (kept with --state)",
+    )
+    p.add_argument(
+        "--fit",
+        choices=["on", "off"],
+        help="set whether barcodes, QR and PDF417 codes too wide for the paper are fitted to "
+        "it (on, the default) or print nothing as on Epson printers (kept with --state)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="tillroll",
@@ -218,6 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--control-port", type=int, default=0, help="TCP port of the control channel (off)"
     )
     p.add_argument("--state", help="folder where settings persist (not persisted)")
+    _setting_options(p)
     p.add_argument(
         "--mechanism",
         default="ltp02-245",
@@ -284,6 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the module's flash: NV logos defined by one render print in the next "
         "(default: a fresh, empty flash)",
     )
+    _setting_options(p)
     p.set_defaults(func=cmd_render)
 
     p = sub.add_parser(

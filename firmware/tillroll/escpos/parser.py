@@ -62,6 +62,7 @@ _PARAMS = {
     _k(_ESC, 0x55): 1,  # ESC U    unidirectional printing
     _k(_ESC, 0x56): 1,  # ESC V    90 degree rotation
     _k(_ESC, 0x57): 8,  # ESC W    page mode area
+    _k(_ESC, 0x5A): 5,  # ESC Z    2D symbol (v r k nL nH, then data)
     _k(_ESC, 0x5C): 2,  # ESC \    relative position
     _k(_ESC, 0x61): 1,  # ESC a    justification
     _k(_ESC, 0x63): 2,  # ESC c 3/4/5 n  paper sensors, panel buttons
@@ -91,6 +92,7 @@ _PARAMS = {
     _k(_GS, 0x54): 1,  # GS T     print position to line start
     _k(_GS, 0x56): 1,  # GS V     cut (m, and n for m >= 65)
     _k(_GS, 0x57): 2,  # GS W     print area width
+    _k(_GS, 0x5A): 1,  # GS Z     2D symbol type for ESC Z
     _k(_GS, 0x5C): 2,  # GS \     relative vertical position (page mode)
     _k(_GS, 0x5E): 3,  # GS ^     execute macro
     _k(_GS, 0x61): 1,  # GS a     automatic status back
@@ -188,6 +190,8 @@ _GS_HRI_FONT = const(0x1D66)
 _GS_BAR_HEIGHT = const(0x1D68)
 _GS_BAR_WIDTH = const(0x1D77)
 _FS_PRINT_NV = const(0x1C70)
+_GS_2D_TYPE = const(0x1D5A)
+_ESC_2D = const(0x1B5A)
 _L = const(0x4C)  # GS ( L, GS 8 L: graphics
 _K = const(0x6B)  # GS ( k: 2D symbols
 _BLOCK = const(0x10000)
@@ -381,6 +385,8 @@ class Parser:
             if not left:
                 sink.end()
                 self._state = _TEXT
+            elif sink.done and self._key == _GS_K_B:
+                self._state = _TEXT  # GS k: after a Code 39 stop '*' the data is text (Epson)
             elif sink.done:
                 self._skip_data(left, self._blocks, _BLOCK)  # more data than the sink takes
         elif sink.done:
@@ -620,6 +626,8 @@ class Parser:
             self._skip_data(columns * (3 if a[0] >= 32 else 1))
         elif key == _GS_DOWNLOAD_IMAGE:
             self._skip_data(a[0] * a[1] * 8)
+        elif key == _ESC_2D:
+            self._skip_data(a[3] | (a[4] << 8))
         elif key == _GS_BARCODE:
             if a[0] <= 6:
                 self._skip_to_nul(_TEXT_DATA_MAX + 1)
@@ -690,6 +698,11 @@ class Parser:
             g.barcode.hri_font = a[0] & 1
         elif key == _FS_PRINT_NV:
             g.print_nv(a[0], a[1])
+        elif key == _GS_2D_TYPE:
+            if a[0] <= 2 or 48 <= a[0] <= 50:
+                g.code2d = a[0] & 0x0F
+        elif key == _ESC_2D:  # ESC Z v r k nL nH: the older 2D symbol command
+            self._to_sink(g.symbol_2d(a[0], a[1], a[2]), a[3] | (a[4] << 8))
         elif key == _FS_NV_IMAGES:
             if a[0]:  # n 1-255; FS q 0 leaves the images as they are
                 g.nv_begin()
