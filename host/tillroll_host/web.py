@@ -88,7 +88,8 @@ class Hub:
                 q.put_nowait((event, data))
             except queue.Full:  # too far behind: drop it; its page reconnects to a fresh hello
                 self._clients.remove(q)
-                q.queue.clear()
+                with q.mutex:
+                    q.queue.clear()
                 q.put_nowait(("bye", None))
 
     # ---- changes ----------------------------------------------------------------------------
