@@ -24,6 +24,7 @@ import shutil
 import signal
 import tempfile
 import threading
+import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -40,6 +41,7 @@ STREAM_ROWS = 256  # dot lines (12 KB of its heap) the sim keeps for the stream:
 _KEPT_RECEIPTS = 200  # torn-off receipts listed for a page that connects later
 _CLIENT_BACKLOG = 20000  # messages a slow page may fall behind before it is dropped
 _JOURNAL_POLL_S = 1.0
+_JOURNAL_GAP_S = 0.2  # at most five listings a second, however busy the module is
 _KEEPALIVE_S = 15.0
 
 
@@ -328,6 +330,7 @@ class WebSim:
             except (FatalError, OSError):
                 continue
             self.hub.set_journal(rows)
+            time.sleep(_JOURNAL_GAP_S)
 
 
 class _Handler(BaseHTTPRequestHandler):
