@@ -7,10 +7,11 @@ BIN    := $(VENV)/bin
 STUBS  := $(VENV)/typeshed
 OUT    := out
 
-# Debian packages the tests use: OCR (English, Simplified Chinese), and the font sources the
-# firmware's fonts are built from (Font A/B: xfonts-base, xfonts-terminus; CJK: fonts-noto-cjk).
+# Debian packages the tests use: OCR (English, Simplified Chinese), the font sources the
+# firmware's fonts are built from (Font A/B: xfonts-base, xfonts-terminus; CJK: fonts-noto-cjk),
+# and the headless browser the web page is tested in (chromium, driven through chromium-driver).
 APT_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim xfonts-base xfonts-terminus \
-    fonts-noto-cjk pcf2bdf
+    fonts-noto-cjk pcf2bdf chromium chromium-driver
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # The board image: MicroPython v1.28.0 from third_party/, built with Debian's Arm toolchain.
@@ -64,6 +65,7 @@ node_modules/.installed: package.json package-lock.json
 
 apt:
 	@if ! command -v tesseract >/dev/null || ! command -v pcf2bdf >/dev/null \
+	    || ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null \
 	    || [ ! -e /usr/share/fonts/X11/misc/12x24.pcf.gz ] \
 	    || [ ! -e /usr/share/fonts/X11/misc/ter-u24n_unicode.pcf.gz ] \
 	    || [ ! -e /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] \

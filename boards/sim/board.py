@@ -3,7 +3,8 @@
 WIRING (simulated)
     data link   TCP <host>:<data_port> (127.0.0.1:9100), one sender at a time; or an ESC/POS
                 file (render)
-    control     TCP 127.0.0.1:<control_port>, line-based JSON (docs/sim.md)
+    control     TCP 127.0.0.1:<control_port>, line-based JSON (docs/sim.md); its `stream`
+                command pushes the printed dot lines (sim.stream, with --stream-rows N)
     head        sim.mechanism.Head via sim.sequencer.Sequencer (shift register, latch, strobe)
     motor       sim.mechanism.Stepper via the same sequencer (phases, steps per dot line)
     sensors     sim.mechanism.Sensors (supply, thermistor, paper sensor, cover switch)
@@ -64,6 +65,8 @@ class SimBoard:
         journal_blocks=16,
         cut_at=0,
         torn=False,
+        stream_rows=0,
+        first_receipt=1,
     ):
         if mechanism is None:
             mechanism = globals()["mechanism"]("ltp02-245")
@@ -81,6 +84,15 @@ class SimBoard:
         self.motor = self.sequencer
         self.sensors = Sensors(self.print_head, self.paper, self.supply)
         self.tear = TearBar(self.paper, self._on_receipt)
+        # A count, not a list: a sim left running must not fill its heap. It starts past the
+        # receipts of an earlier run when the host says so (--first-receipt).
+        self.receipts = self.paper.receipts = first_receipt - 1
+        self.stream = None  # the live stream to a host (sim.stream), made early: one piece
+        if stream_rows:
+            from sim.stream import LineStream
+
+            self.stream = LineStream(stream_rows, self.paper)
+            self.paper.tap = self.stream  # pyright: ignore[reportAttributeAccessIssue]
         self.settings_path = state_dir + "/settings" if state_dir else None
         self.feed_held = feed_held  # FEED held at power-on: print the self-test page
         self.journal_flash = None
@@ -97,7 +109,6 @@ class SimBoard:
         self._control_port = control_port
         self._render_path = render_path
         self._sender = asyncio.Lock()
-        self.receipts = 0  # a count, not a list: a sim left running must not fill its heap
 
     def _on_receipt(self, path):
         self.receipts += 1

@@ -26,6 +26,9 @@ class Control:
                     reply = {"ok": False, "error": "%s: %s" % (type(e).__name__, e)}
                 writer.write(json.dumps(reply).encode() + b"\n")
                 await writer.drain()
+                if reply.get("streaming"):  # this connection is the live stream from now on
+                    await self._board.stream.serve(writer, self._board, self._app)
+                    break
         finally:
             writer.close()
             await writer.wait_closed()
@@ -247,6 +250,15 @@ class Control:
         if self._app.recovery is not None:
             self._app.recovery.feed_pressed()
         return {}
+
+    def cmd_stream(self, req):
+        """Turn this connection into the live stream of dot lines, tear-offs and status
+        (sim/stream.py); the sim must keep a ring for it (--stream-rows). `sndbuf`: the
+        socket's send buffer in bytes (the system's default otherwise)."""
+        if self._board.stream is None:
+            raise ValueError("no stream: start the sim with --stream-rows N")
+        self._board.stream.sndbuf = int(req.get("sndbuf", 0))
+        return {"streaming": True}
 
     def cmd_time(self, req):
         clock = self._board.clock

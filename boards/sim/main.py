@@ -21,6 +21,8 @@
 --idle-ms N        a receipt with no bytes for N ms ends there (default 0: never)
 --cut-at N         power cut at the Nth flash program or erase (tests)
 --torn             ... and that operation is half done
+--stream-rows N    keep up to N dot lines for the control channel's live stream (0: no stream)
+--first-receipt N  number the receipts from N (receipt-NNNN.png; default 1)
 """
 
 import gc
@@ -50,6 +52,8 @@ def _options(argv):
         "--cut-at": "0",
         "--chars": None,
         "--fit": None,
+        "--stream-rows": "0",
+        "--first-receipt": "1",
     }
     flags = set()
     i = 0
@@ -91,6 +95,8 @@ def main():
         journal_blocks=int(opts["--journal-blocks"]),
         cut_at=int(opts["--cut-at"]),
         torn="--torn" in flags,
+        stream_rows=int(opts["--stream-rows"]),
+        first_receipt=int(opts["--first-receipt"]),
     )
     board.copy_banner = opts["--copy-banner"]
     board.resume_at_line = "--resume-at-line" in flags

@@ -58,6 +58,7 @@ class Paper:
         self.remaining = _ROLL_LINES  # dot lines left on the roll
         self.burnt = 0
         self.overburnt = 0
+        self.tap = None  # sim.stream.LineStream: each row and tear-off, live to a host
 
     @property
     def acc(self):
@@ -81,6 +82,8 @@ class Paper:
         self.burnt += r & 0xFFFF
         self.overburnt += r >> 16
         self._spool.write(self._row)
+        if self.tap is not None:
+            self.tap.row(self._row)
         self.rows += 1
         self.remaining -= 1
         return True
@@ -99,12 +102,17 @@ class Paper:
         """The cashier tears the receipt off: write it as receipt-NNNN.png; return its path."""
         self._spool.close()
         self.receipts += 1
-        path = "%s/receipt-%04d.png" % (self.out_dir, self.receipts)
+        path = self.receipt_path(self.receipts)
         with open(self._spool_path, "rb") as spool:
             write_png(path, self.rows, spool, _LINE_BYTES)
         self._spool = open(self._spool_path, "wb")
         self.rows = 0
+        if self.tap is not None:
+            self.tap.torn(self.receipts)
         return path
+
+    def receipt_path(self, number):
+        return "%s/receipt-%04d.png" % (self.out_dir, number)
 
     def close(self):
         self._spool.close()

@@ -29,6 +29,8 @@ def cmd_sim(args) -> int:
     """Run the simulated module in the foreground until Ctrl-C."""
     if args.chip:
         return cmd_sim_chip(args)
+    if args.web:
+        return cmd_sim_web(args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     sim_args = ["--data-port", str(args.data_port), "--host", args.host, "--out", str(out)]
@@ -77,6 +79,48 @@ def cmd_sim(args) -> int:
             proc.wait()
 
 
+def cmd_sim_web(args) -> int:
+    """The simulated module behind a web page (docs/sim.md, "In a browser")."""
+    from .web import WebSim, serve
+
+    if args.pty:
+        raise FatalError("--pty is not for --web: a power cut on the page restarts the module")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    journal = Path(args.journal or out / "journal.img")  # the page's journal needs one
+    journal.parent.mkdir(parents=True, exist_ok=True)
+    sim_args = ["--mechanism", args.mechanism, "--journal", str(journal)]
+    sim_args += ["--copy-banner", args.copy_banner]
+    if args.state:
+        Path(args.state).mkdir(parents=True, exist_ok=True)
+        sim_args += ["--state", args.state]
+    if args.flash:
+        sim_args += ["--flash", str(Path(args.flash).resolve())]
+    if args.resume_at_line:
+        sim_args.append("--resume-at-line")
+    if args.idle_ms:
+        sim_args += ["--idle-ms", str(args.idle_ms)]
+    web = WebSim(
+        out,
+        data_port=args.data_port,
+        host=args.host,
+        sim_args=sim_args,
+        real_time=args.real_time,
+        control_port=args.control_port,
+        nv_dir=Path(args.flash) if args.flash else None,
+    )
+    print(
+        f"tillroll sim: receipts go to {out.resolve()}/receipt-NNNN.png, the journal to "
+        f"{journal}; Ctrl-C stops",
+        flush=True,
+    )
+    try:
+        serve(web, args.web_host, args.web)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 # What the unix-port sim offers and the emulated chip does not (yet): refused by name.
 _NOT_ON_CHIP = {
     "mechanism": "the image is built for the LTP02-245",
@@ -86,6 +130,9 @@ _NOT_ON_CHIP = {
     "journal": "the journal lives in the chip's flash (--state)",
     "resume_at_line": "a setting of the image",
     "idle_ms": "a setting of the image",
+    "web": "the page runs the unix-port sim",
+    "chars": "settings are kept in the chip's flash; no service link sets them yet",
+    "fit": "settings are kept in the chip's flash; no service link sets them yet",
 }
 
 
@@ -270,6 +317,18 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also offer the data port as a serial device (a raw pseudo-terminal) and print "
         "its path as `pty: /dev/pts/N`",
+    )
+    p.add_argument(
+        "--web",
+        type=int,
+        default=0,
+        metavar="PORT",
+        help="show the module on a web page at http://127.0.0.1:PORT/: the paper as it "
+        "prints, its lights, FEED, paper, cover and power buttons, and its journal (kept in "
+        "OUT/journal.img unless --journal)",
+    )
+    p.add_argument(
+        "--web-host", default="127.0.0.1", help="address the web page listens on (127.0.0.1)"
     )
     p.add_argument(
         "--chip",

@@ -263,3 +263,46 @@ def send(port: int, data: bytes, host: str = "127.0.0.1") -> None:
     """Send raw ESC/POS to a data port, as a POS terminal's raw TCP (port 9100) job does."""
     with socket.create_connection((host, port), timeout=10) as s:
         s.sendall(data)
+
+
+class SimStream:
+    """The sim's live stream (boards/sim/stream.py): dot lines, tear-offs and status, as
+    they happen. Iterate `events()` for (message, rows): `rows` holds the dot lines of a
+    `rows` message (48 bytes each), b"" for the others."""
+
+    def __init__(self, control_port: int, timeout: float | None = None, buffers: int = 0):
+        self._sock = socket.socket()
+        if buffers:  # little room between the module and the host: tests of a slow host
+            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, buffers)
+        self._sock.settimeout(30)
+        self._sock.connect(("127.0.0.1", control_port))
+        self._sock.sendall(json.dumps({"cmd": "stream", "sndbuf": buffers}).encode() + b"\n")
+        self._file = self._sock.makefile("rb")
+        reply = json.loads(self._file.readline() or b"{}")
+        if not reply.get("ok"):
+            self.close()
+            raise FatalError(f"the simulated module gave no stream: {reply.get('error')}")
+        self._sock.settimeout(timeout)
+        self.row_bytes = 48
+
+    def events(self):
+        while True:
+            line = self._file.readline()
+            if not line:
+                return
+            msg = json.loads(line)
+            rows = b""
+            if msg["ev"] == "rows":
+                rows = self._file.read(msg["n"] * self.row_bytes)
+                if len(rows) < msg["n"] * self.row_bytes:
+                    return
+            elif "row_bytes" in msg:
+                self.row_bytes = msg["row_bytes"]
+            yield msg, rows
+
+    def close(self) -> None:
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self._sock.close()
