@@ -183,6 +183,31 @@ class SimModule:
     def status(self) -> dict:
         return self.control("status")
 
+    def journal_list(self, page: int = 16) -> list[dict]:
+        """Every receipt the journal keeps, oldest first, asked for a page at a time."""
+        rows: list[dict] = []
+        after = 0
+        while True:
+            reply = self.control("journal_list", after=after, count=page)
+            rows += reply["receipts"]
+            if reply["next"] is None:
+                return rows
+            after = reply["next"]
+
+    def journal_bytes(self, number: int, piece: int = 512) -> bytes | None:
+        """A receipt's stored ESC/POS (card numbers masked), read a piece at a time; None if
+        the journal does not hold it."""
+        data = b""
+        offset = 0
+        while True:
+            reply = self.control("journal_show", number=number, offset=offset, size=piece)
+            if not reply["found"]:
+                return None
+            data += bytes.fromhex(reply["bytes"])
+            if reply["next"] is None:
+                return data
+            offset = reply["next"]
+
     def counters(self) -> dict:
         return self.control("counters")
 
