@@ -244,6 +244,19 @@ class Journal:
     def receiving(self) -> bool:
         return self._open >= 0 or self._fill > 0
 
+    def abandon(self, keep: bool):
+        """The receipt's sender went before its end (a reset, a command cut off): it is never
+        acknowledged. With `keep` (it put something on paper) its bytes go to flash and it is
+        incomplete, as a receipt a power cut interrupted while it arrived. Without, bytes only
+        buffered are dropped (they printed nothing); any already on flash stay, incomplete."""
+        self.mask.flush()
+        if (keep or self._open >= 0) and self.mounted and not self.offline:
+            self._write_data()
+        self._fill = 0
+        if self._open >= 0:
+            self._set(self._open, INCOMPLETE)
+            self._open = -1
+
     def end(self, boundary: int, marker=b"") -> int:
         """End the receipt at a boundary; return its number once durable (0: not journaled)."""
         if not self.mounted or self.offline:
