@@ -126,7 +126,7 @@ class SimBoard:
             await asyncio.start_server(control.client, "127.0.0.1", self._control_port)
             print("control on 127.0.0.1:%d" % self._control_port)
         await asyncio.start_server(
-            lambda r, w: self._client(app, r, w), self._host, self._data_port, _BACKLOG
+            lambda r, w: self._client(app, r, w), self._host, self._data_port, backlog=_BACKLOG
         )
         if self.line_port:
             await asyncio.start_server(
