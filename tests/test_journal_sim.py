@@ -231,3 +231,32 @@ def test_dle_enq_1_lets_the_receipt_finish_from_the_failed_line_without_a_copy(t
         assert len(sim.receipts) == 1, "DLE ENQ 1: no copy after the resumed receipt"
         assert_whole_pages(sim)
     assert "RESUMED SHOP" in lines and "Thank you" in lines, lines
+
+
+def test_a_technician_lists_and_exports_a_full_journal_a_page_at_a_time(tmp_path: Path):
+    image = tmp_path / "journal.bin"
+    receipts = [b"\x1b@Shop %d\nCoffee 2.50\nCard " % k + PAN + b"\n" + CUT for k in range(150)]
+    with journaled(tmp_path, image, "--journal-blocks", "4") as sim:
+        assert marker_reply(sim.data_port, b"".join(receipts), b"LAST") == b"\x37\x22LAST\x00"
+        rows = wait_all_printed(sim, 150)
+        status = sim.control("journal_status")
+        numbers = [r["number"] for r in rows]
+        # Full: every block in use and the oldest receipts gone with theirs; more rows than
+        # one reply could carry whole.
+        assert numbers[0] > 1 and numbers == list(range(numbers[0], 151)), numbers
+        assert len(rows) == status["receipts"] > 55, (len(rows), status)
+        assert [r["first_line"] for r in rows] == ["Shop %d" % (n - 1) for n in numbers]
+        masked = receipts[149].replace(PAN, b"**** **** **** 1111")
+        assert sim.journal_bytes(150, piece=16) == masked
+        assert sim.journal_bytes(1) is None  # dropped with its block
+
+
+def wait_all_printed(sim: SimModule, last: int, timeout: float = 60.0) -> list[dict]:
+    """The technician's whole listing, a page at a time, once receipt `last` has printed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = sim.journal_list()
+        if rows and rows[-1]["number"] == last and rows[-1]["state"] == "printed":
+            return rows
+        assert time.monotonic() < deadline, rows[-3:]
+        time.sleep(0.05)

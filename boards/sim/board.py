@@ -1,8 +1,9 @@
 """The simulated module: builds the models the firmware drives and the links it listens on.
 
 WIRING (simulated)
-    data link   TCP <host>:<data_port> (127.0.0.1:9100), one sender at a time; or an ESC/POS
-                file (render)
+    data link   TCP <host>:<data_port> (127.0.0.1:9100), senders one at a time in turn; or an
+                ESC/POS file (render)
+    line        TCP <host>:<line_port>: the data link as a serial line, for the pty bridge
     control     TCP 127.0.0.1:<control_port>, line-based JSON (docs/sim.md); its `stream`
                 command pushes the printed dot lines (sim.stream, with --stream-rows N)
     head        sim.mechanism.Head via sim.sequencer.Sequencer (shift register, latch, strobe)
@@ -32,6 +33,9 @@ def mechanism(name):
 
 # Head to tear bar on the sim's case: the last printed line must clear the bar (12 mm).
 _TEAR_LINES = const(96)
+# Connections the kernel completes before the module accepts them: a burst of POS jobs (a
+# script, nc in a loop) must not be refused while one prints. asyncio's default is 5.
+_BACKLOG = const(64)
 
 
 class FileStream:
@@ -104,11 +108,12 @@ class SimBoard:
         self.copy_banner = "COPY"
         self.resume_at_line = False
         self.idle_ms = 0
+        self.idle_close_ms = 30000  # a sender idle this long while others wait is closed
+        self.line_port = 0  # the data link as a serial line (the pty bridge's); 0: none
         self._data_port = data_port
         self._host = host
         self._control_port = control_port
         self._render_path = render_path
-        self._sender = asyncio.Lock()
 
     def _on_receipt(self, path):
         self.receipts += 1
@@ -132,20 +137,25 @@ class SimBoard:
             await asyncio.start_server(control.client, "127.0.0.1", self._control_port)
             print("control on 127.0.0.1:%d" % self._control_port)
         await asyncio.start_server(
-            lambda r, w: self._client(app, r, w), self._host, self._data_port
+            lambda r, w: self._client(app, r, w), self._host, self._data_port, backlog=_BACKLOG
         )
+        if self.line_port:
+            await asyncio.start_server(
+                lambda r, w: self._client(app, r, w, True), self._host, self.line_port
+            )
+            print("serial line on %s:%d" % (self._host, self.line_port))
         print("listening for ESC/POS on %s:%d" % (self._host, self._data_port))
         while True:
             await asyncio.sleep(3600)
 
-    async def _client(self, app, reader, writer):
-        # One sender at a time, as a printer's raw port: the next waits for the receipt to end.
-        async with self._sender:
-            try:
-                await app.receive(reader)
-            finally:
-                writer.close()
-                await writer.wait_closed()
+    async def _client(self, app, reader, writer, line=False):
+        # The app gives senders their turns and ends each connection by its rules
+        # (docs/escpos.md, "Connections"); the socket goes once it is done with it.
+        try:
+            await app.receive(reader, line)
+        finally:
+            writer.close()
+            await writer.wait_closed()
 
     def close(self):
         self.paper.close()

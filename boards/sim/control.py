@@ -8,6 +8,12 @@ import asyncio
 import json
 import os
 
+# Replies are built whole in RAM: pages small enough for a heap in pieces.
+_PAGE = const(16)  # journal_list rows
+_PAGE_MAX = const(64)
+_PIECE = const(512)  # journal_show bytes
+_PIECE_MAX = const(2048)
+
 
 class Control:
     def __init__(self, board, app):
@@ -21,10 +27,10 @@ class Control:
                 if not line:
                     break
                 try:
-                    reply = self.handle(json.loads(line))
+                    reply = json.dumps(self.handle(json.loads(line)))
                 except Exception as e:  # a bad request gets an answer, never a dead channel
-                    reply = {"ok": False, "error": "%s: %s" % (type(e).__name__, e)}
-                writer.write(json.dumps(reply).encode() + b"\n")
+                    reply = json.dumps({"ok": False, "error": "%s: %s" % (type(e).__name__, e)})
+                writer.write(reply.encode() + b"\n")
                 await writer.drain()
                 if reply.get("streaming"):  # this connection is the live stream from now on
                     await self._board.stream.serve(writer, self._board, self._app)
@@ -218,26 +224,43 @@ class Control:
         return journal.status()
 
     def cmd_journal_list(self, req):
-        """Every receipt kept: number, time, state, first line."""
+        """A page of the receipts kept: number, time, state, first line; `after` the last
+        number of the page before, `next` the one to ask after (null at the end)."""
         journal = self._app.journal
-        rows = journal.list() if journal is not None and journal.mounted else []
+        count = min(max(int(req.get("count", _PAGE)), 1), _PAGE_MAX)
+        rows = []
+        if journal is not None and journal.mounted:
+            rows = journal.page(int(req.get("after", 0)), count + 1)
+        more = len(rows) > count
+        del rows[count:]
         return {
             "receipts": [
                 {"number": n, "time": t, "state": s, "first_line": f} for n, t, s, f in rows
-            ]
+            ],
+            "next": rows[-1][0] if more else None,
         }
 
     def cmd_journal_show(self, req):
-        """One receipt's stored bytes (card numbers masked), as hex, with its state."""
+        """A piece of one receipt's stored bytes (card numbers masked), as hex, with its
+        state: `offset` into them, at most `size`; `next` the offset of the next piece."""
         journal = self._app.journal
         number = int(req["number"])
         info = journal.info(number) if journal is not None and journal.mounted else None
         if info is None:
             return {"found": False}
-        data = bytearray()
-        for chunk in journal.chunks(number):
-            data.extend(chunk)
-        return {"found": True, "state": info[0], "bytes": data.hex()}
+        from tillroll.journal.journal import STATE_NAMES  # loaded with the journal
+
+        offset = max(int(req.get("offset", 0)), 0)
+        buf = bytearray(min(max(int(req.get("size", _PIECE)), 1), _PIECE_MAX))
+        n = journal.read(number, offset, buf)
+        more = offset + n < info[4]
+        return {
+            "found": True,
+            "state": STATE_NAMES[info[0]],
+            "total": info[4],
+            "bytes": buf[:n].hex(),
+            "next": offset + n if more else None,
+        }
 
     def cmd_journal_reprint(self, req):
         rec = self._app.recovery

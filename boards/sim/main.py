@@ -19,6 +19,8 @@
 --copy-banner TEXT printed above and below a receipt printed again (default COPY)
 --resume-at-line   after a fault, finish the receipt from the failed line instead of a copy
 --idle-ms N        a receipt with no bytes for N ms ends there (default 0: never)
+--idle-close-ms N  a sender idle for N ms while others wait is closed (default 30000; 0: never)
+--line-port N      the data link as a serial line on <host>:N, for the pty bridge (default off)
 --cut-at N         power cut at the Nth flash program or erase (tests)
 --torn             ... and that operation is half done
 --stream-rows N    keep up to N dot lines for the control channel's live stream (0: no stream)
@@ -49,6 +51,8 @@ def _options(argv):
         "--journal-blocks": "16",
         "--copy-banner": "COPY",
         "--idle-ms": "0",
+        "--idle-close-ms": "30000",
+        "--line-port": "0",
         "--cut-at": "0",
         "--chars": None,
         "--fit": None,
@@ -101,6 +105,8 @@ def main():
     board.copy_banner = opts["--copy-banner"]
     board.resume_at_line = "--resume-at-line" in flags
     board.idle_ms = int(opts["--idle-ms"])
+    board.idle_close_ms = int(opts["--idle-close-ms"])
+    board.line_port = int(opts["--line-port"])
     gc.collect()  # compiling the modules left the heap in pieces: one piece again
     try:
         app = App(board)

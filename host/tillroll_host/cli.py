@@ -22,7 +22,7 @@ from .errors import FatalError
 from .paths import micropython_env
 from .pty_bridge import PtyBridge
 from .render import render
-from .sim import SimModule, sim_command
+from .sim import SimModule, free_port, sim_command
 
 
 def cmd_sim(args) -> int:
@@ -57,6 +57,10 @@ def cmd_sim(args) -> int:
             sim_args.append("--resume-at-line")
         if args.idle_ms:
             sim_args += ["--idle-ms", str(args.idle_ms)]
+    sim_args += ["--idle-close-ms", str(args.idle_close_ms)]
+    line_port = free_port() if args.pty else 0
+    if line_port:  # the pty is a serial line, not a sender: never closed for idling
+        sim_args += ["--line-port", str(line_port)]
     cmd = sim_command(sim_args)
     print(
         f"tillroll sim: receipts go to {out.resolve()}/receipt-NNNN.png; Ctrl-C stops", flush=True
@@ -65,7 +69,7 @@ def cmd_sim(args) -> int:
     bridge = None
     try:
         if args.pty:
-            bridge = _bridge_when_listening(args.data_port, args.host, proc)
+            bridge = _bridge_when_listening(line_port, args.host, proc)
             print(f"pty: {bridge.path}", flush=True)
         return proc.wait()
     except KeyboardInterrupt:
@@ -311,6 +315,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--idle-ms", type=int, default=0, help="end a receipt after this many idle ms (0: off)"
+    )
+    p.add_argument(
+        "--idle-close-ms",
+        type=int,
+        default=30000,
+        help="close a sender idle this many ms while another waits for its turn; never while "
+        "its receipt prints or a reply it asked for is due (30000; 0: never)",
     )
     p.add_argument(
         "--pty",

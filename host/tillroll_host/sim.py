@@ -62,6 +62,7 @@ class SimModule:
         self.via_cli = via_cli  # run it as a user does, through `tillroll sim`
         self.data_port = data_port or free_port()
         self.control_port = free_port()
+        self.line_port = 0  # the data port as a serial line, for the pty bridge
         self.mechanism = mechanism
         self.state_dir = state_dir
         self.feed_held = feed_held
@@ -92,6 +93,9 @@ class SimModule:
             args.append("--feed-held")
         if self.real_time:
             args.append("--real-time")
+        if self.pty:
+            self.line_port = self.line_port or free_port()
+            args += ["--line-port", str(self.line_port)]
         args += self.extra_args
         if self.via_cli:
             cmd = [sys.executable, "-m", "tillroll_host.cli", "sim", *args]
@@ -112,7 +116,7 @@ class SimModule:
         if self._proc.poll() is not None:
             raise FatalError("the simulated module stopped:\n" + "\n".join(self.output))
         if self.pty:
-            self._bridge = PtyBridge(self.data_port, self.host).start()
+            self._bridge = PtyBridge(self.line_port, self.host).start()
             self.pty_path = self._bridge.path
         return self
 
@@ -182,6 +186,31 @@ class SimModule:
 
     def status(self) -> dict:
         return self.control("status")
+
+    def journal_list(self, page: int = 16) -> list[dict]:
+        """Every receipt the journal keeps, oldest first, asked for a page at a time."""
+        rows: list[dict] = []
+        after = 0
+        while True:
+            reply = self.control("journal_list", after=after, count=page)
+            rows += reply["receipts"]
+            if reply["next"] is None:
+                return rows
+            after = reply["next"]
+
+    def journal_bytes(self, number: int, piece: int = 512) -> bytes | None:
+        """A receipt's stored ESC/POS (card numbers masked), read a piece at a time; None if
+        the journal does not hold it."""
+        data = b""
+        offset = 0
+        while True:
+            reply = self.control("journal_show", number=number, offset=offset, size=piece)
+            if not reply["found"]:
+                return None
+            data += bytes.fromhex(reply["bytes"])
+            if reply["next"] is None:
+                return data
+            offset = reply["next"]
 
     def counters(self) -> dict:
         return self.control("counters")

@@ -293,6 +293,14 @@ class WebSim:
         with self._control:
             return sim.control(cmd, **args)
 
+    def _sim_call(self, name: str, *args):
+        """One of the SimModule's paged journal reads, as one exchange with the module."""
+        sim = self._sim
+        if sim is None:
+            raise FatalError("the module is off")
+        with self._control:
+            return getattr(sim, name)(*args)
+
     def receipt_png(self, number: int) -> Path | None:
         path = self.out_dir / f"receipt-{number:04d}.png"
         return path if path.is_file() else None
@@ -300,10 +308,9 @@ class WebSim:
     def journal_png(self, number: int) -> Path | None:
         """A journal receipt as it prints (its stored ESC/POS through the firmware, without the
         copy banners): rendered once per content, as `tillroll render` does."""
-        shown = self.control("journal_show", number=number)
-        if not shown.get("found"):
+        data = self._sim_call("journal_bytes", number)
+        if data is None:
             return None
-        data = bytes.fromhex(shown["bytes"])
         key = hashlib.sha256(data).hexdigest()[:16]
         png = self._renders / f"journal-{number}-{key}.png"
         with self._render_lock:
@@ -326,7 +333,7 @@ class WebSim:
             if self._sim is None:
                 continue
             try:
-                rows = self.control("journal_list").get("receipts", [])
+                rows = self._sim_call("journal_list")
             except (FatalError, OSError):
                 continue
             self.hub.set_journal(rows)

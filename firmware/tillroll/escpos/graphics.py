@@ -78,6 +78,19 @@ class Graphics:
         settings = self.layout.settings
         return settings is None or bool(settings.values.get("fit", 1))
 
+    def restart(self):
+        """A new connection: settings as after ESC @, and no symbol data stored (one sender's
+        QR or PDF417 data never prints for the next)."""
+        self.reset()
+        self.qr_len = 0
+        self.pdf417_len = 0
+
+    def cut_off(self):
+        """A command cut off by the end of its connection: a logo it was defining is not
+        kept."""
+        if self.logos is not None:
+            self.logos.abort()
+
     def step(self):
         """Run the job a few dot lines further; drop it when it is done."""
         job = self.job

@@ -355,6 +355,34 @@ class Parser:
                 self._off = 0
         return i
 
+    def cut_off(self) -> bool:
+        """The sender's connection ended: drop the command it left unfinished, so nothing of
+        it is read into the next sender's bytes. Its data never reaches its end: a barcode,
+        QR code or bit image of half its data does not print, a logo being defined is not
+        kept; the rows of an image that printed stay on the paper. True if a command was cut
+        off (even its prefix alone)."""
+        state = self._state
+        if state == _TEXT or state == _OFF:
+            return False
+        self._state = _TEXT
+        self._sink = None
+        self._repeat = 0
+        if self._gfx is not None:
+            self._gfx.cut_off()
+        return True
+
+    def restart(self):
+        """A new connection: a clean parser and the print modes a job starts with, as after
+        ESC @, and selected (ESC = 1). Persisted settings (density, speed) stay; so do NV
+        logos."""
+        self.cut_off()
+        self._state = _TEXT
+        self._off = 0
+        self.boundary = 0
+        self._out.reset()
+        if self._gfx is not None:
+            self._gfx.restart()
+
     def abort(self):
         """The host cleared its data (DLE DC4 fn 8, DLE ENQ 2): drop the command being read,
         the graphics being printed and the line being built."""

@@ -4,9 +4,10 @@
 The link hands in bytes as they arrive (`text`/`raw`: card numbers are masked on the way) and
 ends a receipt at its boundary (`end`); once `end` returns, the receipt is durable and may be
 acknowledged. The recovery side records what happened to it on paper (`printed`,
-`interrupted`) and reads it back for a reprint (`chunks`). The technician's view is `list`,
-`first_line` and `status`. The region is mounted, never formatted: a region that does not
-mount is reported and the module prints without the journal.
+`interrupted`) and reads it back for a reprint (`chunks`). The technician's view is `page`
+(or `rows`), `read`, `first_line` and `status`, a page at a time whatever the journal holds.
+The region is mounted, never formatted: a region that does not mount is reported and the
+module prints without the journal.
 """
 
 import struct
@@ -45,6 +46,7 @@ _F = const(7)
 _EPOCH_2024 = const(1704067200)
 _WARN_PERCENT = const(90)
 _ROOM_BYTES = const(1024)
+_PAGE = const(16)  # receipts a listing page holds by default
 
 
 class Journal:
@@ -242,6 +244,19 @@ class Journal:
     def receiving(self) -> bool:
         return self._open >= 0 or self._fill > 0
 
+    def abandon(self, keep: bool):
+        """The receipt's sender went before its end (a reset, a command cut off): it is never
+        acknowledged. With `keep` (it put something on paper) its bytes go to flash and it is
+        incomplete, as a receipt a power cut interrupted while it arrived. Without, bytes only
+        buffered are dropped (they printed nothing); any already on flash stay, incomplete."""
+        self.mask.flush()
+        if (keep or self._open >= 0) and self.mounted and not self.offline:
+            self._write_data()
+        self._fill = 0
+        if self._open >= 0:
+            self._set(self._open, INCOMPLETE)
+            self._open = -1
+
     def end(self, boundary: int, marker=b"") -> int:
         """End the receipt at a boundary; return its number once durable (0: not journaled)."""
         if not self.mounted or self.offline:
@@ -357,8 +372,14 @@ class Journal:
             n = len(chunk)
             while i < n:
                 c = chunk[i]
-                if c == 0x1B or c == 0x1D:  # a command: ESC @ has no parameter, most one
-                    i += 2 if i + 1 < n and chunk[i + 1] == 0x40 else 3
+                if c == 0x1B or c == 0x1D:
+                    # A command: ESC @ has no parameter, most one; ESC ( and GS ( say how
+                    # many follow (a GS ( H process ID left from the receipt before).
+                    k = chunk[i + 1] if i + 1 < n else 0
+                    if k == 0x28 and i + 4 < n:
+                        i += 5 + chunk[i + 3] + (chunk[i + 4] << 8)
+                    else:
+                        i += 2 if k == 0x40 else 3
                     continue
                 if c == 0x0A and out.strip():
                     return out.decode().strip()
@@ -369,16 +390,71 @@ class Journal:
                 i += 1
         return out.decode().strip()
 
-    def list(self):
-        """[(number, Unix time or None, state name, first line)] for every receipt kept."""
+    # ---- the technician's listing and export, a page at a time -----------------------------
+
+    def page(self, after: int = 0, count: int = _PAGE):
+        """Up to `count` receipts numbered above `after`, oldest first: [(number, Unix time or
+        None, state name, first line)]. The next page starts after the last number of this
+        one; an empty page is the end. A page costs the same however full the journal is."""
         rows = []
-        for n in self.numbers():
-            i = self.info(n)
-            if i is None:
-                continue
-            t = i[5] + _EPOCH_2024 if i[5] else None  # no time before its end reached flash
-            rows.append((n, t, STATE_NAMES[i[0]], self.first_line(n)))
+        p = self._after(after)
+        while p < len(self._ix) and len(rows) < count:
+            rows.append(self._row(p))
+            p += _F
         return rows
+
+    def rows(self, after: int = 0):
+        """Every receipt numbered above `after`, a row at a time (as in page()): a listing or
+        an export of the whole journal that holds one row in RAM. Receipts dropped or added
+        between two rows are skipped or listed as they come."""
+        while True:
+            p = self._after(after)
+            if p >= len(self._ix):
+                return
+            row = self._row(p)
+            after = row[0]
+            yield row
+
+    def read(self, number: int, offset: int, buf) -> int:
+        """A receipt's stored bytes (card numbers masked) from `offset` into `buf`, for an
+        export a piece at a time; returns how many (0 past its end, or for a receipt the
+        journal does not hold)."""
+        n = 0
+        want = len(buf)
+        at = 0  # where this chunk starts in the receipt
+        for chunk in self.chunks(number):
+            k = len(chunk)
+            if at + k > offset:
+                skip = offset - at if offset > at else 0
+                m = k - skip
+                if m > want - n:
+                    m = want - n
+                buf[n : n + m] = chunk[skip : skip + m]
+                n += m
+                if n == want:
+                    break
+            at += k
+        return n
+
+    def _after(self, number: int) -> int:
+        """Index position of the first receipt numbered above `number` (numbers only grow)."""
+        ix = self._ix
+        lo = 0
+        hi = len(ix) // _F
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if ix[mid * _F] <= number:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo * _F
+
+    def _row(self, p: int):
+        ix = self._ix
+        n = ix[p]
+        t = ix[p + _TIME]  # none before its end reached flash
+        state = STATE_NAMES[ix[p + _INFO] & 0xFF]
+        return (n, t + _EPOCH_2024 if t else None, state, self.first_line(n))
 
     def status(self):
         log = self.log
