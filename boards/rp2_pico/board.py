@@ -30,7 +30,8 @@ _NTC_PULLUP = const(30000)  # ohms
 _SUPPLY_TOP = const(47)  # the supply divider, kOhm
 _SUPPLY_BOTTOM = const(10)
 _TEAR_LINES = const(96)  # head to tear bar: 12 mm
-_IDLE_MS = const(2000)  # a line's sender yields to another port after this long silent
+_IDLE_MS = const(2000)
+_UART_RXBUF = const(4096)  # a line's sender yields to another port after this long silent
 
 
 class Sensors:
@@ -128,7 +129,7 @@ class Rp2PicoBoard:
             cts=machine.Pin(2),
             rts=machine.Pin(3),
             flow=machine.UART.RTS | machine.UART.CTS,
-            rxbuf=4096,
+            rxbuf=_UART_RXBUF,
             timeout=0,
         )
         self._nv_dir_made()
@@ -142,16 +143,19 @@ class Rp2PicoBoard:
             pass  # there already
 
     async def serve(self, app):
-        from rp2_pico.ports import Arbiter, CdcPort, Port
+        from rp2_pico.ports import CdcPort, Port, UartPort, serve
+        from tillroll.uart_stream import UartStream
 
         usb = self.usb
         if usb.repl is not None:
             import asyncio
 
             asyncio.create_task(usb.watch_repl())
-        arbiter = Arbiter(app)
-        arbiter.add(CdcPort("usb-cdc", usb.data, arbiter, _IDLE_MS))
-        arbiter.add(Port("usb-printer", usb.printer, arbiter, _IDLE_MS))
-        arbiter.add(Port("uart", self.uart, arbiter, _IDLE_MS))
-        self.arbiter = arbiter
-        await arbiter.serve()
+        # Hardware RTS/CTS: the driver deasserts RTS itself when its buffer fills.
+        uart = UartStream(self.uart, flow="rtscts", rxbuf=_UART_RXBUF)
+        self.ports = [
+            CdcPort("usb-cdc", usb.data, _IDLE_MS),
+            Port("usb-printer", usb.printer, _IDLE_MS),
+            UartPort("uart", uart, self.uart, _IDLE_MS),
+        ]
+        await serve(app, self.ports)

@@ -91,6 +91,10 @@ class UartStream:
                     return n
             await asyncio.sleep_ms(_POLL_MS)
 
+    def pending(self) -> bool:
+        """Whether readinto would return (or raise) at once: bytes waiting or a break seen."""
+        return self._before_break == 0 or self._uart.any() > 0
+
     def _on_break(self, uart):
         # The UART's break interrupt: only note how many bytes came before it.
         if self._before_break < 0:
