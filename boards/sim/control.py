@@ -27,10 +27,12 @@ class Control:
                 if not line:
                     break
                 try:
-                    reply = json.dumps(self.handle(json.loads(line)))
+                    reply = self.handle(json.loads(line))
+                    text = json.dumps(reply)
                 except Exception as e:  # a bad request gets an answer, never a dead channel
-                    reply = json.dumps({"ok": False, "error": "%s: %s" % (type(e).__name__, e)})
-                writer.write(reply.encode() + b"\n")
+                    reply = {"ok": False, "error": "%s: %s" % (type(e).__name__, e)}
+                    text = json.dumps(reply)
+                writer.write(text.encode() + b"\n")
                 await writer.drain()
                 if reply.get("streaming"):  # this connection is the live stream from now on
                     await self._board.stream.serve(writer, self._board, self._app)
