@@ -17,7 +17,8 @@
 --resume-at-line   after a fault, finish the receipt from the failed line instead of a copy
 --idle-ms N        a receipt with no bytes for N ms ends there (default 0: never)
 --cut-at N         power cut at the Nth flash program or erase (tests)
---torn             ... and that operation is half done
+--torn             ... and that operation is cut short, in a shape drawn from
+--tear-seed N      this seed (default 0)
 """
 
 import gc
@@ -45,6 +46,7 @@ def _options(argv):
         "--copy-banner": "COPY",
         "--idle-ms": "0",
         "--cut-at": "0",
+        "--tear-seed": "0",
     }
     flags = set()
     i = 0
@@ -66,7 +68,25 @@ def _options(argv):
 
 def main():
     opts, flags = _options(sys.argv[1:])
-    board = SimBoard(
+    try:
+        board = _board(opts, flags)
+    except ValueError as e:  # a journal file that is not the size of its region
+        print("tillroll sim: %s" % e)
+        raise SystemExit(2) from None
+    board.copy_banner = opts["--copy-banner"]
+    board.resume_at_line = "--resume-at-line" in flags
+    board.idle_ms = int(opts["--idle-ms"])
+    gc.collect()  # compiling the modules left the heap in pieces: one piece again
+    try:
+        App(board).run()
+    except KeyboardInterrupt:
+        print("stopped")
+    finally:
+        board.close()
+
+
+def _board(opts, flags):
+    return SimBoard(
         out_dir=opts["--out"],
         font_dir=opts["--fonts"],
         data_port=int(opts["--data-port"]),
@@ -82,17 +102,8 @@ def main():
         journal_blocks=int(opts["--journal-blocks"]),
         cut_at=int(opts["--cut-at"]),
         torn="--torn" in flags,
+        tear_seed=int(opts["--tear-seed"]),
     )
-    board.copy_banner = opts["--copy-banner"]
-    board.resume_at_line = "--resume-at-line" in flags
-    board.idle_ms = int(opts["--idle-ms"])
-    gc.collect()  # compiling the modules left the heap in pieces: one piece again
-    try:
-        App(board).run()
-    except KeyboardInterrupt:
-        print("stopped")
-    finally:
-        board.close()
 
 
 main()
