@@ -9,7 +9,7 @@ WIRING (simulated)
     sensors     sim.mechanism.Sensors (supply, thermistor, paper sensor, cover switch)
     tear bar    sim.mechanism.TearBar -> <out>/receipt-NNNN.png
     clock       sim.clock.VirtualClock, or tillroll.clock.RealClock with --real-time
-    storage     <state>/settings (density, speed)
+    storage     <state>/settings (density, speed), <state>/journal.mark (the journal's mark)
     flash       a directory standing for the module's flash (NV logos): <out>/flash or --flash
     journal     sim.flash.NorFlash in <journal file>, 4 KiB blocks (power cut at the Nth op)
 """
@@ -64,6 +64,7 @@ class SimBoard:
         journal_blocks=16,
         cut_at=0,
         torn=False,
+        tear_seed=0,
     ):
         if mechanism is None:
             mechanism = globals()["mechanism"]("ltp02-245")
@@ -82,12 +83,16 @@ class SimBoard:
         self.sensors = Sensors(self.print_head, self.paper, self.supply)
         self.tear = TearBar(self.paper, self._on_receipt)
         self.settings_path = state_dir + "/settings" if state_dir else None
+        # Kept apart from the journal's flash, as a board keeps it on its own filesystem.
+        self.journal_mark_path = state_dir + "/journal.mark" if state_dir else None
         self.feed_held = feed_held  # FEED held at power-on: print the self-test page
         self.journal_flash = None
         if journal_path:
             from sim.flash import NorFlash
 
-            self.journal_flash = NorFlash(journal_path, journal_blocks, cut_at=cut_at, torn=torn)
+            self.journal_flash = NorFlash(
+                journal_path, journal_blocks, cut_at=cut_at, torn=torn, tear_seed=tear_seed
+            )
             self.journal_flash.on_cut = _power_cut
         self.copy_banner = "COPY"
         self.resume_at_line = False
