@@ -65,6 +65,7 @@ class SimBoard:
         cut_at=0,
         torn=False,
         tear_seed=0,
+        keep_dots=False,
     ):
         if mechanism is None:
             mechanism = globals()["mechanism"]("ltp02-245")
@@ -74,7 +75,7 @@ class SimBoard:
         self.tear_lines = _TEAR_LINES
         self.clock = RealClock() if real_time else VirtualClock()
         self.supply = Supply(mechanism.RATED_MV)
-        self.paper = Paper(out_dir, mechanism.ACTIVATIONS_PER_LINE)
+        self.paper = Paper(out_dir, mechanism.ACTIVATIONS_PER_LINE, keep_dots)
         self.print_head = Head(mechanism, self.paper, self.supply, self.clock)
         self.stepper = Stepper(mechanism, self.paper, self.print_head, self.supply)
         self.sequencer = Sequencer(self.print_head, self.stepper, self.clock, mechanism)
