@@ -8,6 +8,7 @@ import gc
 import hashlib
 import os
 
+import bugs
 import journal_sweep
 
 from recorder import LayoutRecorder
@@ -217,18 +218,18 @@ def _caught(journal, health=True):
 
 def test_the_sweep_catches_a_commit_written_before_its_data():
     # Correct without a power cut: the scenario runs through uncut.
-    journal_sweep.reference(journal_sweep.CommitFirst)
-    why = _caught(journal_sweep.CommitFirst)
+    journal_sweep.reference(bugs.CommitFirst)
+    why = _caught(bugs.CommitFirst)
     print(why)
     assert "bytes kept of the" in why, why  # mounting: a receipt shorter than its END says
-    why = _caught(journal_sweep.CommitFirst, health=False)
+    why = _caught(bugs.CommitFirst, health=False)
     print(why)
     assert "with other bytes" in why, why  # and, without that, its bytes compared
 
 
 def test_the_sweep_catches_an_acknowledgement_before_the_commit():
-    journal_sweep.reference(journal_sweep.AckFirst)
-    why = _caught(journal_sweep.AckFirst)
+    journal_sweep.reference(bugs.AckFirst)
+    why = _caught(bugs.AckFirst)
     print(why)
     assert "not printed" in why or "lost" in why, why
 
