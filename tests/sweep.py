@@ -175,8 +175,9 @@ class ModuleSweep:
         raise AssertionError(f"the sweep passed a broken module ({self.figures.first_cuts} cuts)")
 
 
-def journal_sweep(tears: int, seed: int, progress=print) -> None:
+def journal_sweep(tears: int, seed: int, root: Path, progress=print) -> None:
     """The journal-level sweep, whole, in one MicroPython process, its progress as it goes."""
+    root.mkdir(parents=True, exist_ok=True)
     code = (
         "import journal_sweep as s\n"
         f"t = s.sweep(seed={seed}, tears={tears}, progress=True)\n"
@@ -184,7 +185,7 @@ def journal_sweep(tears: int, seed: int, progress=print) -> None:
     )
     proc = subprocess.Popen(
         [micropython(), "-X", f"heapsize={BOARD_HEAP}", "-c", code],
-        env=_env(),
+        env=_env(root),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -211,7 +212,7 @@ def main(argv=None) -> int:
     if not args.module_only:
         print("journal: every cut of its scenario and of its recovery boot ...", flush=True)
         try:
-            journal_sweep(args.tears, args.seed, lambda line: print(line, flush=True))
+            journal_sweep(args.tears, args.seed, root, lambda line: print(line, flush=True))
         except SweepFailed as e:
             print(f"FAILED: {e}", file=sys.stderr)
             return 1

@@ -25,8 +25,9 @@ from sim.flash import NorFlash, PowerCut, Tear
 from tillroll.journal import journal as jn
 from tillroll.journal import record as r
 
-IMAGE = "/tmp/tillroll-journal-sweep.bin"
-MARK = "/tmp/tillroll-journal-sweep.mark"
+_ROOT = os.getenv("TILLROLL_POWERCUT") or "/tmp"  # (a sweep of its own: its own files)
+IMAGE = _ROOT + "/tillroll-journal-sweep.bin"
+MARK = _ROOT + "/tillroll-journal-sweep.mark"
 BLOCKS = const(3)
 _PAN = b"4111 1111 1111 1111"
 
