@@ -59,7 +59,8 @@ def test_a_solid_block_slows_to_the_heat_limit_and_never_passes_the_cap(tmp_path
         c = sim.counters()
     engine, twin = c["engine"], c["twin"]
     assert twin["max_dots_at_once"] <= engine["cap"] == 45
-    assert engine["strobes"] == engine["divisions"]  # ceil(384 / 45) sub-strobes, no more
+    # ceil(384 / 45) = 9 sub-strobes an activation, no more: counted on the twin's pins
+    assert twin["strobes"] == 200 * 9 * 2
     # Heat-limited: nine sub-strobes a half line take far longer than the motor's 1.25 ms.
     assert twin["motion_us"] > 200 * 4 * 1250
     solid = [r for r in rows(png) if all(v < 128 for v in r)]

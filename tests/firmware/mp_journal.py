@@ -486,6 +486,22 @@ def test_an_edited_byte_makes_its_receipt_suspect_or_lost():
         assert not s["healthy"] and any("damaged" in t for t in s["problem_texts"]), s
 
 
+def test_a_technicians_format_starts_a_healthy_journal_and_mark():
+    numbers, where, order = _with_mark()
+    with open(_IMAGE, "r+b") as image:
+        image.seek(order[-1] * 4096)
+        image.write(bytes(4096))
+    f = NorFlash(_IMAGE, 6)
+    j = jn.Journal(f, _MARK)
+    assert j.mount() and not j.healthy()
+    assert j.format()  # every receipt on it goes: nothing is then lost or suspect
+    s = j.status()
+    assert s["healthy"] and s["lost"] == [] and j.numbers() == [], s
+    f.close()
+    j = jn.Journal(NorFlash(_IMAGE, 6), _MARK)
+    assert j.mount() and j.status()["healthy"], j.status()
+
+
 def test_a_lost_receipts_number_is_never_given_again():
     sent, where, order = _with_mark()
     newest = order[-1]

@@ -119,6 +119,8 @@ class Journal:
         self.error = None
         self.lost = []
         self.suspect = []
+        self._seen = 0
+        self._last_data = 0
         self.next_number = 1
         if self.mark is not None:
             self.mark.found = False
