@@ -9,22 +9,17 @@ its table where it gives one, times C); when the row moves on it is burnt where 
 the paper's threshold (which varies a little from dot to dot, as the coating does), and counted
 over-burnt where it went far above.
 
-Heat history comes from the energy the head actually got: an activation leaves heat in
-proportion to the share of their need its dots received (all of it from 90 % of the need up),
-and the next one needs E(T) (1 - max over the last few activations of level x (1 - C(W'))),
-W' the time since that activation began. At a steady rate with every activation at its need
-this is the datasheet's C(W'); an activation at 40 % of the need leaves less than half of that
-heat, at 1 % next to nothing, and one that fired no dot none. The datasheets give C only for
-printing activations: scaling it by the energy below them is this twin's assumption (the stored
-heat goes with the energy put in), and counting 90 % as full keeps a print that is a little
-short of its energy from fading away line after line, as it would in a model where every
-shortfall lowers the next line's stored heat (at 100 mm/s C is 0.24: three quarters of a dot's
-energy is heat stored from the activation before).
-So too little heat shows as a faded or blank receipt, as it does on paper. Apart from what
-burnt, the twin keeps what the head was told to print: a row's latched dots are those latched
-and strobed in every activation of it (`keep_dots`: written beside each PNG as
-receipt-NNNN.dots, 48 bytes a row), which heat and paper do not change, so two prints of the
-same bytes can be compared dot for dot.
+Heat history comes from the energy the head actually got: an activation leaves heat that
+rises with the share of their need its dots received and levels off towards a printing
+activation's, 1 - (1 - share)^2 of it (all of it from the full need up), and the next one needs
+E(T) (1 - the largest over the last few activations of that level x (1 - C(W'))), W' the time
+since that activation began. At a steady rate with every activation at its need this is the
+datasheet's C(W'); an activation at 40 % of the need leaves 64 % of that heat, one at 1 % next to
+nothing, and one that fired no dot none. The datasheets give C only for printing activations:
+how the stored heat goes with less energy is this twin's assumption. It is one that levels off
+on purpose: at 100 mm/s on the LTP02 C is 0.24 (three quarters of a dot's energy is heat stored
+from the activation before), and with heat in straight proportion to the energy one late,
+weak line would leave the next weaker, and the print would fade until the head next rested.
 
 The head warms with the energy it takes and cools towards the room with time; the thermistor
 reports it through its B equation. The stepper moves the paper one dot line every
@@ -53,7 +48,6 @@ _COOLING_S = 25.0  # time constant towards the room
 _ROLL_LINES = const(113000)  # 57 mm x 35 mm roll on a 12 mm core, 60 um paper: about 14 m
 _NEAR_END_LINES = const(12000)  # 1.5 m left: the roll's diameter is down to about 16 mm
 _PAST = const(4)  # activations the heat history looks back over
-_FULL_SHARE = 0.9  # an activation at 90 % of its need or more leaves all the heat C counts on
 
 
 class Paper:
@@ -259,9 +253,12 @@ class Head:
         delivered = limit.dot_power_w(m, mv, on) * pulse_us / 1000  # mJ
         need = limit.energy_mj(m, self.temp_c) * self._c
         self.share = delivered / need if need > 0 else 65.0
-        level = self.share / _FULL_SHARE  # the heat this activation leaves, at most all of it
+        # The heat this activation leaves: it rises with the energy and levels off towards a
+        # printing activation's (1 - (1 - share)^2; all of it from the full need up).
+        short = 1 - self.share if self.share < 1 else 0.0
+        level = 1 - short * short
         if level > self._act_share:
-            self._act_share = level if level < 1 else 1.0
+            self._act_share = level
         share = int(self.share * 1000)
         _strobe(self.latched, self.dead, self._paper.acc, share if share < 0xFFFF else 0xFFFF)  # pyright: ignore[reportArgumentType]
         joules = on * delivered / 1000
