@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from ocr import read_text
-from tillroll_host.errors import FatalError
-from tillroll_host.sim import SimModule, send
+from tillroll_host.sim import SimModule, run_firmware, send
 
 CUT = b"\x1dV\x00"
 PAN = b"4111 1111 1111 1111"
@@ -198,9 +197,14 @@ def test_damage_done_while_off_names_the_receipts_it_cost(tmp_path: Path):
 def test_a_journal_file_of_another_size_is_refused(tmp_path: Path):
     image = tmp_path / "journal.bin"
     image.write_bytes(b"\xff" * (16 * 4096 - 100))  # cut short
-    with pytest.raises(FatalError, match="holds 65436 bytes"):
-        with journaled(tmp_path, image):
-            pass
+    (tmp_path / "out").mkdir()
+    done = run_firmware(
+        ["--out", str(tmp_path / "out"), "--journal", str(image), "--data-port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "holds 65436 bytes" in done.stdout, done.stdout
     assert image.stat().st_size == 16 * 4096 - 100  # never padded
 
 
