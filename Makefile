@@ -30,12 +30,13 @@ FW_INPUTS := $(shell find firmware/tillroll boards/$(BOARD) boards/mechanisms -t
     Makefile firmware/fonts host/tillroll_host/image.py $(RP2)/.extracted $(RP2)/picotool/.built \
     $(MPY_SRC)/mpy-cross/build/mpy-cross
 
-.PHONY: all demo test bench fuzz font apt firmware stock-firmware firmware-apt clean help
+.PHONY: all demo test bench powercut fuzz font apt firmware stock-firmware firmware-apt clean help
 
 help:
 	@echo "make demo   print a sample receipt on the simulated module -> $(OUT)/demo-receipt.png"
 	@echo "make test   run every test (installs what it needs first)"
 	@echo "make bench  speed and memory figures -> $(OUT)/bench.json (docs/benchmarks.md)"
+	@echo "make powercut  every power-cut point of the journal's sweeps (TEARS=2 shapes each; docs/journal.md)"
 	@echo "make fuzz   a long random fuzzing run (EXAMPLES=5000); findings -> $(OUT)/fuzz-failures"
 	@echo "make firmware  the RP2040 images (BOARD=rp2_pico) -> $(FW_OUT)/ (docs/hardware.md)"
 	@echo "make font   rebuild firmware/fonts from Debian's font packages (see firmware/fonts)"
@@ -83,6 +84,9 @@ test: $(BIN)/.installed $(STUBS)/.installed node_modules/.installed apt firmware
 
 bench: $(BIN)/.installed
 	$(BIN)/python tests/bench/run.py
+
+powercut: $(BIN)/.installed
+	$(BIN)/python tests/sweep.py --tears $${TEARS:-2}
 
 font: $(BIN)/.installed apt
 	$(BIN)/tillroll fonts -o firmware/fonts

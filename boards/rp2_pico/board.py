@@ -13,8 +13,8 @@ WIRING (GPIO numbers of the RP2040; docs/hardware.md has the schematic notes)
     near end      GP21: roll sensor, high while more than the near-end length is left
     cover         GP22: switch to GND, low while the cover is closed
     FEED          GP19: button to GND (low while pressed)
-    flash         2 MiB QSPI: firmware, fonts (ROMFS at /rom), littlefs at /, the journal's
-                  own region (flash_map.py)
+    flash         2 MiB QSPI: firmware, fonts (ROMFS at /rom), littlefs at / (settings, the
+                  journal's mark), the journal's own region (flash_map.py)
 """
 
 import machine
@@ -118,6 +118,7 @@ class Rp2PicoBoard:
         self.settings_path = "/settings"
         self.nv_dir = "/nv"
         self.journal_flash = rp2.Flash(start=JOURNAL_AT, len=JOURNAL_BYTES)
+        self.journal_mark_path = "/journal.mark"  # on littlefs, apart from the journal's region
         self.copy_banner = "COPY"
         self.resume_at_line = False
         self.idle_ms = 0

@@ -11,7 +11,7 @@ WIRING (simulated)
     sensors     sim.mechanism.Sensors (supply, thermistor, paper sensor, cover switch)
     tear bar    sim.mechanism.TearBar -> <out>/receipt-NNNN.png
     clock       sim.clock.VirtualClock, or tillroll.clock.RealClock with --real-time
-    storage     <state>/settings (density, speed)
+    storage     <state>/settings (density, speed), <state>/journal.mark (the journal's mark)
     flash       a directory standing for the module's flash (NV logos): <out>/flash or --flash
     journal     sim.flash.NorFlash in <journal file>, 4 KiB blocks (power cut at the Nth op)
 """
@@ -71,6 +71,8 @@ class SimBoard:
         torn=False,
         stream_rows=0,
         first_receipt=1,
+        tear_seed=0,
+        keep_dots=False,
     ):
         if mechanism is None:
             mechanism = globals()["mechanism"]("ltp02-245")
@@ -80,7 +82,7 @@ class SimBoard:
         self.tear_lines = _TEAR_LINES
         self.clock = RealClock() if real_time else VirtualClock()
         self.supply = Supply(mechanism.RATED_MV)
-        self.paper = Paper(out_dir, mechanism.ACTIVATIONS_PER_LINE)
+        self.paper = Paper(out_dir, mechanism.ACTIVATIONS_PER_LINE, keep_dots)
         self.print_head = Head(mechanism, self.paper, self.supply, self.clock)
         self.stepper = Stepper(mechanism, self.paper, self.print_head, self.supply)
         self.sequencer = Sequencer(self.print_head, self.stepper, self.clock, mechanism)
@@ -98,12 +100,16 @@ class SimBoard:
             self.stream = LineStream(stream_rows, self.paper)
             self.paper.tap = self.stream  # pyright: ignore[reportAttributeAccessIssue]
         self.settings_path = state_dir + "/settings" if state_dir else None
+        # Kept apart from the journal's flash, as a board keeps it on its own filesystem.
+        self.journal_mark_path = state_dir + "/journal.mark" if state_dir else None
         self.feed_held = feed_held  # FEED held at power-on: print the self-test page
         self.journal_flash = None
         if journal_path:
             from sim.flash import NorFlash
 
-            self.journal_flash = NorFlash(journal_path, journal_blocks, cut_at=cut_at, torn=torn)
+            self.journal_flash = NorFlash(
+                journal_path, journal_blocks, cut_at=cut_at, torn=torn, tear_seed=tear_seed
+            )
             self.journal_flash.on_cut = _power_cut
         self.copy_banner = "COPY"
         self.resume_at_line = False

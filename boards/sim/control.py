@@ -146,7 +146,8 @@ class Control:
                 "lost_steps": b.stepper.lost_steps,
                 "fastest_step_us": b.stepper.fastest_step_us,
                 "ramp_violations": b.stepper.ramp_violations,
-                "rated_step_us": 1000000 // b.mechanism.max_pps(b.mechanism.RATED_MV),
+                "overspeed_steps": b.stepper.overspeed_steps,
+                "rated_step_us": -(-1000000 // b.mechanism.max_pps(b.mechanism.RATED_MV)),
                 "motion_us": b.stepper.motion_us,
                 "lines": b.stepper.lines,
                 "burnt": paper.burnt,
@@ -173,7 +174,7 @@ class Control:
         head.strobes = head.max_dots_at_once = head.pulse_min_us = head.pulse_max_us = 0
         stepper = self._board.stepper
         stepper.steps = stepper.lost_steps = stepper.motion_us = stepper.fastest_step_us = 0
-        stepper.ramp_violations = 0
+        stepper.ramp_violations = stepper.overspeed_steps = 0
         return {}
 
     def cmd_image(self, req):

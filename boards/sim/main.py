@@ -22,7 +22,8 @@
 --idle-close-ms N  a sender idle for N ms while others wait is closed (default 30000; 0: never)
 --line-port N      the data link as a serial line on <host>:N, for the pty bridge (default off)
 --cut-at N         power cut at the Nth flash program or erase (tests)
---torn             ... and that operation is half done
+--torn             ... and that operation is cut short, in a shape drawn from
+--tear-seed N      this seed (default 0)
 --stream-rows N    keep up to N dot lines for the control channel's live stream (0: no stream)
 --first-receipt N  number the receipts from N (receipt-NNNN.png; default 1)
 """
@@ -58,6 +59,7 @@ def _options(argv):
         "--fit": None,
         "--stream-rows": "0",
         "--first-receipt": "1",
+        "--tear-seed": "0",
     }
     flags = set()
     i = 0
@@ -83,25 +85,11 @@ def _options(argv):
 
 def main():
     opts, flags = _options(sys.argv[1:])
-    board = SimBoard(
-        out_dir=opts["--out"],
-        font_dir=opts["--fonts"],
-        data_port=int(opts["--data-port"]),
-        host=opts["--host"],
-        render_path=opts["--render"],
-        mechanism=mechanism(opts["--mechanism"]),
-        control_port=int(opts["--control-port"]),
-        state_dir=opts["--state"],
-        real_time="--real-time" in flags,
-        feed_held="--feed-held" in flags,
-        nv_dir=opts["--flash"],
-        journal_path=opts["--journal"],
-        journal_blocks=int(opts["--journal-blocks"]),
-        cut_at=int(opts["--cut-at"]),
-        torn="--torn" in flags,
-        stream_rows=int(opts["--stream-rows"]),
-        first_receipt=int(opts["--first-receipt"]),
-    )
+    try:
+        board = _board(opts, flags)
+    except ValueError as e:  # a journal file that is not the size of its region
+        print("tillroll sim: %s" % e)
+        raise SystemExit(2) from None
     board.copy_banner = opts["--copy-banner"]
     board.resume_at_line = "--resume-at-line" in flags
     board.idle_ms = int(opts["--idle-ms"])
@@ -122,6 +110,29 @@ def main():
         print("stopped")
     finally:
         board.close()
+
+
+def _board(opts, flags):
+    return SimBoard(
+        out_dir=opts["--out"],
+        font_dir=opts["--fonts"],
+        data_port=int(opts["--data-port"]),
+        host=opts["--host"],
+        render_path=opts["--render"],
+        mechanism=mechanism(opts["--mechanism"]),
+        control_port=int(opts["--control-port"]),
+        state_dir=opts["--state"],
+        real_time="--real-time" in flags,
+        feed_held="--feed-held" in flags,
+        nv_dir=opts["--flash"],
+        journal_path=opts["--journal"],
+        journal_blocks=int(opts["--journal-blocks"]),
+        cut_at=int(opts["--cut-at"]),
+        torn="--torn" in flags,
+        stream_rows=int(opts["--stream-rows"]),
+        first_receipt=int(opts["--first-receipt"]),
+        tear_seed=int(opts["--tear-seed"]),
+    )
 
 
 main()

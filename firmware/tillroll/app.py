@@ -60,7 +60,8 @@ class App:
         from .journal.recovery import Recovery
 
         flash = getattr(board, "journal_flash", None)
-        self.journal = Journal(flash) if flash is not None else None
+        mark = getattr(board, "journal_mark_path", None)  # on the board's own filesystem
+        self.journal = Journal(flash, mark) if flash is not None else None
         self.recovery = None
         if self.journal is not None and self.journal.mount():
             self.recovery = Recovery(
