@@ -202,7 +202,7 @@ class NorFlash:
                 if b & ~old[i] & 0xFF:
                     self.overwrites += 1
             if cut and self.torn:
-                self.tear.program(old, memoryview(buf)[done : done + _PAGE])
+                self.tear.program(old, memoryview(buf)[done : done + _PAGE])  # pyright: ignore[reportOptionalMemberAccess]
             else:
                 for i in range(_PAGE):
                     old[i] &= buf[done + i]
@@ -225,7 +225,7 @@ class NorFlash:
                 block = bytearray(self.block_size)
                 self._file.seek(arg * self.block_size)
                 self._file.readinto(block)
-                self.tear.erase(block)
+                self.tear.erase(block)  # pyright: ignore[reportOptionalMemberAccess]
                 self._file.seek(arg * self.block_size)
                 self._file.write(block)
             else:

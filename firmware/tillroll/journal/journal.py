@@ -14,6 +14,7 @@ the region (`mark.py`).
 
 import struct
 import time
+from array import array
 
 from ..native import load
 from . import record as r
@@ -68,7 +69,7 @@ class Journal:
         self.mounted = False
         self.error = None
         self.offline = False  # full of unprinted receipts: take no more data
-        self._ix = []
+        self._ix = array("i")  # _F words a receipt: 4 bytes a field on any port
         self._open = -1  # index position of the receipt being received
         self._finishing = 0  # the receipt whose print or cancellation is being recorded
         self.next_number = 1
@@ -116,7 +117,7 @@ class Journal:
         for b in range(self.log.blocks):
             dev.ioctl(6, b)
         self.log = Log(dev)
-        self._ix = []
+        self._ix = array("i")  # _F words a receipt: 4 bytes a field on any port
         self._open = -1
         self.error = None
         self.lost = []
@@ -149,7 +150,7 @@ class Journal:
         in the index; what is not, went with damaged or missing flash."""
         ix = self._ix
         for p in range(0, len(ix), _F):
-            length = self._ends.get(ix[p], -1)
+            length = self._ends.get(ix[p], -1)  # pyright: ignore[reportOptionalMemberAccess]
             if length >= 0 and length != ix[p + _BYTES]:
                 self._suspect(
                     ix[p], "%d bytes kept of the %d it ended with" % (ix[p + _BYTES], length)
@@ -196,7 +197,7 @@ class Journal:
         mark = self.mark
         ix = self._ix
         try:
-            mark.write(ix[0] if ix else self.next_number, last, erasing)
+            mark.write(ix[0] if ix else self.next_number, last, erasing)  # pyright: ignore[reportOptionalMemberAccess]
         except OSError as e:  # the board's filesystem failed: the journal goes on
             self.mark_error = "the journal's mark was not written: %s" % e
 
@@ -226,7 +227,7 @@ class Journal:
             return
         elif kind == r.END:
             self._ix[p + _INFO] = ACKNOWLEDGED
-            self._ends[receipt] = at  # its length, checked once every record is read
+            self._ends[receipt] = at  # pyright: ignore[reportOptionalSubscript]  # its length, checked once all are read
             if len(payload) >= 4:
                 self._ix[p + _TIME] = struct.unpack_from("<I", payload, 0)[0]
         elif flag == r.PRINTED or flag == r.COPY_PRINTED:
@@ -280,7 +281,7 @@ class Journal:
         while n < len(ix) and ix[n + _BSEQ] <= bseq:
             n += _F
         if n:
-            del ix[:n]
+            self._ix = ix[n:]  # an array cannot lose its head in place; a block drop is rare
             self._open = self._open - n if self._open >= n else -1
 
     def fill_percent(self) -> int:
@@ -407,6 +408,7 @@ class Journal:
             self.offline = True
             return 0
         p = self._find(number)  # a block dropped for this record moves the index
+        ix = self._ix  # ... and replaces it
         ix[p + _TIME] = int(t)
         ix[p + _INFO] = ACKNOWLEDGED
         return ix[p]

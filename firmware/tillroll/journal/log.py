@@ -32,7 +32,11 @@ def _dropped(block_seq):
     pass
 
 
-def _nothing(arg=None):
+def _no_erase(b: int):
+    pass
+
+
+def _no_damage():
     pass
 
 
@@ -74,8 +78,8 @@ class Log:
         self.cut_erase = 0  # blocks an erase cut short left with data (free, reused)
         self.may_drop = _keep  # may_drop(block_seq) -> bool: the owner says what may go
         self.on_drop = _dropped  # on_drop(block_seq): just before a block goes
-        self.on_erase = _nothing  # on_erase(b) before block b is erased, on_erase(-1) after
-        self.on_damage = _nothing  # where, in log order, records are missing or unreadable
+        self.on_erase = _no_erase  # on_erase(b) before block b is erased, on_erase(-1) after
+        self.on_damage = _no_damage  # where, in log order, records are missing or unreadable
 
     def set_owner(self, may_drop, on_drop):
         """Who decides what may go when space runs out, and hears when a block goes."""
@@ -149,6 +153,7 @@ class Log:
         while off + r.OVERHEAD <= bs:
             self._dev.readblocks(b, mv[: r.HEADER], off)
             size = 0  # a length to trust
+            kind = flag = n = seq = receipt = at = 0  # read below when the header is good
             if buf[0] == r.ERASED:
                 if self._erased_from(b, off):
                     return off
