@@ -25,6 +25,9 @@
 --torn             ... and that operation is half done
 --stream-rows N    keep up to N dot lines for the control channel's live stream (0: no stream)
 --first-receipt N  number the receipts from N (receipt-NNNN.png; default 1)
+--service-port N   the service link on <host>:N (docs/service-protocol.md; default off)
+--maintenance      FEED held 5 s at power-on: maintenance mode (a service key may be set)
+--serial TEXT      the module's serial number (default SIM00001)
 """
 
 import gc
@@ -33,7 +36,7 @@ import sys
 from sim.board import MECHANISMS, SimBoard, mechanism
 from tillroll.app import App
 
-_FLAGS = ("--real-time", "--feed-held", "--resume-at-line", "--torn")
+_FLAGS = ("--real-time", "--feed-held", "--resume-at-line", "--torn", "--maintenance")
 
 
 def _options(argv):
@@ -58,6 +61,8 @@ def _options(argv):
         "--fit": None,
         "--stream-rows": "0",
         "--first-receipt": "1",
+        "--service-port": "0",
+        "--serial": "SIM00001",
     }
     flags = set()
     i = 0
@@ -107,6 +112,10 @@ def main():
     board.idle_ms = int(opts["--idle-ms"])
     board.idle_close_ms = int(opts["--idle-close-ms"])
     board.line_port = int(opts["--line-port"])
+    board.service_port = int(opts["--service-port"])
+    board.service = board.service_port > 0
+    board.maintenance = "--maintenance" in flags
+    board.serial = opts["--serial"]
     gc.collect()  # compiling the modules left the heap in pieces: one piece again
     try:
         app = App(board)
