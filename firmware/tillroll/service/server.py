@@ -142,6 +142,8 @@ class Service:
             if reply is None:
                 return framer.reply(cmd, ERROR, _json({"error": "unknown command %d" % cmd}))
             return framer.reply(cmd, OK, _json(reply))
+        except ValueError as e:  # a request the module refuses, in its own words
+            return framer.reply(cmd, ERROR, _json({"error": str(e)}))
         except Exception as e:  # a bad request is answered, the link stays up
             return framer.reply(cmd, ERROR, _json({"error": "%s: %s" % (type(e).__name__, e)}))
 
