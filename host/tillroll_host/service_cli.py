@@ -168,10 +168,8 @@ def cmd_status(args) -> int:
     print(f"module     {st['model']} serial {st['serial']}, firmware {st['firmware']}")
     print(f"mechanism  {st['mechanism']}")
     print(f"faults     {faults}")
-    print(
-        f"paper      {'loaded' if st['paper'] else 'OUT'}"
-        f"{', near its end' if st['near_end'] else ''}"
-    )
+    paper = "OUT" if not st["paper"] else "near its end" if st["near_end"] else "loaded"
+    print(f"paper      {paper}")
     print(f"cover      {'closed' if st['cover_closed'] else 'OPEN'}")
     print(f"supply     {st['supply_mv'] / 1000:.2f} V")
     print(f"head       {st['head_c']} C")
@@ -377,7 +375,7 @@ def cmd_settings(args) -> int:
 
 
 def cmd_logo(args) -> int:
-    if args.action != "list" and not args.key:
+    if args.action != "list" and not args.logo_key:
         raise FatalError(f"logo {args.action}: which logo? give its two-character key")
     if args.action == "upload" and not args.png:
         raise FatalError("logo upload KEY PNG: which PNG?")
@@ -392,12 +390,13 @@ def cmd_logo(args) -> int:
                 print(f"{lg['key']:<4}  {lg['width']} x {lg['height']} dots  ({lg['kind']})")
             return 0
         if args.action == "delete":
-            link.delete_logo(args.key)
-            print(f"logo {args.key} deleted")
+            link.delete_logo(args.logo_key)
+            print(f"logo {args.logo_key} deleted")
             return 0
         row_bytes, rows, dots = _png_dots(Path(args.png))
-        link.upload_logo(args.key, row_bytes, rows, dots, Progress(f"logo {args.key}"))
-    print(f"logo {args.key}: {row_bytes * 8} x {rows} dots stored")
+        key = args.logo_key
+        link.upload_logo(key, row_bytes, rows, dots, Progress(f"logo {key}"))
+    print(f"logo {key}: {row_bytes * 8} x {rows} dots stored")
     return 0
 
 
@@ -510,7 +509,7 @@ def add_commands(sub) -> None:
 
     p = sub.add_parser("logo", help="NV logos (GS ( L key codes)", parents=[port])
     p.add_argument("action", choices=["list", "upload", "delete"])
-    p.add_argument("key", nargs="?", help="two characters, as GS ( L kc1 kc2")
+    p.add_argument("logo_key", nargs="?", metavar="KEY", help="two characters, as GS ( L kc1 kc2")
     p.add_argument("png", nargs="?", help="for upload: the logo, at most 384 dots wide")
     p.set_defaults(func=cmd_logo)
 

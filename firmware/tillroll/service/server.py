@@ -264,6 +264,9 @@ class Service:
             "maintenance": self.maintenance,
             "authenticated": bool(session and session.authenticated),
             "auth_wait_ms": self.auth.wait_ms(),
+            "auth_failures": self.auth.failures,
+            "auth_refused": self.auth.refused,
+            "auth_imposed_ms": self.auth.imposed_ms,
         }
 
     def log_entries(self):
