@@ -2,7 +2,11 @@
 check values, frames are read across any split and refused when damaged, and wrong answers
 cost waits that double."""
 
+# heap: sim
+
 import asyncio
+import gc
+import os
 import struct
 import time
 
@@ -77,3 +81,28 @@ def test_wrong_answers_cost_doubling_waits_and_a_right_one_passes():
     assert auth.refused == 3
     assert auth.check(nonce, answer(key, nonce, "SN1")) == 0
     assert auth.failures == 0
+
+
+def test_the_service_link_adds_little_to_the_apps_memory():
+    from sim.board import SimBoard
+    from tillroll.app import App
+    from tillroll.escpos import graphics, replies  # noqa: F401
+    from tillroll.journal import journal, recovery  # noqa: F401
+    from tillroll.service import counters, server, wall  # noqa: F401
+
+    board = SimBoard(out_dir="/tmp", font_dir=os.getenv("TILLROLL_FONTS"))
+    board.service = True
+    gc.collect()
+    before = gc.mem_alloc()
+    app = App(board)
+    gc.collect()
+    used = gc.mem_alloc() - before
+    assert app.service is not None
+    assert used < 96 * 1024, "the App with its service link holds %d bytes" % used
+    gc.collect()
+    before = gc.mem_alloc()
+    service = server.Service(app, board)
+    gc.collect()
+    used = gc.mem_alloc() - before
+    # Two frame buffers (2 KB each) and the fault log: nothing that grows with use.
+    assert service is not None and used < 8 * 1024, "the service holds %d bytes" % used
