@@ -184,9 +184,12 @@ def cmd_sim_chip(args) -> int:
     )
     if args.control_port:
         chip.control_port = args.control_port
+    if args.service_port:  # the service CDC on this TCP port (and a pty with --pty)
+        chip.service_port = args.service_port
+        chip.feed_held = args.maintenance
     what = "development" if args.dev else "production"
     print(f"tillroll sim --chip {args.chip}: the {what} image, flash kept in {flash}", flush=True)
-    bridge = None
+    bridge = service_bridge = None
     try:
         chip.start()
         if args.dev:
@@ -194,6 +197,11 @@ def cmd_sim_chip(args) -> int:
         if args.pty:
             bridge = PtyBridge(chip.data_port, args.host).start()
             print(f"pty: {bridge.path}", flush=True)
+        if args.service_port:
+            print(f"service: socket://{args.host}:{args.service_port}", flush=True)
+            if args.pty:
+                service_bridge = PtyBridge(args.service_port, args.host).start()
+                print(f"service pty: {service_bridge.path}", flush=True)
         while chip.running():
             time.sleep(0.5)
         return 1
@@ -202,6 +210,8 @@ def cmd_sim_chip(args) -> int:
     finally:
         if bridge is not None:
             bridge.stop()
+        if service_bridge is not None:
+            service_bridge.stop()
         chip.stop()
 
 
