@@ -271,9 +271,12 @@ def cmd_journal_show(args) -> int:
     if args.json:
         _print_json({**info, "png": str(output)})
         return 0
+    copies = {0: "never printed again", 1: "printed again once"}.get(
+        info["copies"], f"printed again {info['copies']} times"
+    )
     print(
-        f"receipt {args.number}: {info['state']}, {_when(info['time'])}, {info['bytes']} bytes"
-        f", printed again {info['copies']} times"
+        f"receipt {args.number}: {info['state']}, {_when(info['time'])}, {info['bytes']} "
+        f"bytes, {copies}"
     )
     print(f"{output}")
     return 0
