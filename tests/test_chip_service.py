@@ -7,7 +7,10 @@ These boot the UF2 files `make firmware` writes (`make test` builds them first).
 
 from __future__ import annotations
 
+import json
 import re
+import socket
+import time
 from pathlib import Path
 
 from tillroll_host import cli
@@ -24,6 +27,14 @@ def tillroll(capsys, *argv: str) -> tuple[int, str, str]:
     return code, out.out, out.err
 
 
+def wait_running(chip: ChipModule) -> None:
+    """The firmware is up once it answers DLE EOT 1 on the data interface (USB is ready
+    earlier, while the firmware is still starting)."""
+    with socket.create_connection(("127.0.0.1", chip.data_port), timeout=120) as s:
+        s.sendall(b"\x10\x04\x01")
+        assert len(s.recv(1)) == 1
+
+
 def test_status_and_journal_over_the_chips_service_interface(tmp_path: Path, monkeypatch, capsys):
     keys = tmp_path / "keys"
     monkeypatch.setenv("TILLROLL_KEYS", str(keys))
@@ -34,6 +45,7 @@ def test_status_and_journal_over_the_chips_service_interface(tmp_path: Path, mon
         assert "cdc interface 0" in usb and "printer interface 2" in usb, usb
         assert usb.count("cdc interface") == 2 and "cdc interface 3" in usb, usb
         url = f"socket://127.0.0.1:{chip.service_port}"
+        wait_running(chip)
 
         code, out, err = tillroll(capsys, "status", "-p", url)
         assert code == 0, err
@@ -57,7 +69,15 @@ def test_status_and_journal_over_the_chips_service_interface(tmp_path: Path, mon
         ), err
 
         send(chip.data_port, b"\x1b@Corner Shop 1843\nTea 1.20\n" + CUT)
+        deadline = time.monotonic() + 120
+        while True:  # until it is on paper and the journal says so
+            rows = json.loads(tillroll(capsys, "journal", "list", "-p", url, "--json")[1])
+            if rows and rows[0]["state"] == "printed":
+                break
+            assert time.monotonic() < deadline, rows
+            time.sleep(1)
         chip.restart()  # the key is in the chip's littlefs; the journal in its own region
+        wait_running(chip)
 
         bridge = PtyBridge(chip.service_port).start()
         try:
@@ -65,7 +85,7 @@ def test_status_and_journal_over_the_chips_service_interface(tmp_path: Path, mon
         finally:
             bridge.stop()
         assert code == 0, err
-        # Printed before any host set the clock: the receipt carries no time.
+        # Printed before any host set the clock (provisioning does not): no time on it.
         assert out.split() == ["1", "time", "unknown", "printed", "Corner", "Shop", "1843"]
         code, out, err = tillroll(capsys, "status", "-p", url)
         assert "clock      20" in out  # the CLI set the clock on authenticating

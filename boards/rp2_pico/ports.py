@@ -17,6 +17,7 @@ import time
 from errno import ECONNRESET
 
 _POLL_MS = const(1)
+_PACKET = const(64)  # a full-speed USB bulk packet
 
 
 class Port:
@@ -144,10 +145,15 @@ class ServicePort(CdcPort):
         data = self._out
         self._out = None
         sent = 0
+        cdc = self._cdc
         while data is not None and sent < len(data):
-            if not self._cdc.dtr:
+            if not cdc.dtr:
                 raise OSError(ECONNRESET)  # the host went: the rest has nowhere to go
-            sent += self._cdc.write(data[sent:]) or 0
+            # A packet at a time into an empty buffer: the driver's buffer moves what is left
+            # down when a transfer ends, and a write that lands while one is in flight has
+            # come out of order (seen with replies larger than the buffer).
+            if not cdc._wb.readable():
+                sent += cdc.write(data[sent : sent + _PACKET]) or 0
             if sent < len(data):
                 await asyncio.sleep_ms(_POLL_MS)
 

@@ -37,9 +37,10 @@ SELF_TEST = 0x50
 
 OK, ERROR, NEEDS_AUTH, WAIT = 0, 1, 2, 3
 
-# USB identity of a module (pid.codes test VID/PID until the product has its own)
-USB_VID = 0x1209
-USB_PID = 0x7B01
+# USB identity of a module: MicroPython's VID:PID (2E8A:0005) until the product has its own,
+# so a module is told by its strings (boards/rp2_pico/usb_ports.py)
+USB_MANUFACTURER = "Tillroll"
+USB_PRODUCT = "Tillroll 58"
 
 
 class ServiceError(FatalError):

@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 from .errors import FatalError
-from .service import USB_PID, USB_VID, ServiceError, ServiceLink, load_key, new_key
+from .service import USB_MANUFACTURER, USB_PRODUCT, ServiceError, ServiceLink, load_key, new_key
 
 _FAULT_WORDS = {
     "paper_out": "paper out",
@@ -102,16 +102,18 @@ def cmd_devices(args) -> int:
     from serial.tools import list_ports
 
     found = []
+    # A module's CDC interfaces share its strings and serial number; the service link is its
+    # last one (the data link its first): the highest interface number in the port's location.
+    modules: dict[str, list] = {}
     for p in list_ports.comports():
-        if p.vid == USB_VID and p.pid == USB_PID:
-            found.append(
-                {
-                    "port": p.device,
-                    "serial": p.serial_number,
-                    "kind": "usb",
-                    "interface": p.interface or "",
-                }
-            )
+        if p.manufacturer == USB_MANUFACTURER and p.product == USB_PRODUCT:
+            interface = int((p.location or "0").rpartition(".")[2] or 0)
+            modules.setdefault(p.serial_number or "", []).append((interface, p.device))
+    for serial_number, ports in sorted(modules.items()):
+        ports.sort()
+        found.append(
+            {"port": ports[-1][1], "serial": serial_number, "kind": "usb", "data": ports[0][1]}
+        )
     d = run_dir()
     for entry in sorted(d.glob("*.json")) if d.is_dir() else []:
         try:
@@ -143,7 +145,7 @@ def cmd_devices(args) -> int:
         print("no modules found (USB or running sims)")
         return 0
     for f in found:
-        extra = f" (data {f['data']})" if f["kind"] == "sim" else ""
+        extra = f" (data {f['data']})"
         print(f"{f['port']}  {f['kind']}  serial {f['serial'] or '?'}{extra}")
     return 0
 
