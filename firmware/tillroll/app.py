@@ -89,9 +89,9 @@ class App:
             from .service.server import Service
 
             self.service = Service(self, board)
-            self.link.counters = self.service.counters  # GS g 0 / GS g 2
+            self.link.use_counters(self.service.counters)  # GS g 0 / GS g 2
             if self.journal is not None:
-                self.journal.wall = self.service.wall.now  # receipts carry the time when known
+                self.journal.use_wall(self.service.wall.now)  # receipts carry the time when known
         self._turns = []  # senders waiting for the data link, first come first served
         self._taken = False  # a sender has the data link
 

@@ -385,6 +385,10 @@ class DataLink:
         if r is not None:
             self.send(bytes((r,)) if isinstance(r, int) else r)
 
+    def use_counters(self, counters):
+        """Answer GS g with these maintenance counters (service/counters.py)."""
+        self.counters = counters
+
     def counter(self, fn: int, n: int):
         """GS g 0 (fn 0): reset maintenance counter n; GS g 2 (fn 2): send it as 5Fh, its
         decimal digits, NUL. Counters live with the service link (service/counters.py)."""

@@ -64,6 +64,11 @@ class Journal:
         self.mask = CardMask(self._put)
         self.wall = None  # Unix seconds, 0 while unknown (service.wall); None: time.time()
 
+    def use_wall(self, now):
+        """Take receipts' times from `now()` (Unix seconds, 0 while unknown) instead of
+        time.time(): a module without a battery clock knows the time once a host sets it."""
+        self.wall = now
+
     # ---- mount ----------------------------------------------------------------------------
 
     def mount(self) -> bool:
