@@ -153,8 +153,8 @@ _NOT_ON_CHIP = {
     "resume_at_line": "a setting of the image",
     "idle_ms": "a setting of the image",
     "web": "the page runs the unix-port sim",
-    "chars": "settings are kept in the chip's flash; no service link sets them yet",
-    "fit": "settings are kept in the chip's flash; no service link sets them yet",
+    "chars": "settings are kept in the chip's flash: `tillroll settings set chinese=0|1`",
+    "fit": "settings are kept in the chip's flash: `tillroll settings set fit=0|1`",
 }
 
 
