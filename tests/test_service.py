@@ -233,6 +233,17 @@ def test_journal_list_show_reprint_and_export(shop, tmp_path, capsys):
     assert out == "the journal holds no receipts in that range\n"
 
 
+def test_a_long_receipt_reads_back_whole_over_several_frames(shop):
+    lines = [b"Item %03d      %d.%02d" % (i, i, i % 100) for i in range(200)]
+    send(shop.sim.data_port, receipt(b"Long receipt", *lines))
+    shop.sim.wait_receipt(3)
+    with ServiceLink.open(shop.url) as link:
+        link.authenticate(load_key(Path(cli.service_cli.key_dir()) / "SIM00001.key"))
+        data = link.journal_bytes(3)
+    assert len(data) > 4000  # three frames' worth
+    assert data == shop.sim.journal_bytes(3)  # as the control channel reads the flash
+
+
 def test_the_host_sets_the_clock_and_receipts_carry_its_time(shop, capsys):
     with ServiceLink.open(shop.url) as link:
         link.authenticate(load_key(Path(cli.service_cli.key_dir()) / "SIM00001.key"))
@@ -326,25 +337,22 @@ def test_settings_get_set_backup_restore_factory(shop, tmp_path, capsys):
 
 
 def test_a_logo_uploaded_prints_as_one_defined_with_gs_l(shop, tmp_path, capsys):
-    logo = Image.new("1", (100, 40), 1)
-    for x in range(100):
-        for y in range(40):
+    logo = Image.new("1", (200, 60), 1)  # 1500 bytes of dots: sent in two frames
+    for x in range(200):
+        for y in range(60):
             if (x // 10 + y // 10) % 2 == 0:
                 logo.putpixel((x, y), 0)
     png = tmp_path / "logo.png"
     logo.save(png)
     code, out, err = tillroll(capsys, "logo", "upload", "A1", str(png), "-p", shop.url)
-    assert (code, out) == (0, "logo A1: 104 x 40 dots stored\n"), err
+    assert (code, out) == (0, "logo A1: 200 x 60 dots stored\n"), err
     code, out, _ = tillroll(capsys, "logo", "list", "-p", shop.url)
-    assert out == "A1    104 x 40 dots  (raster)\n"
+    assert out == "A1    200 x 60 dots  (raster)\n"
     # The same dots defined over the data link with GS ( L fn 67 under another key.
-    row_bytes = 13
-    padded = Image.new("1", (104, 40), 1)
-    padded.paste(logo, (0, 0))
-    dots = bytes(b ^ 0xFF for b in padded.tobytes())
-    head = b"\x30\x43\x30B2\x01" + struct.pack("<HH", 104, 40) + b"\x31"
+    dots = bytes(b ^ 0xFF for b in logo.tobytes())
+    head = b"\x30\x43\x30B2\x01" + struct.pack("<HH", 200, 60) + b"\x31"
     define = b"\x1d(L" + struct.pack("<H", len(head) + len(dots)) + head + dots
-    assert len(dots) == row_bytes * 40
+    assert len(dots) == 25 * 60
 
     def print_logo(key: bytes) -> bytes:
         return b"\x1b@\x1d(L\x06\x00\x30\x45" + key + b"\x01\x01\n" + CUT
@@ -354,10 +362,10 @@ def test_a_logo_uploaded_prints_as_one_defined_with_gs_l(shop, tmp_path, capsys)
     uploaded, defined = shop.sim.wait_receipt(3), shop.sim.wait_receipt(4)
     a, b = Image.open(uploaded).convert("1"), Image.open(defined).convert("1")
     assert a.size == b.size and ImageChops.difference(a, b).getbbox() is None
-    assert a.crop((0, 0, 100, 40)).getbbox() is not None  # there is a logo on it
+    assert a.crop((0, 0, 200, 60)).getbbox() is not None  # there is a logo on it
     code, out, _ = tillroll(capsys, "logo", "delete", "A1", "-p", shop.url)
     assert out == "logo A1 deleted\n"
-    assert tillroll(capsys, "logo", "list", "-p", shop.url)[1] == "B2    104 x 40 dots  (raster)\n"
+    assert tillroll(capsys, "logo", "list", "-p", shop.url)[1] == "B2    200 x 60 dots  (raster)\n"
 
 
 def test_selftest_prints_the_page(shop, capsys):
