@@ -66,7 +66,7 @@ def until(port: int, data: bytes, marker: bytes, timeout: float = 120.0) -> byte
 @pytest.fixture(scope="module")
 def production(tmp_path_factory):
     flash = tmp_path_factory.mktemp("chip") / "flash.bin"
-    chip = ChipModule(flash, uf2=image_path(), uart=True, printer=True)
+    chip = ChipModule(flash, uf2=image_path(), uart=True, printer=True, service=True)
     with chip:
         yield chip
 
@@ -81,8 +81,9 @@ def test_the_production_image_answers_dle_eot_on_the_data_interface(production):
 def test_the_production_image_has_no_repl_on_any_interface(production):
     usb = production.control("usb")["usb"]
     assert "cdc interface 0" in usb and "printer interface 2" in usb, usb
-    assert usb.count("cdc interface") == 1, usb  # the data CDC only: none for a REPL
-    for port in (production.data_port, production.printer_port, production.uart_port):
+    assert usb.count("cdc interface") == 2, usb  # the data and service CDCs: none for a REPL
+    ports = (production.data_port, production.printer_port, production.uart_port)
+    for port in ports + (production.service_port,):
         answer = exchange(port, PROBE, quiet=2.0)
         assert b"TILLROLL" not in answer and b">>>" not in answer, (port, answer)
     # still the printer it was: the probe's bytes were ESC/POS text to it

@@ -2,7 +2,9 @@
 
 WIRING (GPIO numbers of the RP2040; docs/hardware.md has the schematic notes)
     USB           data CDC (interface 0-1, the POS's COM port), printer class (interface 2),
-                  REPL CDC on a development image only (interfaces 3-4)
+                  REPL CDC on a development image only (interfaces 3-4), service CDC last
+    FEED          at power-on: released within 5 s, the self-test page; held 5 s, maintenance
+                  mode (the service link accepts a key: `tillroll provision`)
     UART0         GP0 TX, GP1 RX, GP2 CTS, GP3 RTS: ESC/POS at 115200 8N1, hardware RTS/CTS
     head          GP10 CLK, GP11 DAT, GP12 /LAT, GP13 STB (all strobe blocks, one line: the
                   engine divides by masking data), GP14 VH enable (head supply switch)
@@ -32,6 +34,7 @@ _SUPPLY_BOTTOM = const(10)
 _TEAR_LINES = const(96)  # head to tear bar: 12 mm
 _IDLE_MS = const(2000)
 _UART_RXBUF = const(4096)  # a line's sender yields to another port after this long silent
+_MAINTENANCE_MS = const(5000)  # FEED held this long at power-on: maintenance mode
 
 
 class Sensors:
@@ -113,7 +116,9 @@ class Rp2PicoBoard:
             machine.ADC(26),
             machine.ADC(27),
         )
-        self.feed_held = machine.Pin(19, machine.Pin.IN, pull_up).value() == 0
+        self.feed_held, self.maintenance = _feed_at_power_on(
+            machine.Pin(19, machine.Pin.IN, pull_up)
+        )
         self.font_dir = "/rom/fonts"
         self.settings_path = "/settings"
         self.nv_dir = "/nv"
@@ -122,6 +127,10 @@ class Rp2PicoBoard:
         self.copy_banner = "COPY"
         self.resume_at_line = False
         self.idle_ms = 0
+        self.service = True  # the service link on its own CDC (docs/service-protocol.md)
+        self.service_key_path = "/service.key"
+        self.counters_path = "/counters"
+        self.wall_clock_known = False  # no battery clock: the host sets it
         self.uart = machine.UART(
             0,
             115200,
@@ -159,4 +168,25 @@ class Rp2PicoBoard:
             Port("usb-printer", usb.printer, _IDLE_MS),
             UartPort("uart", uart, self.uart, _IDLE_MS),
         ]
+        if app.service is not None and usb.service is not None:
+            import asyncio
+
+            from rp2_pico.ports import ServicePort, serve_service
+
+            asyncio.create_task(serve_service(app.service, ServicePort(usb.service)))
         await serve(app, self.ports)
+
+
+def _feed_at_power_on(feed):
+    """(self-test, maintenance): FEED pressed at power-on and let go within 5 s prints the
+    self-test page, as before; held 5 s, the module starts in maintenance mode instead."""
+    import time
+
+    if feed.value() != 0:
+        return False, False
+    start = time.ticks_ms()
+    while feed.value() == 0:
+        if time.ticks_diff(time.ticks_ms(), start) >= _MAINTENANCE_MS:
+            return False, True
+        time.sleep_ms(20)
+    return True, False

@@ -17,6 +17,7 @@ import time
 from errno import ECONNRESET
 
 _POLL_MS = const(1)
+_PACKET = const(64)  # a full-speed USB bulk packet
 
 
 class Port:
@@ -124,3 +125,44 @@ async def _serve_port(app, port):
         while not port.open():
             await asyncio.sleep_ms(_POLL_MS * 10)
         await app.receive(port, True)  # a serial line: never closed for idling by the link
+
+
+class ServicePort(CdcPort):
+    """The service CDC: one technician's connection, open while the host holds DTR. Replies
+    wait for room in the interface's buffer (a frame is larger than it), never dropped."""
+
+    def __init__(self, cdc):
+        super().__init__("usb-service", cdc, 0)
+        self._out = None
+
+    def ended(self) -> bool:
+        return not self._cdc.dtr
+
+    def write(self, data):
+        self._out = data  # sent by drain(), before the next reply is built in that buffer
+
+    async def drain(self):
+        data = self._out
+        self._out = None
+        sent = 0
+        cdc = self._cdc
+        while data is not None and sent < len(data):
+            if not cdc.dtr:
+                raise OSError(ECONNRESET)  # the host went: the rest has nowhere to go
+            # A packet at a time into an empty buffer: the driver's buffer moves what is left
+            # down when a transfer ends, and a write that lands while one is in flight has
+            # come out of order (seen with replies larger than the buffer).
+            if not cdc._wb.readable():
+                sent += cdc.write(data[sent : sent + _PACKET]) or 0
+            if sent < len(data):
+                await asyncio.sleep_ms(_POLL_MS)
+
+
+async def serve_service(service, port):
+    """The service link: each time a host opens the port, one session until it closes it."""
+    while True:
+        while not port.open():
+            await asyncio.sleep_ms(_POLL_MS * 20)
+        await service.serve(port)
+        while port.open() and not port.waiting():
+            await asyncio.sleep_ms(_POLL_MS * 20)  # a session ended by a bad frame: wait

@@ -11,7 +11,11 @@ WIRING (simulated)
     sensors     sim.mechanism.Sensors (supply, thermistor, paper sensor, cover switch)
     tear bar    sim.mechanism.TearBar -> <out>/receipt-NNNN.png
     clock       sim.clock.VirtualClock, or tillroll.clock.RealClock with --real-time
-    storage     <state>/settings (density, speed), <state>/journal.mark (the journal's mark)
+    storage     <state>/settings (density, speed), <state>/journal.mark (the journal's mark),
+                <state>/service.key (the service link's key), <state>/counters (maintenance
+                counters)
+    service     TCP <host>:<service_port>, the service link (docs/service-protocol.md); FEED
+                held 5 s at power-on (--maintenance): maintenance mode
     flash       a directory standing for the module's flash (NV logos): <out>/flash or --flash
     journal     sim.flash.NorFlash in <journal file>, 4 KiB blocks (power cut at the Nth op)
 """
@@ -116,6 +120,13 @@ class SimBoard:
         self.idle_ms = 0
         self.idle_close_ms = 30000  # a sender idle this long while others wait is closed
         self.line_port = 0  # the data link as a serial line (the pty bridge's); 0: none
+        self.service_port = 0  # the service link; 0: none
+        self.service = False
+        self.maintenance = False  # FEED held 5 s at power-on: a key may be provisioned
+        self.serial = "SIM00001"
+        self.wall_clock_known = True  # the host's clock: the sim knows the time from start
+        self.service_key_path = state_dir + "/service.key" if state_dir else None
+        self.counters_path = state_dir + "/counters" if state_dir else None
         self._data_port = data_port
         self._host = host
         self._control_port = control_port
@@ -150,6 +161,11 @@ class SimBoard:
                 lambda r, w: self._client(app, r, w, True), self._host, self.line_port
             )
             print("serial line on %s:%d" % (self._host, self.line_port))
+        if self.service_port and app.service is not None:
+            await asyncio.start_server(
+                lambda r, w: self._service_client(app, r, w), self._host, self.service_port
+            )
+            print("service link on %s:%d" % (self._host, self.service_port))
         print("listening for ESC/POS on %s:%d" % (self._host, self._data_port))
         while True:
             await asyncio.sleep(3600)
@@ -159,6 +175,13 @@ class SimBoard:
         # (docs/escpos.md, "Connections"); the socket goes once it is done with it.
         try:
             await app.receive(reader, line)
+        finally:
+            writer.close()
+            await writer.wait_closed()
+
+    async def _service_client(self, app, reader, writer):
+        try:
+            await app.service.serve(reader)
         finally:
             writer.close()
             await writer.wait_closed()

@@ -26,6 +26,9 @@
 --tear-seed N      this seed (default 0)
 --stream-rows N    keep up to N dot lines for the control channel's live stream (0: no stream)
 --first-receipt N  number the receipts from N (receipt-NNNN.png; default 1)
+--service-port N   the service link on <host>:N (docs/service-protocol.md; default off)
+--maintenance      FEED held 5 s at power-on: maintenance mode (a service key may be set)
+--serial TEXT      the module's serial number (default SIM00001)
 """
 
 import gc
@@ -34,7 +37,7 @@ import sys
 from sim.board import MECHANISMS, SimBoard, mechanism
 from tillroll.app import App
 
-_FLAGS = ("--real-time", "--feed-held", "--resume-at-line", "--torn")
+_FLAGS = ("--real-time", "--feed-held", "--resume-at-line", "--torn", "--maintenance")
 
 
 def _options(argv):
@@ -60,6 +63,8 @@ def _options(argv):
         "--stream-rows": "0",
         "--first-receipt": "1",
         "--tear-seed": "0",
+        "--service-port": "0",
+        "--serial": "SIM00001",
     }
     flags = set()
     i = 0
@@ -95,6 +100,10 @@ def main():
     board.idle_ms = int(opts["--idle-ms"])
     board.idle_close_ms = int(opts["--idle-close-ms"])
     board.line_port = int(opts["--line-port"])
+    board.service_port = int(opts["--service-port"])
+    board.service = board.service_port > 0
+    board.maintenance = "--maintenance" in flags
+    board.serial = opts["--serial"]
     gc.collect()  # compiling the modules left the heap in pieces: one piece again
     try:
         app = App(board)

@@ -82,6 +82,17 @@ class App:
         if self.recovery is not None:
             self.recovery.attach(self.link, self.parser)
         self.errors = 0  # faults caught and logged by the tasks' supervisors
+        # The service link (docs/service-protocol.md), on boards that offer one: last, so its
+        # buffers and code come after the print path's.
+        self.service = None
+        if getattr(board, "service", False):
+            gc.collect()
+            from .service.server import Service
+
+            self.service = Service(self, board)
+            self.link.use_counters(self.service.counters)  # GS g 0 / GS g 2
+            if self.journal is not None:
+                self.journal.use_wall(self.service.wall.now)  # receipts carry the time when known
         self._turns = []  # senders waiting for the data link, first come first served
         self._taken = False  # a sender has the data link
 
@@ -149,6 +160,8 @@ class App:
         asyncio.create_task(self._run_engine())
         if self.recovery is not None:
             asyncio.create_task(self.recovery.run())
+        if self.service is not None:
+            asyncio.create_task(self.service.watch())
 
     async def _run_engine(self):
         # The engine must outlive a fault in one dot line: log it, drop that line, go on.

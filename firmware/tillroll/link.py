@@ -82,6 +82,7 @@ class DataLink:
         parser.stop_at_boundary = True
         parser.host = self
         self.realtime = RealTime(self)
+        self.counters = None  # maintenance counters (GS g), set by the app with the service
         self.asb_mask = 0  # GS a n
 
     # ---- the sender's connection ------------------------------------------------------------
@@ -383,6 +384,23 @@ class DataLink:
         r = self.report.identity(n)
         if r is not None:
             self.send(bytes((r,)) if isinstance(r, int) else r)
+
+    def use_counters(self, counters):
+        """Answer GS g with these maintenance counters (service/counters.py)."""
+        self.counters = counters
+
+    def counter(self, fn: int, n: int):
+        """GS g 0 (fn 0): reset maintenance counter n; GS g 2 (fn 2): send it as 5Fh, its
+        decimal digits, NUL. Counters live with the service link (service/counters.py)."""
+        c = self.counters
+        if c is None:
+            return
+        if fn == 0:
+            c.reset(n)
+        elif fn == 2:
+            v = c.value(n)
+            if v >= 0:
+                self.send(b"\x5f%d\x00" % v)
 
     def enable_realtime(self, a: int, b: int):
         self.realtime.enable(a, b)

@@ -7,6 +7,7 @@ expected failure is one line on stderr and exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -16,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import __version__, cjkc, fontc, fontset
+from . import __version__, cjkc, fontc, fontset, service_cli
 from .chip import ChipModule, image_path
 from .errors import FatalError
 from .paths import micropython_env
@@ -58,6 +59,10 @@ def cmd_sim(args) -> int:
         if args.idle_ms:
             sim_args += ["--idle-ms", str(args.idle_ms)]
     sim_args += ["--idle-close-ms", str(args.idle_close_ms)]
+    if args.service_port:
+        sim_args += ["--service-port", str(args.service_port), "--serial", args.serial]
+        if args.maintenance:
+            sim_args.append("--maintenance")
     line_port = free_port() if args.pty else 0
     if line_port:  # the pty is a serial line, not a sender: never closed for idling
         sim_args += ["--line-port", str(line_port)]
@@ -67,6 +72,7 @@ def cmd_sim(args) -> int:
     )
     proc = subprocess.Popen(cmd, env={**os.environ, **micropython_env()})
     bridge = None
+    entry = _announce(proc.pid, args) if args.service_port else None
     try:
         if args.pty:
             bridge = _bridge_when_listening(line_port, args.host, proc)
@@ -78,9 +84,21 @@ def cmd_sim(args) -> int:
     finally:
         if bridge is not None:
             bridge.stop()
+        if entry is not None:
+            entry.unlink(missing_ok=True)
         if proc.poll() is None:  # the bridge failed: the module goes with it
             proc.send_signal(signal.SIGINT)
             proc.wait()
+
+
+def _announce(pid: int, args) -> Path:
+    """Say where this sim serves, for `tillroll devices`."""
+    d = service_cli.run_dir()
+    d.mkdir(parents=True, exist_ok=True)
+    entry = d / f"{pid}.json"
+    info = {"pid": pid, "host": args.host, "data": args.data_port, "service": args.service_port}
+    entry.write_text(json.dumps(info))
+    return entry
 
 
 def cmd_sim_web(args) -> int:
@@ -135,8 +153,8 @@ _NOT_ON_CHIP = {
     "resume_at_line": "a setting of the image",
     "idle_ms": "a setting of the image",
     "web": "the page runs the unix-port sim",
-    "chars": "settings are kept in the chip's flash; no service link sets them yet",
-    "fit": "settings are kept in the chip's flash; no service link sets them yet",
+    "chars": "settings are kept in the chip's flash: `tillroll settings set chinese=0|1`",
+    "fit": "settings are kept in the chip's flash: `tillroll settings set fit=0|1`",
 }
 
 
@@ -166,9 +184,12 @@ def cmd_sim_chip(args) -> int:
     )
     if args.control_port:
         chip.control_port = args.control_port
+    if args.service_port:  # the service CDC on this TCP port (and a pty with --pty)
+        chip.service_port = args.service_port
+        chip.feed_held = args.maintenance
     what = "development" if args.dev else "production"
     print(f"tillroll sim --chip {args.chip}: the {what} image, flash kept in {flash}", flush=True)
-    bridge = None
+    bridge = service_bridge = None
     try:
         chip.start()
         if args.dev:
@@ -176,6 +197,11 @@ def cmd_sim_chip(args) -> int:
         if args.pty:
             bridge = PtyBridge(chip.data_port, args.host).start()
             print(f"pty: {bridge.path}", flush=True)
+        if args.service_port:
+            print(f"service: socket://{args.host}:{args.service_port}", flush=True)
+            if args.pty:
+                service_bridge = PtyBridge(args.service_port, args.host).start()
+                print(f"service pty: {service_bridge.path}", flush=True)
         while chip.running():
             time.sleep(0.5)
         return 1
@@ -184,6 +210,8 @@ def cmd_sim_chip(args) -> int:
     finally:
         if bridge is not None:
             bridge.stop()
+        if service_bridge is not None:
+            service_bridge.stop()
         chip.stop()
 
 
@@ -263,7 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="tillroll",
         description="Tillroll receipt-printer tools: run the simulated module, render ESC/POS "
-        "to a PNG, compile fonts.",
+        "to a PNG, compile fonts, and service a module (status, journal, counters, settings).",
     )
     ap.add_argument("--version", action="version", version=f"tillroll {__version__}")
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -342,6 +370,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--web-host", default="127.0.0.1", help="address the web page listens on (127.0.0.1)"
     )
     p.add_argument(
+        "--service-port",
+        type=int,
+        default=0,
+        metavar="PORT",
+        help="the service link on HOST:PORT, for `tillroll status` and the other technician's "
+        "commands (off); its key is kept with --state",
+    )
+    p.add_argument(
+        "--maintenance",
+        action="store_true",
+        help="FEED held 5 s at power-on: maintenance mode, where `tillroll provision` may set "
+        "the service key",
+    )
+    p.add_argument("--serial", default="SIM00001", help="the module's serial number (SIM00001)")
+    p.add_argument(
         "--chip",
         choices=["rp2040"],
         help="run the board image (`make firmware`) on an emulated RP2040 instead of the unix "
@@ -414,6 +457,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-o", "--output", default="firmware/fonts", help="folder (firmware/fonts)")
     p.set_defaults(func=cmd_fonts)
+    service_cli.add_commands(sub)
     return ap
 
 

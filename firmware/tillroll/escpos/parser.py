@@ -98,6 +98,7 @@ _PARAMS = {
     _k(_GS, 0x61): 1,  # GS a     automatic status back
     _k(_GS, 0x62): 1,  # GS b     smoothing
     _k(_GS, 0x66): 1,  # GS f     HRI font
+    _k(_GS, 0x67): 4,  # GS g 0/2 maintenance counter (fn m nL nH)
     _k(_GS, 0x68): 1,  # GS h     barcode height
     _k(_GS, 0x6B): 1,  # GS k     barcode (m, then data by form)
     _k(_GS, 0x72): 1,  # GS r     status
@@ -203,6 +204,7 @@ _DLE_EOT_A = const(0x1000A)  # DLE EOT 7/8: a
 _GS_ASB = const(0x1D61)
 _GS_STATUS = const(0x1D72)
 _GS_ID = const(0x1D49)
+_GS_COUNTER = const(0x1D67)
 _ESC_PAPER = const(0x1B76)
 _ESC_SELECT = const(0x1B3D)
 _DLE_EOT = const(0x1004)
@@ -529,6 +531,9 @@ class Parser:
             if not a[0] & 1:
                 self._state = _OFF
                 self._off = 0
+        elif key == _GS_COUNTER:
+            if self.host is not None:
+                self.host.counter(a[0] & 0x0F, a[2] | a[3] << 8)
         elif (key == _GS_ASB or key == _GS_STATUS or key == _GS_ID or key == _ESC_PAPER) and (
             self.host is not None
         ):

@@ -77,6 +77,12 @@ class Journal:
         self._fill = 0
         self._tp = bytearray(12)
         self.mask = CardMask(self._put)
+        self.wall = None  # Unix seconds, 0 while unknown (service.wall); None: time.time()
+
+    def use_wall(self, now):
+        """Take receipts' times from `now()` (Unix seconds, 0 while unknown) instead of
+        time.time(): a module without a battery clock knows the time once a host sets it."""
+        self.wall = now
 
     # ---- mount ----------------------------------------------------------------------------
 
@@ -388,7 +394,7 @@ class Journal:
             return 0
         self._open = -1
         tp = self._tp
-        t = time.time() - _EPOCH_2024
+        t = (self.wall() if self.wall is not None else time.time()) - _EPOCH_2024
         t = t if t > 0 else 0
         struct.pack_into("<I", tp, 0, int(t))
         n = 4
