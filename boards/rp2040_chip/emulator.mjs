@@ -85,7 +85,8 @@ export class Emulator {
     this.timer = null;
     this.cut = null; // what the last power cut interrupted
     this.totals = { cycles: 0, ns: 0, wallMs: 0, boots: 0 };
-    this.calls = { partial_programs: 0, partial_erases: 0, refused: 0 };
+    this.calls = { partial_programs: 0, partial_erases: 0, refused: 0, xip_lockups: 0 };
+    this.locked = false; // the core locked up (an XIP read the flash could not serve)
     flash.onCut = (what) => this._powerCut(what);
   }
 
@@ -100,7 +101,7 @@ export class Emulator {
     const mcu = new RP2040();
     mcu.logger = new Logger(this.verbose, this.log);
     mcu.loadBootrom(this.rom);
-    attachFlash(mcu, this.flash);
+    attachFlash(mcu, this.flash).onLockup = (address, why) => this._lockup(address, why);
     mcu.peripherals[0x40064] = new VregAndChipReset(mcu);
     mcu.qspi[1].rawInputValue = true; // CSn pulled up: BOOTSEL not held
     mcu.qspi[1].padValue = 0x5a;
@@ -119,6 +120,7 @@ export class Emulator {
     this.uart.attach(mcu, mcu.uart[0]);
     this.mcu = mcu;
     this.cut = null;
+    this.locked = false;
     this.totals.boots++;
     this.allowed = 0; // how far the clock may run while the core waits (idle 'real')
     this.wallAt = performance.now();
@@ -164,6 +166,7 @@ export class Emulator {
       powered: this.on,
       boots: this.totals.boots, // power ons and watchdog resets
       usb_ready: !!this.usb?.configured,
+      locked: this.locked,
       cycles,
       emulated_ms: ns / 1e6,
       since_power_on_ms: mcu ? mcu.clock.nanos / 1e6 : 0,
@@ -196,7 +199,7 @@ export class Emulator {
     let cycles = 0;
     run: for (;;) {
       for (let i = 0; i < 20000; i++) {
-        if (!core.waiting) {
+        if (!core.waiting && !this.locked) {
           const n = core.executeInstruction();
           cycles += n;
           clock.tick(n * nsPerCycle);
@@ -230,6 +233,19 @@ export class Emulator {
     const kept = { scratchData: watchdog.scratchData.slice(), reason: watchdog.reason };
     this.powerOff('watchdog reset');
     this.powerOn(kept);
+  }
+
+  /** The core read the XIP window while the flash could not serve it: it stops there, as the
+   * chip's core locks up; its timers (a watchdog) go on. A power cycle starts it again. */
+  _lockup(address, why) {
+    if (this.locked) return;
+    this.locked = true;
+    this.calls.xip_lockups++;
+    const pc = (this.mcu.core.PC - 2) >>> 0;
+    this.log(
+      `flash: XIP read at 0x${address.toString(16)} ${why} (PC 0x${pc.toString(16)}): ` +
+        'no data; the core locks up',
+    );
   }
 
   _powerCut(what) {

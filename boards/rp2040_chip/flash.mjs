@@ -5,7 +5,9 @@
 // - erases set 4 KiB (20h), 32 KiB (52h) or 64 KiB (D8h) to 0xFF; the address's low bits are
 //   ignored, as the part does;
 // - program and erase need write enable (06h) first, and keep the part busy for its typical
-//   datasheet time, which the ROM waits out by polling the status register (05h).
+//   datasheet time, which the ROM waits out by polling the status register (05h); while busy
+//   the part answers only status reads: a read command (03h, 0Bh) gets no data (all ones), and
+//   the XIP window is not served (qspi.mjs, XipGate).
 // Every program and erase is counted; a power cut can be set at the Nth one. The array is kept
 // in a file (written whole, atomically: temp file and rename).
 
@@ -33,6 +35,8 @@ export class NorFlash {
     this.uniqueId = [...Array(8)].map((_, i) => Number((uniqueId >> BigInt(56 - 8 * i)) & 0xffn));
     this.sr = [0x00, 0x02, 0x60]; // status registers 1-3; QE set, as boot2 leaves it
     this.busyUntil = 0;
+    this.busyWith = ''; // what keeps it busy, for reports
+    this.onBusy = null; // () a program, erase or status write has made the part busy
     this.stats = {
       programs: 0, // page programs done (or cut)
       erases: 0, // sector/block/chip erases done (or cut)
@@ -214,9 +218,10 @@ export class NorFlash {
     const { cut } = this;
     const cutHere =
       cut && (cut.kind === 'any' || cut.kind === what) && this._count(cut.kind) + 1 === cut.at;
+    const at = this.addr;
     const busyNs = op(cutHere ? cut.effect : 'done');
     this.dirty = true;
-    if (this.now !== null) this.busyUntil = this.now() + busyNs;
+    this._busyFor(busyNs, `${what} at 0x${hex(at)}`);
     if (cutHere) {
       this.dead = true;
       this.cut = null;
@@ -272,7 +277,14 @@ export class NorFlash {
       if (b !== undefined) this.sr[1] = b;
     }
     this.sr[0] &= ~0x02;
-    if (this.now !== null) this.busyUntil = this.now() + BUSY_NS.status;
+    this._busyFor(BUSY_NS.status, 'status register write');
+  }
+
+  _busyFor(ns, what) {
+    if (this.now === null) return;
+    this.busyUntil = this.now() + ns;
+    this.busyWith = what;
+    this.onBusy?.();
   }
 
   _irregular(counter, what) {

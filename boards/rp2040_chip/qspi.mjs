@@ -23,6 +23,7 @@ const SSI_DR0 = 0x60;
 const SR_TFNF = 1 << 1;
 const SR_TFE = 1 << 2;
 const SR_RFNE = 1 << 3;
+const TMOD_EEPROM_READ = 3; // the SSI's XIP mode: instruction and address out, data in
 const OUTOVER_NORMAL = 0; // the SSI drives the chip select (INVERT and HIGH deselect)
 const OUTOVER_LOW = 2;
 const IO_QSPI_SS_CTRL = 0x0c;
@@ -36,6 +37,13 @@ export class Ssi extends BasePeripheral {
     this.rx = [];
     this.outover = OUTOVER_NORMAL; // from IO_QSPI
     this.hwSelect = false; // the SSI's own chip select, in a transfer
+    this.onModeChange = null; // () the XIP window may have stopped being served
+  }
+
+  /** The SSI is set up to serve XIP reads (whether the part answers them is the flash's). */
+  get xipMode() {
+    const tmod = (this.regs[SSI_CTRLR0] >> 8) & 3;
+    return this.enabled && tmod === TMOD_EEPROM_READ && this.outover === OUTOVER_NORMAL;
   }
 
   get csLow() {
@@ -49,6 +57,7 @@ export class Ssi extends BasePeripheral {
     this.outover = value;
     this.hwSelect = false; // transfers are instant: none is under way across an override change
     if (this.csLow) this.flash.select();
+    this.onModeChange?.();
   }
 
   _endTransfer() {
@@ -99,6 +108,7 @@ export class Ssi extends BasePeripheral {
       default:
         this.regs[offset] = value;
     }
+    this.onModeChange?.();
   }
 
   _frame(value) {
@@ -163,14 +173,74 @@ export class XipCtrl extends BasePeripheral {
   }
 }
 
-/** Puts these in place of rp2040js's stubs on a fresh RP2040. */
+const XIP_START = 0x10000000;
+const XIP_END = 0x14000000; // the window and its three aliases, as rp2040js maps them
+const NO_FLASH = new Uint8Array(0);
+
+/**
+ * Serves the XIP window only while the SSI and the flash part can (see the top of this file).
+ * While they may not, rp2040js's fast paths to the flash array are shut (an empty array in its
+ * place) so every read of the window comes through `readUint32` here, and is either served (the
+ * part has finished meanwhile: the fast paths open again) or locks the core up: `onLockup`
+ * (address, why) is called and the read returns no data (all ones).
+ */
+export class XipGate {
+  constructor(mcu, ssi, flash) {
+    Object.assign(this, { mcu, ssi, flash });
+    this.onLockup = null;
+    this.shut = false;
+    this._read = (address) => this._readUint32(address);
+    ssi.onModeChange = () => this.check();
+    flash.onBusy = () => this.check();
+    this._open();
+  }
+
+  get serving() {
+    return this.ssi.xipMode && !this.flash.busy;
+  }
+
+  /** Something changed: shut the fast paths if the window may not be served now. */
+  check() {
+    if (!this.shut && !this.serving) this._shut();
+  }
+
+  _open() {
+    const { mcu, flash } = this;
+    mcu.flash = flash.bytes;
+    mcu.flash16 = new Uint16Array(flash.bytes.buffer);
+    mcu.flashView = new DataView(flash.bytes.buffer);
+    delete mcu.readUint32; // rp2040js's own again
+    this.shut = false;
+  }
+
+  _shut() {
+    const { mcu } = this;
+    mcu.flash = NO_FLASH; // its readUint8/readUint16 fall through to readUint32
+    mcu.readUint32 = this._read;
+    this.shut = true;
+  }
+
+  _readUint32(address) {
+    const a = address >>> 0;
+    const read = Object.getPrototypeOf(this.mcu).readUint32;
+    if (a < XIP_START || a >= XIP_END) return read.call(this.mcu, a);
+    if (this.serving) {
+      this._open();
+      return read.call(this.mcu, a);
+    }
+    const why = this.flash.busy
+      ? `while the flash part is busy (${this.flash.busyWith})`
+      : 'while the SSI is not in XIP mode';
+    this.onLockup?.(a, why);
+    return 0xffffffff;
+  }
+}
+
+/** Puts these in place of rp2040js's stubs on a fresh RP2040; the XIP window's gate. */
 export function attachFlash(mcu, flash) {
   const ssi = new Ssi(mcu, flash);
   mcu.peripherals[0x18000] = ssi;
   mcu.peripherals[0x40018] = new IoQspi(mcu, ssi);
   mcu.peripherals[0x14000] = new XipCtrl(mcu);
-  mcu.flash = flash.bytes;
-  mcu.flash16 = new Uint16Array(flash.bytes.buffer);
-  mcu.flashView = new DataView(flash.bytes.buffer);
-  return ssi;
+  return new XipGate(mcu, ssi, flash);
 }
