@@ -30,6 +30,18 @@ def _nothing():
     pass
 
 
+_torn = [bytearray(0)]  # the buffer, once made
+
+
+def _torn_block(size: int):
+    """A torn erase reshapes a whole block: one buffer for the process, made at the first, so a
+    sweep of many boots and cuts does not ask a fragmented heap for 4 KiB at each one."""
+    block = _torn[0]
+    if len(block) != size:
+        block = _torn[0] = bytearray(size)
+    return block
+
+
 class PowerCut(Exception):
     """The supply went at this program or erase: nothing after it happens."""
 
@@ -222,7 +234,7 @@ class NorFlash:
             self.erases += 1
             self.erases_per_block[arg] += 1
             if cut and self.torn:
-                block = bytearray(self.block_size)
+                block = _torn_block(self.block_size)
                 self._file.seek(arg * self.block_size)
                 self._file.readinto(block)
                 self.tear.erase(block)  # pyright: ignore[reportOptionalMemberAccess]
