@@ -30,12 +30,13 @@ def _nothing():
     pass
 
 
-_torn = [bytearray(0)]  # the buffer, once made
+# Made at import, while the heap is still in one piece: a sweep's later boots find it there.
+_torn = [bytearray(4096)]
 
 
 def _torn_block(size: int):
-    """A torn erase reshapes a whole block: one buffer for the process, made at the first, so a
-    sweep of many boots and cuts does not ask a fragmented heap for 4 KiB at each one."""
+    """A torn erase reshapes a whole block: one buffer for the process, so a sweep of many boots
+    and cuts does not ask a fragmented heap for 4 KiB at each one."""
     block = _torn[0]
     if len(block) != size:
         block = _torn[0] = bytearray(size)

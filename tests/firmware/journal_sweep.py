@@ -18,6 +18,7 @@ journal, as it happens, so a power cut cannot take it with the journal's RAM.
 from a fixed seed (the test suite). bugs.py holds deliberate bugs the sweep must catch.
 """
 
+import gc
 import os
 import time
 
@@ -195,6 +196,7 @@ def _boot(journal, boot, w, cut=0, seed=-1):
     """One boot: mount and run `boot`, the power cut at its `cut`-th operation (0: none; a
     seed of -1: a clean cut, else a tear drawn from it). Returns (ops, tear shape or None,
     whether the power went)."""
+    gc.collect()  # the last boot's journal is garbage now: one heap again, as at power-on
     f = NorFlash(IMAGE, BLOCKS, cut_at=cut, torn=seed >= 0, tear_seed=seed if seed >= 0 else 0)
     went = False
     try:
