@@ -30,8 +30,7 @@ def _nothing():
     pass
 
 
-# Made at import, while the heap is still in one piece: a sweep's later boots find it there.
-_torn = [bytearray(4096)]
+_torn = [bytearray(0)]  # made by the first flash that tears, while the heap is in one piece
 
 
 def _torn_block(size: int):
@@ -139,6 +138,8 @@ class NorFlash:
         self.cut_at = cut_at
         self.torn = torn
         self.tear = Tear(tear_seed) if torn else None
+        if torn:
+            _torn_block(block_size)  # now, not at the cut: a sweep's later boots find it made
         self.ops = 0  # programs and erases so far
         self.programs = 0
         self.erases = 0
