@@ -7,10 +7,11 @@ BIN    := $(VENV)/bin
 STUBS  := $(VENV)/typeshed
 OUT    := out
 
-# Debian packages the tests use: OCR (English, Simplified Chinese), and the font sources the
-# firmware's fonts are built from (Font A/B: xfonts-base, xfonts-terminus; CJK: fonts-noto-cjk).
+# Debian packages the tests use: OCR (English, Simplified Chinese), the font sources the
+# firmware's fonts are built from (Font A/B: xfonts-base, xfonts-terminus; CJK: fonts-noto-cjk),
+# and the headless browser the web page is tested in (chromium, driven through chromium-driver).
 APT_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim xfonts-base xfonts-terminus \
-    fonts-noto-cjk pcf2bdf
+    fonts-noto-cjk pcf2bdf chromium chromium-driver
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # The board image: MicroPython v1.28.0 from third_party/, built with Debian's Arm toolchain.
@@ -29,13 +30,14 @@ FW_INPUTS := $(shell find firmware/tillroll boards/$(BOARD) boards/mechanisms -t
     Makefile firmware/fonts host/tillroll_host/image.py $(RP2)/.extracted $(RP2)/picotool/.built \
     $(MPY_SRC)/mpy-cross/build/mpy-cross
 
-.PHONY: all demo test test-chip bench fuzz font apt firmware stock-firmware firmware-apt clean help
+.PHONY: all demo test test-chip bench powercut fuzz font apt firmware stock-firmware firmware-apt clean help
 
 help:
 	@echo "make demo   print a sample receipt on the simulated module -> $(OUT)/demo-receipt.png"
 	@echo "make test   run every test (installs what it needs first)"
 	@echo "make test-chip  every firmware test that fits the chip, on the emulated RP2040"
 	@echo "make bench  speed and memory figures -> $(OUT)/bench.json (docs/benchmarks.md)"
+	@echo "make powercut  every power-cut point of the journal's sweeps (TEARS=2 shapes each; docs/journal.md)"
 	@echo "make fuzz   a long random fuzzing run (EXAMPLES=5000); findings -> $(OUT)/fuzz-failures"
 	@echo "make firmware  the RP2040 images (BOARD=rp2_pico) -> $(FW_OUT)/ (docs/hardware.md)"
 	@echo "make font   rebuild firmware/fonts from Debian's font packages (see firmware/fonts)"
@@ -65,6 +67,7 @@ node_modules/.installed: package.json package-lock.json
 
 apt:
 	@if ! command -v tesseract >/dev/null || ! command -v pcf2bdf >/dev/null \
+	    || ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null \
 	    || [ ! -e /usr/share/fonts/X11/misc/12x24.pcf.gz ] \
 	    || [ ! -e /usr/share/fonts/X11/misc/ter-u24n_unicode.pcf.gz ] \
 	    || [ ! -e /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] \
@@ -87,6 +90,9 @@ bench: $(BIN)/.installed node_modules/.installed firmware
 # subset of them there): about half an hour.
 test-chip: $(BIN)/.installed node_modules/.installed firmware
 	$(BIN)/python -m pytest tests/firmware --target=rp2040
+
+powercut: $(BIN)/.installed
+	$(BIN)/python tests/sweep.py --tears $${TEARS:-2}
 
 font: $(BIN)/.installed apt
 	$(BIN)/tillroll fonts -o firmware/fonts

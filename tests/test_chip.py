@@ -46,10 +46,28 @@ def exchange(port: int, data: bytes, want: int = 0, quiet: float = 1.0, timeout=
     return got
 
 
+def until(port: int, data: bytes, marker: bytes, timeout: float = 120.0) -> bytes:
+    """Send `data`; collect what comes back until `marker` appears (or `timeout`)."""
+    got = b""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        deadline = time.monotonic() + timeout
+        while marker not in got and time.monotonic() < deadline:
+            s.settimeout(max(0.1, deadline - time.monotonic()))
+            try:
+                chunk = s.recv(4096)
+            except TimeoutError:
+                break
+            if not chunk:
+                break
+            got += chunk
+    return got
+
+
 @pytest.fixture(scope="module")
 def production(tmp_path_factory):
     flash = tmp_path_factory.mktemp("chip") / "flash.bin"
-    chip = ChipModule(flash, uf2=image_path(), uart=True, printer=True)
+    chip = ChipModule(flash, uf2=image_path(), uart=True, printer=True, service=True)
     with chip:
         yield chip
 
@@ -132,8 +150,9 @@ def test_the_heap_probe_counts_what_gc_mem_free_counts(development):
 def test_the_production_image_has_no_repl_on_any_interface(production):
     usb = production.control("usb")["usb"]
     assert "cdc interface 0" in usb and "printer interface 2" in usb, usb
-    assert usb.count("cdc interface") == 1, usb  # the data CDC only: none for a REPL
-    for port in (production.data_port, production.printer_port, production.uart_port):
+    assert usb.count("cdc interface") == 2, usb  # the data and service CDCs: none for a REPL
+    ports = (production.data_port, production.printer_port, production.uart_port)
+    for port in ports + (production.service_port,):
         answer = exchange(port, PROBE, quiet=2.0)
         assert b"TILLROLL" not in answer and b">>>" not in answer, (port, answer)
     # still the printer it was: the probe's bytes were ESC/POS text to it
@@ -147,7 +166,7 @@ def test_the_development_image_has_its_repl_on_an_interface_of_its_own(tmp_path)
         usb = chip.control("usb")["usb"]
         assert "cdc interface 0" in usb and "cdc interface 3" in usb, usb
         assert len(exchange(chip.data_port, b"\x10\x04\x01", want=1)) == 1
-        answer = exchange(chip.repl_port, PROBE, quiet=3.0)
+        answer = until(chip.repl_port, PROBE, b"TILLROLL")
         assert b"TILLROLL" in answer, answer
 
 
@@ -210,7 +229,7 @@ def test_the_chip_flash_model_refuses_a_partial_page_program(tmp_path):
             b"f.writeblocks(0, bytes(100), 0)\r\n"
             b"print('DO' + 'NE')\r\n"
         )
-        answer = exchange(chip.repl_port, code, quiet=5.0)
+        answer = until(chip.repl_port, code, b"DONE")
         assert b"DONE" in answer, answer
         after = chip.control("stats")
         refused = after["refused"] - before["refused"]

@@ -20,8 +20,8 @@ CLIENTS = Path(__file__).parent / "clients"
 ROOT = Path(__file__).parents[1]
 
 
-def rendered(tmp_path: Path, data: bytes) -> Path:
-    done = render(tmp_path, data)
+def rendered(tmp_path: Path, data: bytes, settings: tuple[str, ...] = ()) -> Path:
+    done = render(tmp_path, data, settings=settings)
     assert done.returncode == 0, done.stderr
     return tmp_path / "out.png"
 
@@ -53,7 +53,9 @@ def test_python_escpos_text_receipt(tmp_path: Path, tesseract):
     p.set(invert=False, bold=True)
     p.text("TOTAL EUR           5.90\n")
     p.cut()
-    png = rendered(tmp_path, p.output)
+    # python-escpos picks a code page for "é" (ESC t) and never leaves Kanji mode with FS .:
+    # its users outside China set the module to one-byte code pages at power-on.
+    png = rendered(tmp_path, p.output, ("--chars", "single-byte"))
     reads(png, ["BAKERY", "Café au lait", "Rye bread 2.80", "Croissant x2 3.10", "TOTAL EUR 5.90"])
 
 

@@ -11,15 +11,28 @@ import pytest
 import zxingcpp
 from PIL import Image, ImageOps
 
+from ocr import missing_lines
+from tillroll_host.sim import SimModule, send
+
 ESC, GS = b"\x1b", b"\x1d"
 
 
-def render(tmp_path: Path, data: bytes) -> Path:
+def render(tmp_path: Path, data: bytes, *settings: str) -> Path:
+    """What `data` prints, as a PNG; `settings` are `tillroll render`'s setting options."""
     source = tmp_path / "in.bin"
     source.write_bytes(data)
     png = tmp_path / "out.png"
     done = subprocess.run(
-        [sys.executable, "-m", "tillroll_host.cli", "render", str(source), "-o", str(png)],
+        [
+            sys.executable,
+            "-m",
+            "tillroll_host.cli",
+            "render",
+            str(source),
+            "-o",
+            str(png),
+            *settings,
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -60,7 +73,9 @@ def barcode(m: int, data: bytes, width: int = 2) -> bytes:
         (71, b"A40156B", "A40156B", "Codabar"),
         (72, b"Till-93 x", "Till-93 x", "Code93"),
         (73, b"{BTill-128", "Till-128", "Code128"),
-        (73, b"{C123456{BAB", "123456AB", "Code128"),
+        # code set C: one byte of value 0-99 for each pair of digits, as the manual has it
+        (73, b"{C\x0c\x22\x38{BAB", "123456AB", "Code128"),
+        (73, b"{C\x00\x63\x07", "009907", "Code128"),
         (73, b"{AABC{Sd{BEF", "ABCdEF", "Code128"),
     ],
 )
@@ -79,18 +94,97 @@ def test_form_a_barcodes_end_at_nul(tmp_path: Path):
     "m, data",
     [
         (67, b"40063813339"),  # EAN-13 one digit short
-        (67, b"4006381333932"),  # wrong check digit
         (69, b"lower"),  # Code 39 has no lower case
         (70, b"12345"),  # ITF needs pairs
         (71, b"40156"),  # Codabar without start/stop
-        (73, b"Till"),  # Code 128 without a code set
-        (73, b"{C12345"),  # an odd digit in code set C
+        (73, b"{C\x0c\x64"),  # code set C: a byte above 99 (63h)
+        (73, b"{CA{C\x01"),  # a switch to the code set in use
+        (73, b"{BTill\xe9"),  # above 127
+        (66, b"1425261"),  # UPC-E: the number system must be 0
         (65, b"0" * 40),
     ],
 )
 def test_bad_barcode_data_prints_nothing_and_the_receipt_goes_on(tmp_path, m, data):
     png = render(tmp_path, barcode(m, data)[:-3] + b"after\n" + GS + b"V\x00")
     assert decode(png) == []
+
+
+def bars(png: Path, y: int = 10) -> list[int]:
+    """x of every black dot in dot line y (within the bars of a symbol printed first)."""
+    im = Image.open(png).convert("L")
+    return [x for x in range(im.width) if im.getpixel((x, y)) < 128]
+
+
+def test_a_check_digit_sent_with_the_data_is_printed_as_sent(tmp_path: Path):
+    # The manual: a UPC/EAN check digit given with the data is printed, not checked. A wrong
+    # one changes only the last digit's seven modules (a scanner rejects the symbol, the HRI
+    # shows what the POS sent).
+    right = bars(render(tmp_path, barcode(67, b"4006381333931")))
+    wrong = bars(render(tmp_path, barcode(67, b"4006381333932")))
+    left = (384 - 95 * 2) // 2  # centred, 95 modules of 2 dots
+    differ = set(right) ^ set(wrong)
+    assert differ and all(left + 85 * 2 <= x < left + 92 * 2 for x in differ)
+
+
+def test_a_code_39_star_inside_the_data_ends_the_symbol_and_the_rest_prints_as_text(
+    tmp_path: Path, tesseract
+):
+    data = barcode(69, b"*TILL*THE REST IS TEXT")
+    png = render(tmp_path, data)
+    assert decode(png) == [("TILL", "Code39")]
+    missing, seen = missing_lines(["THE REST IS TEXT"], png)
+    assert not missing, seen
+
+
+@pytest.mark.parametrize(
+    "m, data, width, text, fmt, dots",
+    [
+        # As sent, code set B at module 3: (35 + 16 x 11) x 3 = 633 dots. The same text in
+        # code set C: 8 characters, (35 + 8 x 11) x 3 = 369.
+        (73, b"{B0123456789012345", 3, "0123456789012345", "Code128", 369),
+        # Too wide at module 3 in any code sets (35 + 12 x 11 modules: B, C for "0042"): 2 dots.
+        (73, b"{BTILLROLL-0042", 3, "TILLROLL-0042", "Code128", 334),
+        # No code set selector: the fewest characters for its text, then fitted the same way.
+        (73, b"TILLROLL-0042", 3, "TILLROLL-0042", "Code128", 334),
+        (67, b"400638133393", 6, "4006381333931", "EAN13", 95 * 4),  # 570 dots at 6: 4
+        (70, b"01234567890123456789", 4, "01234567890123456789", "ITF", None),
+        (69, b"TILL-39", 6, "TILL-39", "Code39", None),
+        (72, b"Till-93 xyz", 6, "Till-93 xyz", "Code93", None),
+    ],
+)
+def test_a_symbol_too_wide_for_the_paper_is_fitted_and_scans_as_the_same_text(
+    tmp_path: Path, m, data, width, text, fmt, dots
+):
+    png = render(tmp_path, barcode(m, data, width))
+    assert decode(png) == [(text, fmt)]
+    xs = bars(png)
+    assert xs[-1] - xs[0] + 1 == dots if dots else xs[-1] - xs[0] < 384
+
+
+def test_with_fitting_off_a_symbol_too_wide_prints_nothing_as_on_epson_printers(tmp_path):
+    data = barcode(73, b"{B0123456789012345", 3)[:-3] + qr(b"x" * 300, size=16) + b"after\n"
+    png = render(tmp_path, data, "--fit", "off")
+    assert decode(png) == []
+    assert Image.open(png).convert("L").getextrema()[0] == 0  # "after" printed
+    # fitted (the default), both scan
+    assert sorted(decode(render(tmp_path, data))) == [
+        ("0123456789012345", "Code128"),
+        ("x" * 300, "QRCode"),
+    ]
+
+
+def test_a_symbol_too_wide_at_every_module_width_prints_its_text_and_is_counted(
+    tmp_path: Path, tesseract
+):
+    text = b"TILLROLL RECEIPT 2026-0042 CASH"  # Code 128 in any code sets: over 600 dots at 2
+    data = barcode(73, b"{B" + text, 3)[:-3] + b"after\n" + GS + b"V\x00"
+    with SimModule(tmp_path) as sim:
+        send(sim.data_port, data)
+        png = sim.wait_receipt()
+        assert sim.status()["symbols_unfit"] == 1
+    assert decode(png) == []
+    missing, seen = missing_lines([text.decode(), "after"], png)
+    assert not missing, seen
 
 
 def qr(data: bytes, size: int = 4, level: int = 0) -> bytes:
@@ -266,8 +360,6 @@ def test_pdf417_ratio_setting_and_a_wide_module_that_narrows_to_fit(tmp_path: Pa
 @pytest.mark.parametrize(
     "kwargs, data",
     [
-        (dict(columns=8, module=2), b"too wide"),  # 17 x 12 + 1 modules x 2 dots > 384
-        (dict(columns=2, module=4), b"too wide"),
         (dict(columns=1, rows=3), b"x" * 40),  # 3 codewords do not hold it
         (dict(module=2, level=8), BINARY),  # 512 ECC codewords and the data: over 7 x 90
         (dict(), b"y" * 1100),  # more than the store keeps
@@ -277,3 +369,60 @@ def test_pdf417_that_cannot_print_prints_nothing_but_the_text_after_it(tmp_path,
     png = render(tmp_path, pdf417(data, **kwargs) + b"after\n")
     assert decode(png) == []
     assert Image.open(png).convert("L").getextrema()[0] == 0  # "after" printed
+
+
+def test_pdf417_fixed_columns_too_wide_narrow_the_module_to_fit(tmp_path: Path):
+    data = b"Tillroll 0042 too wide at 4"
+    symbol = pdf417(data, columns=2, module=4)  # (17 x 6 + 1) x 4 = 412 dots: at 3, 309
+    png = render(tmp_path, symbol + b"\n")
+    assert decode_bytes(png) == [data]
+    left, _, right, _ = symbol_box(png)
+    assert right - left == (17 * 6 + 1) * 3
+    png = render(tmp_path, symbol + b"after\n", "--fit", "off")  # as on Epson printers
+    assert decode_bytes(png) == []
+    assert Image.open(png).convert("L").getextrema()[0] == 0  # "after" printed
+
+
+def test_pdf417_too_wide_at_every_module_width_prints_its_data_as_text(tmp_path, tesseract):
+    png = render(tmp_path, pdf417(b"PDF417 TOO WIDE", columns=12, module=2) + b"\n")
+    assert decode_bytes(png) == []
+    missing, seen = missing_lines(["PDF417 TOO WIDE"], png)
+    assert not missing, seen
+
+
+# ---- ESC Z: the 2D symbol command older than GS ( k -------------------------------------
+
+
+def esc_z(kind: int, v: int, r: int, k: int, data: bytes) -> bytes:
+    """GS Z n (0 PDF417, 2 QR), then ESC Z v r k nL nH d1...dn."""
+    return (
+        GS
+        + b"Z"
+        + bytes([kind])
+        + ESC
+        + b"Z"
+        + bytes([v, r, k, len(data) & 0xFF, len(data) >> 8])
+        + data
+    )
+
+
+@pytest.mark.parametrize(
+    "v, r, k",
+    [(0, ord("L"), 6), (3, ord("M"), 4), (5, ord("H"), 3), (2, ord("Q"), 16)],
+    ids=["auto-L", "v3-M", "v5-H", "too-wide"],
+)
+def test_esc_z_qr_codes_scan_as_their_data(tmp_path: Path, v, r, k):
+    text = "https://example.com/r/esc-z/%d" % v
+    png = render(tmp_path, esc_z(2, v, r, k, text.encode()) + b"\nafter\n")
+    assert decode(png) == [(text, "QRCode")]
+
+
+def test_esc_z_pdf417_scans_and_leaves_the_gs_paren_k_settings_alone(tmp_path: Path):
+    data = b"Tillroll ESC Z PDF417 0042"
+    first = esc_z(0, 1, 2, 3, data) + b"\n"  # 1 column, level 2, rows 3 modules high
+    # then GS ( k store and print alone: its default settings, automatic columns at module 3
+    then = pdf417(b"then GS ( k")[-(len(b"then GS ( k") + 16) :] + b"\n"
+    png = render(tmp_path, GS + b"w\x02" + first + then)
+    assert sorted(decode_bytes(png)) == sorted([data, b"then GS ( k"])
+    left, _, right, _ = symbol_box(png)
+    assert right - left == (17 * (3 + 4) + 1) * 3  # the second: 3 columns (the first is 172)

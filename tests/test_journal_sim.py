@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ocr import read_text
-from tillroll_host.sim import SimModule, send
+from tillroll_host.sim import SimModule, run_firmware, send
 
 CUT = b"\x1dV\x00"
 PAN = b"4111 1111 1111 1111"
@@ -159,7 +159,7 @@ def test_a_technician_lists_and_reprints_and_feed_twice_reprints_the_last(tmp_pa
 
 def test_a_region_without_a_journal_is_reported_and_never_wiped(tmp_path: Path):
     image = tmp_path / "journal.bin"
-    image.write_bytes(b"another filesystem lives here " * 2200)  # 16 blocks of 4 KiB
+    image.write_bytes((b"another filesystem lives here " * 2200)[: 16 * 4096])  # 16 blocks
     before = image.read_bytes()
     with journaled(tmp_path, image) as sim:
         status = sim.control("journal_status")
@@ -169,6 +169,43 @@ def test_a_region_without_a_journal_is_reported_and_never_wiped(tmp_path: Path):
         flash = sim.counters()["flash"]
         assert flash["programs"] == 0 and flash["erases"] == 0, flash
     assert image.read_bytes() == before
+
+
+def test_damage_done_while_off_names_the_receipts_it_cost(tmp_path: Path):
+    image = tmp_path / "journal.bin"
+    state = tmp_path / "state"  # where the module keeps the journal's mark
+    args = ["--journal", str(image)]
+    with SimModule(tmp_path / "out", extra_args=args, state_dir=state) as sim:
+        for k in range(6):
+            send(sim.data_port, shop(b"SHOP %d" % k))
+            sim.wait_receipt(k + 1)
+        wait_journal(sim, lambda rows: len(rows) == 6 and rows[5]["state"] == "printed")
+        assert sim.control("journal_status")["healthy"]
+    data = bytearray(image.read_bytes())
+    data[800:4096] = b"\xff" * (4096 - 800)  # the journal's end erased while the module was off
+    image.write_bytes(bytes(data))
+    with SimModule(tmp_path / "out2", extra_args=args, state_dir=state) as sim:
+        status = sim.control("journal_status")
+        kept = [r["number"] for r in sim.control("journal_list")["receipts"]]
+    assert status["mounted"] and not status["healthy"], status
+    assert status["last_acknowledged"] == 6
+    lost = [n for a, b in status["lost"] for n in range(a, b + 1)]
+    assert lost and lost[-1] == 6 and sorted(kept + lost) == list(range(1, 7)), (kept, lost)
+    assert any("lost" in t for t in status["problem_texts"]), status
+
+
+def test_a_journal_file_of_another_size_is_refused(tmp_path: Path):
+    image = tmp_path / "journal.bin"
+    image.write_bytes(b"\xff" * (16 * 4096 - 100))  # cut short
+    (tmp_path / "out").mkdir()
+    done = run_firmware(
+        ["--out", str(tmp_path / "out"), "--journal", str(image), "--data-port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "holds 65436 bytes" in done.stdout, done.stdout
+    assert image.stat().st_size == 16 * 4096 - 100  # never padded
 
 
 def test_esc_at_after_data_and_an_idle_link_end_receipts(tmp_path: Path):
@@ -231,3 +268,32 @@ def test_dle_enq_1_lets_the_receipt_finish_from_the_failed_line_without_a_copy(t
         assert len(sim.receipts) == 1, "DLE ENQ 1: no copy after the resumed receipt"
         assert_whole_pages(sim)
     assert "RESUMED SHOP" in lines and "Thank you" in lines, lines
+
+
+def test_a_technician_lists_and_exports_a_full_journal_a_page_at_a_time(tmp_path: Path):
+    image = tmp_path / "journal.bin"
+    receipts = [b"\x1b@Shop %d\nCoffee 2.50\nCard " % k + PAN + b"\n" + CUT for k in range(150)]
+    with journaled(tmp_path, image, "--journal-blocks", "4") as sim:
+        assert marker_reply(sim.data_port, b"".join(receipts), b"LAST") == b"\x37\x22LAST\x00"
+        rows = wait_all_printed(sim, 150)
+        status = sim.control("journal_status")
+        numbers = [r["number"] for r in rows]
+        # Full: every block in use and the oldest receipts gone with theirs; more rows than
+        # one reply could carry whole.
+        assert numbers[0] > 1 and numbers == list(range(numbers[0], 151)), numbers
+        assert len(rows) == status["receipts"] > 55, (len(rows), status)
+        assert [r["first_line"] for r in rows] == ["Shop %d" % (n - 1) for n in numbers]
+        masked = receipts[149].replace(PAN, b"**** **** **** 1111")
+        assert sim.journal_bytes(150, piece=16) == masked
+        assert sim.journal_bytes(1) is None  # dropped with its block
+
+
+def wait_all_printed(sim: SimModule, last: int, timeout: float = 60.0) -> list[dict]:
+    """The technician's whole listing, a page at a time, once receipt `last` has printed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = sim.journal_list()
+        if rows and rows[-1]["number"] == last and rows[-1]["state"] == "printed":
+            return rows
+        assert time.monotonic() < deadline, rows[-3:]
+        time.sleep(0.05)

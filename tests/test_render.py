@@ -15,7 +15,10 @@ from tillroll_host.paths import FONTS
 ESC, GS = b"\x1b", b"\x1d"
 
 
-def render(tmp_path: Path, data: bytes, name: str = "in.bin") -> subprocess.CompletedProcess:
+def render(
+    tmp_path: Path, data: bytes, name: str = "in.bin", settings: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess:
+    """`tillroll render` of `data`; `settings` are its setting options (`--chars`, `--fit`)."""
     source = tmp_path / name
     source.write_bytes(data)
     return subprocess.run(
@@ -27,6 +30,7 @@ def render(tmp_path: Path, data: bytes, name: str = "in.bin") -> subprocess.Comp
             str(source),
             "-o",
             str(tmp_path / "out.png"),
+            *settings,
         ],
         capture_output=True,
         text=True,

@@ -22,8 +22,8 @@ CUT = GS + b"V\x00"
 UTF8 = FS + b"(C\x02\x000\x02"
 
 
-def printed(tmp_path: Path, data: bytes) -> Path:
-    done = render(tmp_path, INIT + data + CUT)
+def printed(tmp_path: Path, data: bytes, settings: tuple[str, ...] = ()) -> Path:
+    done = render(tmp_path, INIT + data + CUT, settings=settings)
     assert done.returncode == 0, done.stderr
     return tmp_path / "out.png"
 
@@ -212,15 +212,30 @@ def test_code_pages_print_the_fonts_glyph_for_the_mapped_character(tmp_path: Pat
         (18, 0xA5, "\u0105"),  # PC852
         (19, 0xD5, "\u20ac"),  # PC858 euro
     ]
-    data = b"".join(ESC + b"t" + bytes([page]) + bytes([byte]) + b"\n" for page, byte, _ in cases)
+    # The module starts in Chinese (GB18030) mode: a host printing code pages leaves it first.
+    data = FS + b"."
+    data += b"".join(ESC + b"t" + bytes([page]) + bytes([byte]) + b"\n" for page, byte, _ in cases)
     rows = black(printed(tmp_path, data))
     for i, (_, _, char) in enumerate(cases):
         assert rows[30 * i : 30 * i + 24] == glyph("font_a_12x24.trf", ord(char)), char
 
 
-def test_code_page_text_reads_back(tmp_path: Path, tesseract):
+def test_code_page_text_reads_back_with_the_one_byte_power_on_setting(tmp_path: Path, tesseract):
+    # A module set to one-byte code pages at power-on, as shops outside China set theirs.
     data = ESC + b"t\x10" + "Café au lait 3,50 €".encode("cp1252") + b"\n"
-    reads(printed(tmp_path, data), ["Café au lait 3,50 €"])
+    reads(printed(tmp_path, data, ("--chars", "single-byte")), ["Café au lait 3,50 €"])
+
+
+def test_chinese_without_fs_ampersand_reads_back_at_power_on(tmp_path: Path, tesseract):
+    # Chinese POS software sends GB18030 with no FS & first: the module starts in that mode.
+    lines = ["欢迎光临", "合计人民币十二元", "谢谢惠顾"]
+    data = b"".join(s.encode("gb18030") + b"\n" for s in lines) + CUT
+    assert render(tmp_path, data).returncode == 0
+    reads(tmp_path / "out.png", lines, "chi_sim")
+    # The same bytes on a module set to one-byte code pages: code-page characters, no hanzi.
+    assert render(tmp_path, data, settings=("--chars", "single-byte")).returncode == 0
+    missing, _ = missing_lines(lines, tmp_path / "out.png", "chi_sim")
+    assert missing == lines
 
 
 def test_chinese_in_gb18030_reads_back(tmp_path: Path, tesseract):
@@ -258,3 +273,14 @@ def test_chinese_in_utf8_reads_back(tmp_path: Path, tesseract):
     png = printed(tmp_path, UTF8 + b"".join(s.encode() + b"\n" for s in lines) + b"Total 12\n")
     reads(png, lines, "chi_sim")
     reads(png, ["Total 12"])
+
+
+def test_a_blank_slip_between_two_cuts_feeds_no_paper_and_starts_no_receipt(tmp_path: Path):
+    # A cut, a blank line and a cut again (as receiptio sends a receipt's end): one receipt,
+    # exactly as long as the receipt alone.
+    alone = render(tmp_path, b"Receipt\n" + CUT)
+    assert alone.stdout.strip().endswith(": 1 receipt"), alone.stdout
+    height = Image.open(tmp_path / "out.png").height
+    done = render(tmp_path, b"Receipt\n" + CUT + b"\n" + CUT + ESC + b"d\x03" + CUT)
+    assert done.stdout.strip().endswith(": 1 receipt"), done.stdout
+    assert Image.open(tmp_path / "out.png").height == height

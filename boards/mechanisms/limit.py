@@ -13,8 +13,17 @@ def effective_v(m, supply_mv):
 
 
 def energy_mj(m, temp_c):
-    """Energy a dot activation needs at a head temperature."""
-    return m.E25_MJ - (temp_c - 25) * m.TC_MJ
+    """Energy a dot activation needs at a head temperature: the datasheet's table where it
+    gives one (straight between its points, and on beyond its ends), else its equation
+    E25 - Tc (T - 25) (LTP02 TR eq. 4)."""
+    table = getattr(m, "ENERGY_TABLE", None)
+    if table is None:
+        return m.E25_MJ - (temp_c - 25) * m.TC_MJ
+    i = 1
+    while i < len(table) - 1 and temp_c > table[i][0]:
+        i += 1
+    (t0, e0), (t1, e1) = table[i - 1], table[i]
+    return e0 + (e1 - e0) * (temp_c - t0) / (t1 - t0)
 
 
 def history(m, supply_mv, w_us):
@@ -60,17 +69,38 @@ def line_us(m, supply_mv, temp_c, n_black, cap):
     return w * m.ACTIVATIONS_PER_LINE
 
 
+def first_activation_us(m, supply_mv, temp_c, n_black, cap, w_us):
+    """Time the first activation of a line needs when the head last fired `w_us` before it
+    (after blank lines: the head has cooled, the pulse is longer)."""
+    k = -(-n_black // cap)
+    nsa = -(-n_black // k)
+    t = pulse_us(m, supply_mv, temp_c, w_us, nsa)
+    need = k * t + (k - 1) * m.GAP_US
+    return need if k > 1 or need >= t + m.PAUSE_US else t + m.PAUSE_US
+
+
 def shortest_time_us(m, supply_mv, counts, temps, cap):
     """Shortest time for a strip: `counts[j]` black dots and `temps[j]` C head temperature in
     dot line j. Each step is no faster than its line allows and than the ramp allows from the last
-    stop and towards the next stop (the strip starts and ends at rest)."""
+    stop and towards the next stop (the strip starts and ends at rest). A black line after blank
+    ones has its first activation after the head cooled for at least as long as those lines take
+    at the motor's fastest (with the last activation before them): never less, so this stays the
+    shortest time (at the strip's start the head has not fired at all)."""
     table = m.ramp()
     top = len(table) - 1
     fastest = 1e6 / m.max_pps(supply_mv)
     s = m.STEPS_PER_LINE
+    spa = s // m.ACTIVATIONS_PER_LINE
     period = bytearray(2 * len(counts))  # per line: its slowest step, whole us, 16 bits
+    blank = 1 << 20  # blank lines before the current one (many: the head never fired)
     for j in range(len(counts)):
         p = int(line_us(m, supply_mv, temps[j], counts[j], cap) / s + 0.999)
+        if counts[j] and blank:
+            cooled = (blank * s + spa) * fastest
+            first = first_activation_us(m, supply_mv, temps[j], counts[j], cap, cooled)
+            if first / spa > p:
+                p = int(first / spa + 0.999)
+        blank = 0 if counts[j] else blank + 1
         if p < fastest:
             p = int(fastest + 0.999)
         period[2 * j] = p & 0xFF

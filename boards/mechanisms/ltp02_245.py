@@ -11,6 +11,7 @@ DOTS_PER_MM = 8
 STEPS_PER_LINE = 4  # 0.03125 mm half-steps
 ACTIVATIONS_PER_LINE = 2  # the head fires on every second step
 MAX_DOTS_AT_ONCE = 45  # one DST line; wider lines are split by masking the data
+STROBE_BLOCKS = 1  # one strobe line for all 384 dots
 RATED_MM_S = 100
 
 # Supply (Vp) range and the value the module is rated at.

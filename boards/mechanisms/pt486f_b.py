@@ -10,6 +10,7 @@ DOTS = 384
 DOTS_PER_MM = 8
 STEPS_PER_LINE = 2  # 0.0625 mm a step
 ACTIVATIONS_PER_LINE = 1
+STROBE_BLOCKS = 6  # STB1-6, 64 dots each
 MAX_DOTS_AT_ONCE = 192
 RATED_MM_S = 70
 
@@ -24,6 +25,9 @@ V_GAIN = 1.0
 V_DROP = 0.0
 E25_MJ = 0.18
 TC_MJ = 0.00114  # (0.20 - 0.16) mJ over 35 C
+# The recommended energies as the manual gives them (C, mJ at 7.2 V): the twin and the limit
+# model take these; the engine the straight line above.
+ENERGY_TABLE = ((5, 0.20), (25, 0.18), (40, 0.16))
 HISTORY = None
 PAUSE_US = 0
 GAP_US = 10

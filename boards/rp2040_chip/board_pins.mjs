@@ -19,6 +19,11 @@ export const BOARDS = {
   },
   none: { inputs: {}, adc: {} },
 };
+// The same board with FEED held down through power-on: maintenance mode (boards/rp2_pico/board.py).
+BOARDS.rp2_pico_feed_held = {
+  inputs: { ...BOARDS.rp2_pico.inputs, 19: false },
+  adc: BOARDS.rp2_pico.adc,
+};
 
 /** Drive the board's sensor levels on a powered chip. */
 export function applyBoard(mcu, board) {

@@ -2,7 +2,9 @@
 
 WIRING (GPIO numbers of the RP2040; docs/hardware.md has the schematic notes)
     USB           data CDC (interface 0-1, the POS's COM port), printer class (interface 2),
-                  REPL CDC on a development image only (interfaces 3-4)
+                  REPL CDC on a development image only (interfaces 3-4), service CDC last
+    FEED          at power-on: released within 5 s, the self-test page; held 5 s, maintenance
+                  mode (the service link accepts a key: `tillroll provision`)
     UART0         GP0 TX, GP1 RX, GP2 CTS, GP3 RTS: ESC/POS at 115200 8N1, hardware RTS/CTS
     head          GP10 CLK, GP11 DAT, GP12 /LAT, GP13 STB (all strobe blocks, one line: the
                   engine divides by masking data), GP14 VH enable (head supply switch)
@@ -13,8 +15,8 @@ WIRING (GPIO numbers of the RP2040; docs/hardware.md has the schematic notes)
     near end      GP21: roll sensor, high while more than the near-end length is left
     cover         GP22: switch to GND, low while the cover is closed
     FEED          GP19: button to GND (low while pressed)
-    flash         2 MiB QSPI: firmware, fonts (ROMFS at /rom), littlefs at /, the journal's
-                  own region (flash_map.py)
+    flash         2 MiB QSPI: firmware, fonts (ROMFS at /rom), littlefs at / (settings, the
+                  journal's mark), the journal's own region (flash_map.py)
 """
 
 import machine
@@ -30,7 +32,9 @@ _NTC_PULLUP = const(30000)  # ohms
 _SUPPLY_TOP = const(47)  # the supply divider, kOhm
 _SUPPLY_BOTTOM = const(10)
 _TEAR_LINES = const(96)  # head to tear bar: 12 mm
-_IDLE_MS = const(2000)  # a line's sender yields to another port after this long silent
+_IDLE_MS = const(2000)
+_UART_RXBUF = const(4096)  # a line's sender yields to another port after this long silent
+_MAINTENANCE_MS = const(5000)  # FEED held this long at power-on: maintenance mode
 
 
 class Sensors:
@@ -112,14 +116,21 @@ class Rp2PicoBoard:
             machine.ADC(26),
             machine.ADC(27),
         )
-        self.feed_held = machine.Pin(19, machine.Pin.IN, pull_up).value() == 0
+        self.feed_held, self.maintenance = _feed_at_power_on(
+            machine.Pin(19, machine.Pin.IN, pull_up)
+        )
         self.font_dir = "/rom/fonts"
         self.settings_path = "/settings"
         self.nv_dir = "/nv"
         self.journal_flash = rp2.Flash(start=JOURNAL_AT, len=JOURNAL_BYTES)
+        self.journal_mark_path = "/journal.mark"  # on littlefs, apart from the journal's region
         self.copy_banner = "COPY"
         self.resume_at_line = False
         self.idle_ms = 0
+        self.service = True  # the service link on its own CDC (docs/service-protocol.md)
+        self.service_key_path = "/service.key"
+        self.counters_path = "/counters"
+        self.wall_clock_known = False  # no battery clock: the host sets it
         self.uart = machine.UART(
             0,
             115200,
@@ -128,7 +139,7 @@ class Rp2PicoBoard:
             cts=machine.Pin(2),
             rts=machine.Pin(3),
             flow=machine.UART.RTS | machine.UART.CTS,
-            rxbuf=4096,
+            rxbuf=_UART_RXBUF,
             timeout=0,
         )
         self._nv_dir_made()
@@ -142,16 +153,40 @@ class Rp2PicoBoard:
             pass  # there already
 
     async def serve(self, app):
-        from rp2_pico.ports import Arbiter, CdcPort, Port
+        from rp2_pico.ports import CdcPort, Port, UartPort, serve
+        from tillroll.uart_stream import UartStream
 
         usb = self.usb
         if usb.repl is not None:
             import asyncio
 
             asyncio.create_task(usb.watch_repl())
-        arbiter = Arbiter(app)
-        arbiter.add(CdcPort("usb-cdc", usb.data, arbiter, _IDLE_MS))
-        arbiter.add(Port("usb-printer", usb.printer, arbiter, _IDLE_MS))
-        arbiter.add(Port("uart", self.uart, arbiter, _IDLE_MS))
-        self.arbiter = arbiter
-        await arbiter.serve()
+        # Hardware RTS/CTS: the driver deasserts RTS itself when its buffer fills.
+        uart = UartStream(self.uart, flow="rtscts", rxbuf=_UART_RXBUF)
+        self.ports = [
+            CdcPort("usb-cdc", usb.data, _IDLE_MS),
+            Port("usb-printer", usb.printer, _IDLE_MS),
+            UartPort("uart", uart, self.uart, _IDLE_MS),
+        ]
+        if app.service is not None and usb.service is not None:
+            import asyncio
+
+            from rp2_pico.ports import ServicePort, serve_service
+
+            asyncio.create_task(serve_service(app.service, ServicePort(usb.service)))
+        await serve(app, self.ports)
+
+
+def _feed_at_power_on(feed):
+    """(self-test, maintenance): FEED pressed at power-on and let go within 5 s prints the
+    self-test page, as before; held 5 s, the module starts in maintenance mode instead."""
+    import time
+
+    if feed.value() != 0:
+        return False, False
+    start = time.ticks_ms()
+    while feed.value() == 0:
+        if time.ticks_diff(time.ticks_ms(), start) >= _MAINTENANCE_MS:
+            return False, True
+        time.sleep_ms(20)
+    return True, False

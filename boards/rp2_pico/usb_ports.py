@@ -4,6 +4,7 @@ Interfaces, in this order, so POS software that opens "the first COM port" gets 
     0-1  data CDC: ESC/POS in, status replies out
     2    printer class: ESC/POS for operating systems' printing stacks
     3-4  REPL CDC: on a development image only (its REPL through os.dupterm)
+    then the service CDC: the technician's link (docs/service-protocol.md), the last interface
 A production image offers no REPL on any interface.
 """
 
@@ -20,10 +21,11 @@ DEVICE_ID = "MFG:Tillroll;MDL:Tillroll 58;CMD:ESC/POS;CLS:PRINTER;DES:Tillroll 5
 
 
 class UsbPorts:
-    def __init__(self, data, printer, repl):
+    def __init__(self, data, printer, repl, service=None):
         self.data = data
         self.printer = printer
         self.repl = repl
+        self.service = service
 
     async def watch_repl(self):
         """While the firmware runs, MicroPython reads a dupterm stream only when told: hand it
@@ -47,6 +49,10 @@ def start_usb(serial: str, development: bool) -> UsbPorts:
         repl = CDCInterface()
         repl.init(timeout=0)
         itfs.append(repl)
+    # Frames of up to 2 KB come and go through these buffers a piece at a time.
+    service = CDCInterface()
+    service.init(timeout=0, rxbuf=512, txbuf=512)
+    itfs.append(service)
     usb.device.get().init(
         *itfs,
         builtin_driver=False,
@@ -57,4 +63,4 @@ def start_usb(serial: str, development: bool) -> UsbPorts:
     )
     if repl is not None:
         os.dupterm(repl)
-    return UsbPorts(data, printer, repl)
+    return UsbPorts(data, printer, repl, service)

@@ -8,6 +8,12 @@ import asyncio
 import json
 import os
 
+# Replies are built whole in RAM: pages small enough for a heap in pieces.
+_PAGE = const(16)  # journal_list rows
+_PAGE_MAX = const(64)
+_PIECE = const(512)  # journal_show bytes
+_PIECE_MAX = const(2048)
+
 
 class Control:
     def __init__(self, board, app):
@@ -22,10 +28,15 @@ class Control:
                     break
                 try:
                     reply = self.handle(json.loads(line))
+                    text = json.dumps(reply)
                 except Exception as e:  # a bad request gets an answer, never a dead channel
                     reply = {"ok": False, "error": "%s: %s" % (type(e).__name__, e)}
-                writer.write(json.dumps(reply).encode() + b"\n")
+                    text = json.dumps(reply)
+                writer.write(text.encode() + b"\n")
                 await writer.drain()
+                if reply.get("streaming"):  # this connection is the live stream from now on
+                    await self._board.stream.serve(writer, self._board, self._app)
+                    break
         finally:
             writer.close()
             await writer.wait_closed()
@@ -92,6 +103,9 @@ class Control:
             "head_c": s.head_c,
             "supply_mv": s.supply_mv,
             "queued": len(self._app.engine.queue),
+            # barcodes, QR and PDF417 codes too wide for the paper at any module size: their
+            # text printed instead
+            "symbols_unfit": self._app.graphics.unfit,
         }
 
     def cmd_counters(self, req):
@@ -132,7 +146,8 @@ class Control:
                 "lost_steps": b.stepper.lost_steps,
                 "fastest_step_us": b.stepper.fastest_step_us,
                 "ramp_violations": b.stepper.ramp_violations,
-                "rated_step_us": 1000000 // b.mechanism.max_pps(b.mechanism.RATED_MV),
+                "overspeed_steps": b.stepper.overspeed_steps,
+                "rated_step_us": -(-1000000 // b.mechanism.max_pps(b.mechanism.RATED_MV)),
                 "motion_us": b.stepper.motion_us,
                 "lines": b.stepper.lines,
                 "burnt": paper.burnt,
@@ -159,7 +174,7 @@ class Control:
         head.strobes = head.max_dots_at_once = head.pulse_min_us = head.pulse_max_us = 0
         stepper = self._board.stepper
         stepper.steps = stepper.lost_steps = stepper.motion_us = stepper.fastest_step_us = 0
-        stepper.ramp_violations = 0
+        stepper.ramp_violations = stepper.overspeed_steps = 0
         return {}
 
     def cmd_image(self, req):
@@ -190,6 +205,8 @@ class Control:
         app.layout.held = True
         line = bytearray([byte & 0xFF] * 48)
         try:
+            if rows:
+                app.layout.ink()  # dots go to the engine: a receipt has begun
             for _ in range(rows):
                 while engine.free() < 4:
                     await engine.wait_space()
@@ -210,26 +227,43 @@ class Control:
         return journal.status()
 
     def cmd_journal_list(self, req):
-        """Every receipt kept: number, time, state, first line."""
+        """A page of the receipts kept: number, time, state, first line; `after` the last
+        number of the page before, `next` the one to ask after (null at the end)."""
         journal = self._app.journal
-        rows = journal.list() if journal is not None and journal.mounted else []
+        count = min(max(int(req.get("count", _PAGE)), 1), _PAGE_MAX)
+        rows = []
+        if journal is not None and journal.mounted:
+            rows = journal.page(int(req.get("after", 0)), count + 1)
+        more = len(rows) > count
+        del rows[count:]
         return {
             "receipts": [
                 {"number": n, "time": t, "state": s, "first_line": f} for n, t, s, f in rows
-            ]
+            ],
+            "next": rows[-1][0] if more else None,
         }
 
     def cmd_journal_show(self, req):
-        """One receipt's stored bytes (card numbers masked), as hex, with its state."""
+        """A piece of one receipt's stored bytes (card numbers masked), as hex, with its
+        state: `offset` into them, at most `size`; `next` the offset of the next piece."""
         journal = self._app.journal
         number = int(req["number"])
         info = journal.info(number) if journal is not None and journal.mounted else None
         if info is None:
             return {"found": False}
-        data = bytearray()
-        for chunk in journal.chunks(number):
-            data.extend(chunk)
-        return {"found": True, "state": info[0], "bytes": data.hex()}
+        from tillroll.journal.journal import STATE_NAMES  # loaded with the journal
+
+        offset = max(int(req.get("offset", 0)), 0)
+        buf = bytearray(min(max(int(req.get("size", _PIECE)), 1), _PIECE_MAX))
+        n = journal.read(number, offset, buf)
+        more = offset + n < info[4]
+        return {
+            "found": True,
+            "state": STATE_NAMES[info[0]],
+            "total": info[4],
+            "bytes": buf[:n].hex(),
+            "next": offset + n if more else None,
+        }
 
     def cmd_journal_reprint(self, req):
         rec = self._app.recovery
@@ -242,6 +276,15 @@ class Control:
         if self._app.recovery is not None:
             self._app.recovery.feed_pressed()
         return {}
+
+    def cmd_stream(self, req):
+        """Turn this connection into the live stream of dot lines, tear-offs and status
+        (sim/stream.py); the sim must keep a ring for it (--stream-rows). `sndbuf`: the
+        socket's send buffer in bytes (the system's default otherwise)."""
+        if self._board.stream is None:
+            raise ValueError("no stream: start the sim with --stream-rows N")
+        self._board.stream.sndbuf = int(req.get("sndbuf", 0))
+        return {"streaming": True}
 
     def cmd_time(self, req):
         clock = self._board.clock

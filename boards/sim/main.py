@@ -8,6 +8,9 @@
 --fonts DIR        compiled fonts (default firmware/fonts)
 --flash DIR        the module's flash, where NV logos stay across restarts (default OUT/flash)
 --state DIR        where settings persist (default: not persisted)
+--chars MODE       the power-on character mode setting: gb18030 (Chinese, the default) or
+                   single-byte (code pages); kept in the settings
+--fit on|off       fit symbols too wide for the paper (default on); kept in the settings
 --mechanism NAME   ltp02-245 (default), jx-2r-01, pt486f-b
 --real-time        run the mechanism in real time (demos); default virtual time
 --feed-held        FEED held at power-on: print the self-test page first
@@ -16,8 +19,16 @@
 --copy-banner TEXT printed above and below a receipt printed again (default COPY)
 --resume-at-line   after a fault, finish the receipt from the failed line instead of a copy
 --idle-ms N        a receipt with no bytes for N ms ends there (default 0: never)
+--idle-close-ms N  a sender idle for N ms while others wait is closed (default 30000; 0: never)
+--line-port N      the data link as a serial line on <host>:N, for the pty bridge (default off)
 --cut-at N         power cut at the Nth flash program or erase (tests)
---torn             ... and that operation is half done
+--torn             ... and that operation is cut short, in a shape drawn from
+--tear-seed N      this seed (default 0)
+--stream-rows N    keep up to N dot lines for the control channel's live stream (0: no stream)
+--first-receipt N  number the receipts from N (receipt-NNNN.png; default 1)
+--service-port N   the service link on <host>:N (docs/service-protocol.md; default off)
+--maintenance      FEED held 5 s at power-on: maintenance mode (a service key may be set)
+--serial TEXT      the module's serial number (default SIM00001)
 """
 
 import gc
@@ -26,7 +37,7 @@ import sys
 from sim.board import MECHANISMS, SimBoard, mechanism
 from tillroll.app import App
 
-_FLAGS = ("--real-time", "--feed-held", "--resume-at-line", "--torn")
+_FLAGS = ("--real-time", "--feed-held", "--resume-at-line", "--torn", "--maintenance")
 
 
 def _options(argv):
@@ -44,7 +55,16 @@ def _options(argv):
         "--journal-blocks": "16",
         "--copy-banner": "COPY",
         "--idle-ms": "0",
+        "--idle-close-ms": "30000",
+        "--line-port": "0",
         "--cut-at": "0",
+        "--chars": None,
+        "--fit": None,
+        "--stream-rows": "0",
+        "--first-receipt": "1",
+        "--tear-seed": "0",
+        "--service-port": "0",
+        "--serial": "SIM00001",
     }
     flags = set()
     i = 0
@@ -58,6 +78,10 @@ def _options(argv):
             raise SystemExit(2)
         opts[argv[i]] = argv[i + 1]
         i += 2
+    for name, allowed in (("--chars", ("gb18030", "single-byte")), ("--fit", ("on", "off"))):
+        if opts[name] is not None and opts[name] not in allowed:
+            print("%s is one of %s" % (name, ", ".join(allowed)))
+            raise SystemExit(2)
     if opts["--mechanism"] not in MECHANISMS:
         print("unknown mechanism %s; one of %s" % (opts["--mechanism"], ", ".join(MECHANISMS)))
         raise SystemExit(2)
@@ -66,7 +90,39 @@ def _options(argv):
 
 def main():
     opts, flags = _options(sys.argv[1:])
-    board = SimBoard(
+    try:
+        board = _board(opts, flags)
+    except ValueError as e:  # a journal file that is not the size of its region
+        print("tillroll sim: %s" % e)
+        raise SystemExit(2) from None
+    board.copy_banner = opts["--copy-banner"]
+    board.resume_at_line = "--resume-at-line" in flags
+    board.idle_ms = int(opts["--idle-ms"])
+    board.idle_close_ms = int(opts["--idle-close-ms"])
+    board.line_port = int(opts["--line-port"])
+    board.service_port = int(opts["--service-port"])
+    board.service = board.service_port > 0
+    board.maintenance = "--maintenance" in flags
+    board.serial = opts["--serial"]
+    gc.collect()  # compiling the modules left the heap in pieces: one piece again
+    try:
+        app = App(board)
+        # Settings given on the command line are set as a technician sets them, then the
+        # module starts as from power-on with them.
+        if opts["--chars"] is not None:
+            app.settings.set("chinese", 1 if opts["--chars"] == "gb18030" else 0)
+        if opts["--fit"] is not None:
+            app.settings.set("fit", 1 if opts["--fit"] == "on" else 0)
+        app.layout.reset()
+        app.run()
+    except KeyboardInterrupt:
+        print("stopped")
+    finally:
+        board.close()
+
+
+def _board(opts, flags):
+    return SimBoard(
         out_dir=opts["--out"],
         font_dir=opts["--fonts"],
         data_port=int(opts["--data-port"]),
@@ -82,17 +138,10 @@ def main():
         journal_blocks=int(opts["--journal-blocks"]),
         cut_at=int(opts["--cut-at"]),
         torn="--torn" in flags,
+        stream_rows=int(opts["--stream-rows"]),
+        first_receipt=int(opts["--first-receipt"]),
+        tear_seed=int(opts["--tear-seed"]),
     )
-    board.copy_banner = opts["--copy-banner"]
-    board.resume_at_line = "--resume-at-line" in flags
-    board.idle_ms = int(opts["--idle-ms"])
-    gc.collect()  # compiling the modules left the heap in pieces: one piece again
-    try:
-        App(board).run()
-    except KeyboardInterrupt:
-        print("stopped")
-    finally:
-        board.close()
 
 
 main()

@@ -4,10 +4,22 @@
 The head has a shift register, a latch and a strobe. While a strobe is on, every latched dot
 whose element is alive takes energy from the supply, P = V^2 RH / (RH + Ri + n Rc)^2 with n dots
 on at once. Each dot of the paper row under the head adds up the energy it got, as a share of
-what the paper needs at the head's true temperature and heat history (the datasheet's E(T) C);
-when the row moves on it is burnt where that share passed the paper's threshold (which varies a
-little from dot to dot, as the coating does), and counted over-burnt where it went far above.
-So too little heat shows as a faded or blank receipt, as it does on paper.
+what the paper needs at the head's true temperature and heat history (the datasheet's E(T), from
+its table where it gives one, times C); when the row moves on it is burnt where that share passed
+the paper's threshold (which varies a little from dot to dot, as the coating does), and counted
+over-burnt where it went far above.
+
+Heat history comes from the energy the head actually got: an activation leaves heat that
+rises with the share of their need its dots received and levels off towards a printing
+activation's, 1 - (1 - share)^2 of it (all of it from the full need up), and the next one needs
+E(T) (1 - the largest over the last few activations of that level x (1 - C(W'))), W' the time
+since that activation began. At a steady rate with every activation at its need this is the
+datasheet's C(W'); an activation at 40 % of the need leaves 64 % of that heat, one at 1 % next to
+nothing, and one that fired no dot none. The datasheets give C only for printing activations:
+how the stored heat goes with less energy is this twin's assumption. It is one that levels off
+on purpose: at 100 mm/s on the LTP02 C is 0.24 (three quarters of a dot's energy is heat stored
+from the activation before), and with heat in straight proportion to the energy one late,
+weak line would leave the next weaker, and the print would fade until the head next rested.
 
 The head warms with the energy it takes and cools towards the room with time; the thermistor
 reports it through its B equation. The stepper moves the paper one dot line every
@@ -35,15 +47,20 @@ _HEAT_CAPACITY = 6.0  # J/K of the head and its heat sink
 _COOLING_S = 25.0  # time constant towards the room
 _ROLL_LINES = const(113000)  # 57 mm x 35 mm roll on a 12 mm core, 60 um paper: about 14 m
 _NEAR_END_LINES = const(12000)  # 1.5 m left: the roll's diameter is down to about 16 mm
+_PAST = const(4)  # activations the heat history looks back over
 
 
 class Paper:
     """The roll and the paper since the last tear-off, one row a dot line, in a spool file."""
 
-    def __init__(self, out_dir, activations):
+    def __init__(self, out_dir, activations, keep_dots=False):
         self.out_dir = out_dir
         self._spool_path = out_dir + "/.paper.spool"
         self._spool = open(self._spool_path, "wb")
+        self._dots_path = out_dir + "/.dots.spool"
+        self._dots = open(self._dots_path, "wb") if keep_dots else None
+        self._latched = bytearray(_LINE_BYTES)  # the row's latched dots, so far
+        self._windows = 0  # activation windows of the row closed so far
         self._acc = array("H", [0] * _DOTS)  # energy of the row under the head
         self._row = bytearray(_LINE_BYTES)
         self._activations = activations
@@ -58,6 +75,7 @@ class Paper:
         self.remaining = _ROLL_LINES  # dot lines left on the roll
         self.burnt = 0
         self.overburnt = 0
+        self.tap = None  # sim.stream.LineStream: each row and tear-off, live to a host
 
     @property
     def acc(self):
@@ -74,13 +92,24 @@ class Paper:
         """The near-end sensor: the roll is down to its last metre and a half."""
         return self.remaining < _NEAR_END_LINES
 
+    def close_window(self, window):
+        """An activation's window of the row under the head ended: keep the dots latched and
+        strobed in it and in every earlier window of the row; clear `window`."""
+        _window(self._latched, window, 1 if self._windows == 0 else 0)  # pyright: ignore[reportArgumentType]
+        self._windows += 1
+
     def advance(self):
+        self._windows = 0
         if self.remaining <= 0:
             return False
         r = _develop(self._acc, self._threshold, self._row, self._activations)  # pyright: ignore[reportArgumentType]
         self.burnt += r & 0xFFFF
         self.overburnt += r >> 16
         self._spool.write(self._row)
+        if self.tap is not None:
+            self.tap.row(self._row)
+        if self._dots is not None:
+            self._dots.write(self._latched)
         self.rows += 1
         self.remaining -= 1
         return True
@@ -99,16 +128,38 @@ class Paper:
         """The cashier tears the receipt off: write it as receipt-NNNN.png; return its path."""
         self._spool.close()
         self.receipts += 1
-        path = "%s/receipt-%04d.png" % (self.out_dir, self.receipts)
+        path = self.receipt_path(self.receipts)
         with open(self._spool_path, "rb") as spool:
             write_png(path, self.rows, spool, _LINE_BYTES)
         self._spool = open(self._spool_path, "wb")
         self.rows = 0
+        if self.tap is not None:
+            self.tap.torn(self.receipts)
+        if self._dots is not None:
+            self._dots.close()
+            os.rename(self._dots_path, path[:-4] + ".dots")
+            self._dots = open(self._dots_path, "wb")
         return path
+
+    def receipt_path(self, number):
+        return "%s/receipt-%04d.png" % (self.out_dir, number)
+
+    def dots_so_far(self, path):
+        """The latched dots since the last tear-off, to `path` (what a power cut left on the
+        paper); return their rows."""
+        if self._dots is None:
+            return 0
+        self._dots.close()
+        os.rename(self._dots_path, path)
+        self._dots = open(self._dots_path, "wb")
+        return self.rows
 
     def close(self):
         self._spool.close()
         os.remove(self._spool_path)
+        if self._dots is not None:
+            self._dots.close()
+            os.remove(self._dots_path)
 
 
 class Supply:
@@ -126,12 +177,18 @@ class Head:
         self._clock = clock
         self.shift_reg = bytearray(_LINE_BYTES)
         self.latched = bytearray(_LINE_BYTES)
+        self.window = bytearray(_LINE_BYTES)  # dots latched and strobed in this activation
         self.dead = bytearray(_LINE_BYTES)  # 1 bits: elements that no longer heat
         self.temp_c = _ROOM_C
         self.held_c = None  # a temperature the head is kept at (control: head_temp, hold)
         self._t_at = clock.ticks_us()
-        self._activation_at = None  # the head has not fired yet: no heat history
-        self._w = 50000
+        # Heat history: start and share (at most 1) of the last activations that heated.
+        self._past_at = [0] * _PAST
+        self._past_share = [0.0] * _PAST
+        self._act_at = 0  # this activation's start
+        self._act_share = 0.0  # the largest share one of its strobes gave
+        self._c = 1.0  # this activation's history factor
+        self.share = 0.0  # the last strobe's share of its dots' need
         self._moved = True
         self.strobes = 0
         self.max_dots_at_once = 0
@@ -159,6 +216,27 @@ class Head:
             self.temp_c = _ROOM_C + (self.temp_c - _ROOM_C) * math.exp(-dt / 1e6 / _COOLING_S)
             self._t_at = now
 
+    def _begin(self, at):
+        """A new activation at tick `at`: the one before goes into the history if it heated,
+        and this one's history factor is what the heat left by the earlier ones gives."""
+        if self._act_share > 0:
+            self._past_at.pop(0)
+            self._past_at.append(self._act_at)
+            self._past_share.pop(0)
+            self._past_share.append(self._act_share)
+        self._act_at = at
+        self._act_share = 0.0
+        m = self._m
+        mv = self._supply.mv
+        stored = 0.0
+        for i in range(_PAST):
+            share = self._past_share[i]
+            if share > 0:
+                left = share * (1 - limit.history(m, mv, ticks_diff(at, self._past_at[i])))
+                if left > stored:
+                    stored = left
+        self._c = 1 - stored
+
     def strobe(self, pulse_us, at):
         """Heat the latched dots for `pulse_us`, starting at tick `at`."""
         m = self._m
@@ -169,10 +247,10 @@ class Head:
         if pulse_us > self.pulse_max_us:
             self.pulse_max_us = pulse_us
         self._settle(at)
+        if pulse_us > 0:
+            _or(self.window, self.latched)  # pyright: ignore[reportArgumentType]
         if self._moved:
-            if self._activation_at is not None:
-                self._w = ticks_diff(at, self._activation_at)
-            self._activation_at = at
+            self._begin(at)
             self._moved = False
         on = _count(self.latched, self.dead)  # pyright: ignore[reportArgumentType]
         if on > self.max_dots_at_once:
@@ -181,8 +259,15 @@ class Head:
         if not on or mv < 1000 or limit.effective_v(m, mv) <= 0:
             return
         delivered = limit.dot_power_w(m, mv, on) * pulse_us / 1000  # mJ
-        need = limit.energy_mj(m, self.temp_c) * limit.history(m, mv, self._w)
-        share = int(delivered / need * 1000) if need > 0 else 0xFFFF
+        need = limit.energy_mj(m, self.temp_c) * self._c
+        self.share = delivered / need if need > 0 else 65.0
+        # The heat this activation leaves: it rises with the energy and levels off towards a
+        # printing activation's (1 - (1 - share)^2; all of it from the full need up).
+        short = 1 - self.share if self.share < 1 else 0.0
+        level = 1 - short * short
+        if level > self._act_share:
+            self._act_share = level
+        share = int(self.share * 1000)
         _strobe(self.latched, self.dead, self._paper.acc, share if share < 0xFFFF else 0xFFFF)  # pyright: ignore[reportArgumentType]
         joules = on * delivered / 1000
         self.energy_j += joules
@@ -205,7 +290,9 @@ class Head:
 
 class Stepper:
     """The paper-feed stepper: four phases; `STEPS_PER_LINE` steps move the paper one dot line.
-    Steps faster than the supply allows are lost (the paper does not move).
+    A step faster than the rating at the supply (the datasheet's max pps) is counted
+    (`overspeed_steps`), and lost (the paper does not move) when it is more than a microsecond
+    faster.
 
     It also counts `ramp_violations`: steps whose speed changes faster than the profile's ramp
     (`m.ramp()`, step periods slowest first) allows, where a real motor loses steps. From a
@@ -221,6 +308,7 @@ class Stepper:
         self._head = head
         self._supply = supply
         self._per_line = m.STEPS_PER_LINE
+        self._per_activation = m.STEPS_PER_LINE // m.ACTIVATIONS_PER_LINE
         self._partial = 0
         self.phase = 0
         self.steps = 0
@@ -228,6 +316,7 @@ class Stepper:
         self.motion_us = 0  # time spent moving, summed over steps
         self.fastest_step_us = 0
         self.ramp_violations = 0
+        self.overspeed_steps = 0  # steps faster than the rating (max pps at the supply)
         self._ramp = array("H", m.ramp())
         self._last_us = 0  # the last step's period; 0: at rest
         self.lines = 0
@@ -265,6 +354,8 @@ class Stepper:
             self.ramp_violations += 1
         self._last_us = period_us
         pps = self._m.max_pps(self._supply.mv)
+        if pps <= 0 or period_us * pps < 1000000:
+            self.overspeed_steps += 1  # faster than the motor's rating at this supply
         if pps <= 0 or period_us * pps < 1000000 - pps:  # faster than 1 / pps, whole us
             self.lost_steps += 1
             return
@@ -275,6 +366,8 @@ class Stepper:
         self.motion_us += period_us
         self._head.moved()
         self._partial += 1
+        if self._partial % self._per_activation == 0:
+            self._paper.close_window(self._head.window)
         if self._partial >= self._per_line:
             self._partial = 0
             if self._paper.advance():

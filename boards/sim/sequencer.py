@@ -2,10 +2,9 @@
 
 The engine hands over one dot line at a time: `fire(groups, k, first, pulse, activations,
 window)`, the strobe plan (`first` is the first activation's pulse and `window` its time; the
-other activations share the rest of the line; a pulse of 0 fires nothing, as on a blank line
-that pre-heats the next one on its last activation only), then `run(steps, line_us, periods,
-at)`, the motion, with each step's period when given. The
-sequencer plays them on the twin's pins in time order: per activation, each group is latched and
+other activations share the rest of the line; a pulse of 0 fires nothing), then `run(steps,
+line_us, periods, at)`, the motion, with each step's period when given; the line then takes
+what its periods add up to, whatever `line_us` says. The sequencer plays them on the twin's pins in time order: per activation, each group is latched and
 strobed; the next group's data is shifted in while the current one heats (the twin's latch holds
 the heating data); then the activation's share of motor steps, spread over its window.
 """
@@ -28,6 +27,12 @@ class Sequencer:
         self._window = 0
         self.lines = 0
         self._next = clock.ticks_us()
+        self.first_at = -1  # when the first line's pins moved (tick), for the time a print took
+
+    def elapsed_us(self) -> int:
+        """From the first line's start to the last one's end: the time printing took, as the
+        pins show it."""
+        return ticks_diff(self._next, self.first_at) if self.first_at >= 0 else 0
 
     # the head driver
     def fire(self, groups, k, first_us, pulse_us, activations, window_us):
@@ -47,10 +52,16 @@ class Sequencer:
         stepper = self._stepper
         # Lines run back to back, as queued on a board: a line starts when the one before it
         # ends, or now if the mechanism was idle (the engine may plan a few lines ahead).
+        if periods is not None:
+            line_us = 0  # the time the steps take, as played: not what the engine says
+            for i in range(at, at + steps):
+                line_us += periods[i]
         now = self._clock.ticks_us()
         if ticks_diff(self._next, now) < 0:
             stepper.rest()  # the motor stood still in between
         start = self._next if ticks_diff(self._next, now) > 0 else now
+        if self.first_at < 0:
+            self.first_at = start
         self._next = (start + line_us) & 0x3FFFFFFF
         k = self._k
         acts = self._activations if k else 1

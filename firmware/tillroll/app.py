@@ -2,6 +2,12 @@
 
 The board builds every piece of hardware (or its model) and hands it in; `App` only connects
 them and runs them as asyncio tasks.
+
+A board's links hand each connection to `receive` (a TCP sender's, or a serial line's in a
+loop: `while True: await app.receive(stream, line=True)`). A stream says its connection has
+ended by returning 0 from readinto (closed) or raising OSError (a reset; uart_stream.py raises
+ECONNRESET at a break); a board that learns of it another way (a USB re-enumeration) calls
+`hang_up`. The rule for what happens then is `_ended`, the same for every link.
 """
 
 import asyncio
@@ -11,15 +17,13 @@ import sys
 from . import VERSION, self_test
 from .engine.engine import Engine
 from .escpos.parser import Parser
-from .link import DataLink
+from .link import CLOSED, DataLink
 from .render.cjk import CjkFont
 from .render.codepage import CodePages
 from .render.font import Font
 from .render.layout import Layout
 from .render.logo_store import LogoStore
 from .settings import Settings
-
-_CLOSED = const(5)  # journal.record.CLOSED: the sender closed the link
 
 
 class App:
@@ -56,7 +60,8 @@ class App:
         from .journal.recovery import Recovery
 
         flash = getattr(board, "journal_flash", None)
-        self.journal = Journal(flash) if flash is not None else None
+        mark = getattr(board, "journal_mark_path", None)  # on the board's own filesystem
+        self.journal = Journal(flash, mark) if flash is not None else None
         self.recovery = None
         if self.journal is not None and self.journal.mount():
             self.recovery = Recovery(
@@ -73,20 +78,81 @@ class App:
             self.engine, board.sensors, self.journal, getattr(board, "serial", "0000000")
         )
         self.link = DataLink(self.parser, self.engine, recovery=self.recovery, report=report)
+        self.link.idle_close_ms = getattr(board, "idle_close_ms", self.link.idle_close_ms)
         if self.recovery is not None:
             self.recovery.attach(self.link, self.parser)
         self.errors = 0  # faults caught and logged by the tasks' supervisors
+        # The service link (docs/service-protocol.md), on boards that offer one: last, so its
+        # buffers and code come after the print path's.
+        self.service = None
+        if getattr(board, "service", False):
+            gc.collect()
+            from .service.server import Service
 
-    async def receive(self, stream):
-        """Print what one sender sends. A receipt it leaves open (no GS V) ends when it closes,
-        so a raw TCP job without a cut still comes out."""
-        await self.link.pump(stream)
-        while self.link.hold:  # a copy is printing: the layout is its until it is out
+            self.service = Service(self, board)
+            self.link.use_counters(self.service.counters)  # GS g 0 / GS g 2
+            if self.journal is not None:
+                self.journal.use_wall(self.service.wall.now)  # receipts carry the time when known
+        self._turns = []  # senders waiting for the data link, first come first served
+        self._taken = False  # a sender has the data link
+
+    async def receive(self, stream, line: bool = False):
+        """One connection, from a clean parser to its end: print what its sender sends.
+        Senders take turns, first come first served. `line`: a serial line (UART, USB CDC,
+        the sim's pty bridge), never closed for idling."""
+        await self._take_turn()
+        how = 0
+        try:
+            how = await self.link.pump(stream, line)
+        finally:
+            try:
+                await self._ended(how)
+            finally:
+                self._next_turn()
+        if how == CLOSED:
+            await self.link.settle(stream)  # a half-closed sender still reads its replies
+
+    def hang_up(self):
+        """The sender's line broke and its stream cannot say so (a USB re-enumeration): end
+        the connection as a reset would (see _ended)."""
+        self.link.hang_up()
+
+    async def _ended(self, how: int):
+        """A connection ended. A command it cut off is dropped; what its receipt printed is
+        torn off. The receipt ends there if the sender closed the connection after a whole
+        command; otherwise (a reset, a break, a command cut off, closed for idling) it is
+        incomplete in the journal and never acknowledged. The next connection starts clean
+        (DataLink.pump, Parser.restart)."""
+        cut = self.parser.cut_off()
+        while self.link.hold or self.layout.held:  # a copy or the self-test page is printing
             await asyncio.sleep_ms(10)
         if self.layout.has_content():
             self.layout.tear_off()
-        if self.recovery is not None and self.recovery.journal.receiving():
-            self.recovery.boundary(_CLOSED)
+        if self.recovery is not None:
+            self.recovery.connection_ended(how == CLOSED and not cut)
+
+    async def _take_turn(self):
+        if self._taken:
+            turn = asyncio.Event()
+            self._turns.append(turn)
+            self.link.senders_waiting = len(self._turns)
+            try:
+                await turn.wait()
+            except asyncio.CancelledError:
+                if turn in self._turns:
+                    self._turns.remove(turn)
+                    self.link.senders_waiting = len(self._turns)
+                else:
+                    self._next_turn()  # the turn came with the cancellation: pass it on
+                raise
+        self._taken = True
+
+    def _next_turn(self):
+        if self._turns:
+            self._turns.pop(0).set()  # handed over: the link stays taken
+        else:
+            self._taken = False
+        self.link.senders_waiting = len(self._turns)
 
     def start(self):
         """Start the background tasks; call from inside the event loop."""
@@ -94,6 +160,8 @@ class App:
         asyncio.create_task(self._run_engine())
         if self.recovery is not None:
             asyncio.create_task(self.recovery.run())
+        if self.service is not None:
+            asyncio.create_task(self.service.watch())
 
     async def _run_engine(self):
         # The engine must outlive a fault in one dot line: log it, drop that line, go on.

@@ -14,10 +14,18 @@ parser stops and the journal ends the receipt there.
 
 Replies: status bytes go out at once; GS r and the GS ( H process ID only once everything
 before them has printed (a receipt cleared by DLE DC4 fn 8 or DLE ENQ 2 never gets its ID);
-Automatic Status Back (GS a) whenever an enabled status changes.
+Automatic Status Back (GS a) whenever an enabled status changes. A reply due after the print
+goes to the connection that asked for it, never to the next sender's.
+
+Connections (docs/escpos.md, "Connections"): `pump` runs one, from a clean parser to its end.
+It ends when the stream's readinto returns 0 (the sender closed it), raises OSError (a reset,
+a UART break, a USB re-enumeration) or when `hang_up` is called (idle while other senders
+wait, or the board says the line broke). Either way what was received is parsed; the app then
+drops a command left unfinished and ends or abandons the receipt.
 """
 
 import asyncio
+import time
 
 from .escpos.realtime import RealTime
 from .rx_ring import RxRing
@@ -33,6 +41,12 @@ _CLEARED_BOUNDARY = const(6)  # journal.record.CLEARED
 _PRINTER_ONLINE = const(0x02)  # GS a bits
 _ERRORS = const(0x04)
 _PAPER = const(0x08)
+_IDLE_CLOSE_MS = const(30000)
+
+# How a connection ended (pump's result)
+CLOSED = const(1)  # the sender closed it (readinto returned 0); it may still read replies
+BROKEN = const(2)  # readinto raised OSError: a reset, a break, a re-enumeration
+HUNG_UP = const(3)  # hang_up(): idle while others waited, or the board's word
 
 
 def _digit(c: int) -> bool:
@@ -48,8 +62,13 @@ class DataLink:
         self.recovery = recovery  # journal.recovery.Recovery, or None: no journal
         self.use(parser)  # each receipt ends where its boundary is
         self._stream = None
-        self._closed = False
-        self._due = []  # [engine units, reply]: sent once the engine has done that many
+        self._receiver = None
+        self._line = False  # the connection is a serial line, never closed for idling
+        self._over = 0  # how the connection ended (CLOSED, BROKEN, HUNG_UP); 0: it goes on
+        self._due = []  # [engine units, reply, stream]: sent once the engine has done that many
+        self.idle_close_ms = _IDLE_CLOSE_MS  # 0: never closed for idling
+        self.senders_waiting = 0  # other senders waiting for their turn (the app counts)
+        self._active_ms = time.ticks_ms()  # a byte came, or something was pending, at this time
         self._asb = bytearray(4)
         self._asb_sent = bytearray(4)
         self.received = 0
@@ -63,26 +82,68 @@ class DataLink:
         parser.stop_at_boundary = True
         parser.host = self
         self.realtime = RealTime(self)
+        self.counters = None  # maintenance counters (GS g), set by the app with the service
         self.asb_mask = 0  # GS a n
 
     # ---- the sender's connection ------------------------------------------------------------
 
-    async def pump(self, stream):
-        """Take everything `stream` sends, until the sender closes it and it has been parsed."""
+    async def pump(self, stream, line: bool = False) -> int:
+        """One connection: take what `stream` sends and parse it, until the connection ends;
+        return how it ended (CLOSED, BROKEN, HUNG_UP). `line`: a serial line (UART, USB CDC,
+        the sim's pty bridge) rather than a sender's connection: never closed for idling."""
         self._stream = stream
-        self._closed = False
+        self._line = line
+        self._over = 0
+        self._active_ms = time.ticks_ms()
         self.rx.clear()
-        receiver = asyncio.create_task(self._receive(stream))
+        self.realtime.restart()
+        self.asb_mask = 0
+        self._receiver = asyncio.create_task(self._receive(stream))
         watcher = asyncio.create_task(self._watch())
+        drainer = asyncio.create_task(self._drain(stream))
         try:
             await self._consume()
         finally:
-            receiver.cancel()
+            self._receiver.cancel()
+            self._receiver = None
             watcher.cancel()
+            drainer.cancel()
             self._flush_due()
+            if self._over != CLOSED:  # no one is left to read them
+                self._forget(stream)
             self._stream = None
             self.asb_mask = 0
             self.reading = True  # with no sender the link is idle
+        return self._over
+
+    def hang_up(self):
+        """End the connection now, as a reset would: the sender has gone (a board calls this
+        when its line breaks and the stream cannot say so, e.g. a USB re-enumeration), or it
+        sat idle while others waited. What the module received before is still parsed."""
+        if self._stream is None:
+            return
+        self._end(HUNG_UP)
+        receiver = self._receiver
+        if receiver is not None:
+            receiver.cancel()  # nothing more is read from this connection
+
+    def _end(self, how: int):
+        if not self._over:
+            self._over = how
+        self.rx.wake()
+
+    async def settle(self, stream):
+        """Once its turn is over, a sender that closed only its sending side still gets the
+        replies it asked for (GS r, GS ( H) when they fall due: return once they have gone."""
+        while self._owes(stream):
+            await asyncio.sleep_ms(_WATCH_MS)
+            self._flush_due()
+        drain = getattr(stream, "drain", None)
+        if drain is not None and getattr(stream, "out_buf", b""):
+            try:
+                await drain()
+            except OSError:
+                pass  # the sender has gone after all
 
     async def _receive(self, stream):
         rx = self.rx
@@ -91,12 +152,18 @@ class DataLink:
             if rx.count >= rx.high:
                 await rx.wait_room()  # flow control: the sender waits
             at = rx.free_at()
-            n = await stream.readinto(rx.room(_READ))
+            try:
+                n = await stream.readinto(rx.room(_READ))
+            except OSError:  # a reset, a break: the connection is over
+                self._end(BROKEN)
+                return
+            if n is None:
+                continue  # woken with nothing to read
             if not n:
-                self._closed = True
-                rx.wake()
+                self._end(CLOSED)
                 return
             self.received += n
+            self._active_ms = time.ticks_ms()
             end = at + n
             epoch = rx.epoch
             i = realtime.scan(rx.buf, at, end)
@@ -111,9 +178,12 @@ class DataLink:
     async def _consume(self):
         rx = self.rx
         parser = self._parser
+        while self.hold or parser.busy():  # a copy or the self-test page has the layout
+            await self._engine.wait_space()
+        parser.restart()
         while True:
             if not rx.count:
-                if self._closed:
+                if self._over:
                     break
                 self.reading = True
                 await rx.wait_data()
@@ -179,10 +249,12 @@ class DataLink:
 
     # ---- replies ----------------------------------------------------------------------------
 
-    def send(self, data):
-        """Send at once (a status byte, an ID block). Never waits: a host that does not read
-        its replies must not stop the module reading; past _OUT_MAX waiting, they are dropped."""
-        stream = self._stream
+    def send(self, data, stream=None):
+        """Send at once (a status byte, an ID block) to the sender, or to `stream`. Never
+        waits: a host that does not read its replies must not stop the module reading; past
+        _OUT_MAX waiting, they are dropped."""
+        if stream is None:
+            stream = self._stream
         write = getattr(stream, "write", None)
         if write is None:
             return
@@ -196,33 +268,77 @@ class DataLink:
             self.replies_dropped += 1
 
     def _after_print(self, reply):
-        self._due.append([self._engine.pushed(), reply])
+        self._due.append([self._engine.pushed(), reply, self._stream])
 
     def _flush_due(self):
         due = self._due
         done = self._engine.done()
         while due and due[0][0] <= done:
-            reply = due.pop(0)[1]
+            _, reply, stream = due.pop(0)
             report = self.report
             if reply is None and report is not None:  # GS r 1: the paper sensor, read now
                 reply = bytes((report.paper_sensor(),))
             if reply is not None:
-                self.send(reply)
+                self.send(reply, stream)
+
+    def _owes(self, stream) -> bool:
+        for d in self._due:
+            if d[2] is stream:
+                return True
+        return False
+
+    def _forget(self, stream):
+        """The connection is gone: the replies it was owed go nowhere."""
+        self._due = [d for d in self._due if d[2] is not stream]
 
     async def _watch(self):
-        """Replies waiting for the print, Automatic Status Back, and the stream's drain."""
-        stream = self._stream
-        drain = getattr(stream, "drain", None)
+        """Replies waiting for the print, Automatic Status Back, and closing an idle sender
+        while others wait."""
         while True:
             await asyncio.sleep_ms(_WATCH_MS)
             self._flush_due()
             if self.asb_mask and self.report is not None:
                 self._asb_changed(self.report)
-            if drain is not None and getattr(stream, "out_buf", b""):
+            self._idle_close()
+
+    async def _drain(self, stream):
+        """Send what a socket could not take at once. Apart from the watcher: a sender that
+        never reads keeps its own drain waiting, nothing else."""
+        drain = getattr(stream, "drain", None)
+        if drain is None:
+            return
+        while True:
+            await asyncio.sleep_ms(_WATCH_MS)
+            if getattr(stream, "out_buf", b""):
                 try:
                     await drain()
                 except OSError:
                     return  # the host has gone; what it sent still prints
+
+    def _idle_close(self):
+        """A sender idle for idle_close_ms while others wait for their turn is closed; never
+        while its receipt prints or a reply it asked for is to come, never a serial line."""
+        now = time.ticks_ms()
+        if self._pending():
+            self._active_ms = now
+        elif (
+            self.senders_waiting
+            and self.idle_close_ms
+            and not self._line
+            and time.ticks_diff(now, self._active_ms) >= self.idle_close_ms
+        ):
+            self.hang_up()
+
+    def _pending(self) -> bool:
+        """Something of the sender's is under way: bytes not parsed yet, a receipt printing,
+        a reply due after the print, or ASB on while the module is offline (the sender
+        waits for the status that says it is back)."""
+        if not self.reading or self._parser.pending() or len(self._engine.queue):
+            return True
+        if self._owes(self._stream):
+            return True
+        report = self.report
+        return bool(self.asb_mask) and report is not None and report.offline(report.faults())
 
     def _asb_changed(self, report):
         now = self._asb
@@ -268,6 +384,23 @@ class DataLink:
         r = self.report.identity(n)
         if r is not None:
             self.send(bytes((r,)) if isinstance(r, int) else r)
+
+    def use_counters(self, counters):
+        """Answer GS g with these maintenance counters (service/counters.py)."""
+        self.counters = counters
+
+    def counter(self, fn: int, n: int):
+        """GS g 0 (fn 0): reset maintenance counter n; GS g 2 (fn 2): send it as 5Fh, its
+        decimal digits, NUL. Counters live with the service link (service/counters.py)."""
+        c = self.counters
+        if c is None:
+            return
+        if fn == 0:
+            c.reset(n)
+        elif fn == 2:
+            v = c.value(n)
+            if v >= 0:
+                self.send(b"\x5f%d\x00" % v)
 
     def enable_realtime(self, a: int, b: int):
         self.realtime.enable(a, b)

@@ -5,6 +5,7 @@ Printed on FEED held at power-on, on GS ( A and DC2 T, and from the sim's contro
 """
 
 from . import VERSION
+from .settings import power_on
 
 _BAR_LINES = const(24)
 _STEP_LINES = const(4)
@@ -22,7 +23,9 @@ def report(app):
         "Supply %d.%02d V" % (status.supply_mv // 1000, status.supply_mv % 1000 // 10),
         "Head %d C" % status.head_c,
         "Density %d %%  Speed %d %%" % (engine.heat.density, engine.speed),
-        "Code page PC437",
+        "Characters %s" % ("Chinese GB18030" if power_on(app.settings, "chinese") else "one-byte"),
+        "Symbols %s, %d too wide"
+        % ("fitted" if power_on(app.settings, "fit") else "not fitted", app.graphics.unfit),
         "Lines %d  Fed %d" % (engine.lines_printed, engine.lines_fed),
         "Receipts %d  Stops %d" % (engine.receipts, engine.pauses),
     )

@@ -1,7 +1,24 @@
-"""Settings that survive a power cut: print density and speed, in a small file on the board's
-storage (`board.settings_path`; none: kept in RAM only). Read at start, written on change."""
+"""Settings that survive a power cut, in a small file on the board's storage
+(`board.settings_path`; none: kept in RAM only). Read at start, written on change.
 
-_DEFAULTS = (("density", 100), ("speed", 100))
+density, speed   per cent of the mechanism's rated heat and speed (DC2 #, GS ( K, ESC 7)
+chinese          the power-on character mode: 1 Chinese, GB18030 two-byte codes as after FS &
+                 (the default, as on modules sold in China), 0 one-byte code pages (ESC t)
+fit              1 (the default): a barcode, QR or PDF417 code too wide for the paper is fitted
+                 to it; 0: it prints nothing, as on Epson printers
+"""
+
+_DEFAULTS = (("density", 100), ("speed", 100), ("chinese", 1), ("fit", 1))
+
+
+def power_on(settings, name: str) -> int:
+    """A setting's value, or its default when there is no settings store."""
+    if settings is not None:
+        return settings.values[name]
+    for key, value in _DEFAULTS:
+        if key == name:
+            return value
+    raise KeyError(name)
 
 
 class Settings:

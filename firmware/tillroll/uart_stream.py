@@ -22,9 +22,17 @@ is `rxbuf` - 128 and low water half of high water: rxbuf=4096 stops at 3968 and 
 A USB-serial adapter whose host driver handles XON/XOFF reacts only after its latency timer
 (FTDI: 16 ms by default, 184 bytes at 115200) plus its own transmit buffer: give such a host
 more room (`high`) or use RTS/CTS. Faster lines need proportionally more room.
+
+A break on the line (the host held it low: a reset, a cable pulled and plugged) ends the
+sender's connection, as a reset ends a TCP one: once the bytes that came before the break
+are read, readinto raises OSError(ECONNRESET), so the app drops the command they left
+unfinished, and the next read starts the next connection (docs/escpos.md, "Connections"). A
+UART error raised by the driver ends it the same way. The break is seen by the UART's
+IRQ_BREAK interrupt (rp2); a UART without one never reports a break.
 """
 
 import asyncio
+from errno import ECONNRESET
 
 _POLL_MS = const(1)  # readinto on an idle line
 _WATCH_MS = const(2)  # the watcher, while the link is busy
@@ -34,7 +42,7 @@ _XOFF = b"\x13"
 
 
 class UartStream:
-    def __init__(self, uart, flow="none", rts=None, rxbuf=256, high=0, low=0):
+    def __init__(self, uart, flow="none", rts=None, rxbuf=256, high=0, low=0, breaks=True):
         if flow not in ("none", "rtscts", "xonxoff"):
             raise ValueError("flow %r: none, rtscts or xonxoff" % flow)
         high = high or rxbuf - _HEADROOM
@@ -52,22 +60,45 @@ class UartStream:
         self._watcher = None
         if self._rts is not None:
             self._rts.value(0)  # active: send
+        self._before_break = -1  # bytes still to read from before a break; -1: none seen
+        self._breaks = getattr(uart, "IRQ_BREAK", 0) if breaks else 0
+        if self._breaks:
+            uart.irq(handler=self._on_break, trigger=self._breaks)
 
     async def readinto(self, buf) -> int:
         """Wait for at least one byte and read what is there, up to len(buf). A UART never
-        closes: this never returns 0."""
+        closes: this never returns 0. After a break, once the bytes from before it are read,
+        it raises OSError(ECONNRESET) once."""
         if self._soft and self._watcher is None:
             self._watcher = asyncio.create_task(self._watch())
         uart = self._uart
         while True:
+            left = self._before_break
+            if not left:
+                self._before_break = -1
+                raise OSError(ECONNRESET)
             n = uart.any()
+            if 0 < left < n:
+                n = left  # not a byte of the next connection
             if n:
                 n = uart.readinto(buf, min(n, len(buf))) or 0  # never waits for more
                 if n:
+                    left = self._before_break  # (a break may have come during the read)
+                    if left > 0:
+                        self._before_break = left - n if left > n else 0
                     if self._soft:
                         self._level()
                     return n
             await asyncio.sleep_ms(_POLL_MS)
+
+    def pending(self) -> bool:
+        """Whether readinto would return (or raise) at once: bytes waiting or a break seen."""
+        return self._before_break == 0 or self._uart.any() > 0
+
+    def _on_break(self, uart):
+        # The UART's break interrupt: only note how many bytes came before it.
+        if self._before_break < 0:
+            self._before_break = self._uart.any()
 
     def write(self, data):
         # XOFF stops the sender, not us: replies go out whatever the flow state.
@@ -80,6 +111,9 @@ class UartStream:
         if self._watcher is not None:
             self._watcher.cancel()
             self._watcher = None
+        if self._breaks:
+            self._uart.irq(handler=None, trigger=0)
+            self._breaks = 0
 
     async def _watch(self):
         while True:

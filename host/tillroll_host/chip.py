@@ -112,6 +112,8 @@ class ChipModule:
         echo: bool = False,
         extra_args: list[str] | None = None,
         heap_elf: Path | None = None,
+        service: bool = False,
+        feed_held: bool = False,
     ):
         self.flash = Path(flash)
         self.uf2 = uf2
@@ -121,6 +123,11 @@ class ChipModule:
         self.repl_port = free_port() if repl else 0
         self.uart_port = free_port() if uart else 0
         self.printer_port = free_port() if printer else 0
+        # The service link: the image's last CDC interface (after the REPL on a development
+        # image), offered on a TCP port as the other CDC interfaces are.
+        self.service_port = free_port() if service else 0
+        self.repl = repl
+        self.feed_held = feed_held  # FEED held through power-on: maintenance mode
         self.echo = echo
         self.extra_args = list(extra_args or [])
         if heap_elf is not None:  # the heap probe: `control("heap")`
@@ -139,9 +146,14 @@ class ChipModule:
             ("--repl-port", self.repl_port),
             ("--uart-port", self.uart_port),
             ("--printer-port", self.printer_port),
+            ("--service-port", self.service_port),
         ):
             if port:
                 cmd += [option, str(port)]
+        if self.service_port:
+            cmd += ["--cdc-order", "data,repl,service" if self.repl else "data,service"]
+        if self.feed_held:
+            cmd += ["--board", "rp2_pico_feed_held"]
         return cmd + self.extra_args
 
     def start(self, timeout: float = 120.0, ready: bool = True) -> ChipModule:

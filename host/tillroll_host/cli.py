@@ -7,6 +7,7 @@ expected failure is one line on stderr and exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -16,19 +17,21 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import __version__, cjkc, fontc, fontset
+from . import __version__, cjkc, fontc, fontset, service_cli
 from .chip import ChipModule, image_path
 from .errors import FatalError
 from .paths import micropython_env
 from .pty_bridge import PtyBridge
 from .render import render
-from .sim import SimModule, sim_command
+from .sim import SimModule, free_port, sim_command
 
 
 def cmd_sim(args) -> int:
     """Run the simulated module in the foreground until Ctrl-C."""
     if args.chip:
         return cmd_sim_chip(args)
+    if args.web:
+        return cmd_sim_web(args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     sim_args = ["--data-port", str(args.data_port), "--host", args.host, "--out", str(out)]
@@ -37,6 +40,10 @@ def cmd_sim(args) -> int:
     if args.state:
         Path(args.state).mkdir(parents=True, exist_ok=True)
         sim_args += ["--state", args.state]
+    if args.chars:
+        sim_args += ["--chars", args.chars]
+    if args.fit:
+        sim_args += ["--fit", args.fit]
     sim_args += ["--mechanism", args.mechanism]
     if args.real_time:
         sim_args.append("--real-time")
@@ -51,15 +58,24 @@ def cmd_sim(args) -> int:
             sim_args.append("--resume-at-line")
         if args.idle_ms:
             sim_args += ["--idle-ms", str(args.idle_ms)]
+    sim_args += ["--idle-close-ms", str(args.idle_close_ms)]
+    if args.service_port:
+        sim_args += ["--service-port", str(args.service_port), "--serial", args.serial]
+        if args.maintenance:
+            sim_args.append("--maintenance")
+    line_port = free_port() if args.pty else 0
+    if line_port:  # the pty is a serial line, not a sender: never closed for idling
+        sim_args += ["--line-port", str(line_port)]
     cmd = sim_command(sim_args)
     print(
         f"tillroll sim: receipts go to {out.resolve()}/receipt-NNNN.png; Ctrl-C stops", flush=True
     )
     proc = subprocess.Popen(cmd, env={**os.environ, **micropython_env()})
     bridge = None
+    entry = _announce(proc.pid, args) if args.service_port else None
     try:
         if args.pty:
-            bridge = _bridge_when_listening(args.data_port, args.host, proc)
+            bridge = _bridge_when_listening(line_port, args.host, proc)
             print(f"pty: {bridge.path}", flush=True)
         return proc.wait()
     except KeyboardInterrupt:
@@ -68,9 +84,63 @@ def cmd_sim(args) -> int:
     finally:
         if bridge is not None:
             bridge.stop()
+        if entry is not None:
+            entry.unlink(missing_ok=True)
         if proc.poll() is None:  # the bridge failed: the module goes with it
             proc.send_signal(signal.SIGINT)
             proc.wait()
+
+
+def _announce(pid: int, args) -> Path:
+    """Say where this sim serves, for `tillroll devices`."""
+    d = service_cli.run_dir()
+    d.mkdir(parents=True, exist_ok=True)
+    entry = d / f"{pid}.json"
+    info = {"pid": pid, "host": args.host, "data": args.data_port, "service": args.service_port}
+    entry.write_text(json.dumps(info))
+    return entry
+
+
+def cmd_sim_web(args) -> int:
+    """The simulated module behind a web page (docs/sim.md, "In a browser")."""
+    from .web import WebSim, serve
+
+    if args.pty:
+        raise FatalError("--pty is not for --web: a power cut on the page restarts the module")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    journal = Path(args.journal or out / "journal.img")  # the page's journal needs one
+    journal.parent.mkdir(parents=True, exist_ok=True)
+    sim_args = ["--mechanism", args.mechanism, "--journal", str(journal)]
+    sim_args += ["--copy-banner", args.copy_banner]
+    if args.state:
+        Path(args.state).mkdir(parents=True, exist_ok=True)
+        sim_args += ["--state", args.state]
+    if args.flash:
+        sim_args += ["--flash", str(Path(args.flash).resolve())]
+    if args.resume_at_line:
+        sim_args.append("--resume-at-line")
+    if args.idle_ms:
+        sim_args += ["--idle-ms", str(args.idle_ms)]
+    web = WebSim(
+        out,
+        data_port=args.data_port,
+        host=args.host,
+        sim_args=sim_args,
+        real_time=args.real_time,
+        control_port=args.control_port,
+        nv_dir=Path(args.flash) if args.flash else None,
+    )
+    print(
+        f"tillroll sim: receipts go to {out.resolve()}/receipt-NNNN.png, the journal to "
+        f"{journal}; Ctrl-C stops",
+        flush=True,
+    )
+    try:
+        serve(web, args.web_host, args.web)
+    except KeyboardInterrupt:
+        pass
+    return 0
 
 
 # What the unix-port sim offers and the emulated chip does not (yet): refused by name.
@@ -82,6 +152,9 @@ _NOT_ON_CHIP = {
     "journal": "the journal lives in the chip's flash (--state)",
     "resume_at_line": "a setting of the image",
     "idle_ms": "a setting of the image",
+    "web": "the page runs the unix-port sim",
+    "chars": "settings are kept in the chip's flash: `tillroll settings set chinese=0|1`",
+    "fit": "settings are kept in the chip's flash: `tillroll settings set fit=0|1`",
 }
 
 
@@ -111,9 +184,12 @@ def cmd_sim_chip(args) -> int:
     )
     if args.control_port:
         chip.control_port = args.control_port
+    if args.service_port:  # the service CDC on this TCP port (and a pty with --pty)
+        chip.service_port = args.service_port
+        chip.feed_held = args.maintenance
     what = "development" if args.dev else "production"
     print(f"tillroll sim --chip {args.chip}: the {what} image, flash kept in {flash}", flush=True)
-    bridge = None
+    bridge = service_bridge = None
     try:
         chip.start()
         if args.dev:
@@ -121,6 +197,11 @@ def cmd_sim_chip(args) -> int:
         if args.pty:
             bridge = PtyBridge(chip.data_port, args.host).start()
             print(f"pty: {bridge.path}", flush=True)
+        if args.service_port:
+            print(f"service: socket://{args.host}:{args.service_port}", flush=True)
+            if args.pty:
+                service_bridge = PtyBridge(args.service_port, args.host).start()
+                print(f"service pty: {service_bridge.path}", flush=True)
         while chip.running():
             time.sleep(0.5)
         return 1
@@ -129,6 +210,8 @@ def cmd_sim_chip(args) -> int:
     finally:
         if bridge is not None:
             bridge.stop()
+        if service_bridge is not None:
+            service_bridge.stop()
         chip.stop()
 
 
@@ -151,7 +234,7 @@ def _bridge_when_listening(
 
 def cmd_render(args) -> int:
     flash = Path(args.flash) if args.flash else None
-    count = render(Path(args.source), Path(args.output), flash)
+    count = render(Path(args.source), Path(args.output), flash, args.chars, args.fit)
     noun = "receipt" if count == 1 else "receipts"
     print(f"{args.output}: {count} {noun}")
     return 0
@@ -189,11 +272,26 @@ def cmd_fonts(args) -> int:
     return 0
 
 
+def _setting_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--chars",
+        choices=["gb18030", "single-byte"],
+        help="set the power-on character mode: GB18030 Chinese (the default, as on modules "
+        "sold in China) or single-byte code pages (kept with --state)",
+    )
+    p.add_argument(
+        "--fit",
+        choices=["on", "off"],
+        help="set whether barcodes, QR and PDF417 codes too wide for the paper are fitted to "
+        "it (on, the default) or print nothing as on Epson printers (kept with --state)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="tillroll",
         description="Tillroll receipt-printer tools: run the simulated module, render ESC/POS "
-        "to a PNG, compile fonts.",
+        "to a PNG, compile fonts, and service a module (status, journal, counters, settings).",
     )
     ap.add_argument("--version", action="version", version=f"tillroll {__version__}")
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -218,6 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--control-port", type=int, default=0, help="TCP port of the control channel (off)"
     )
     p.add_argument("--state", help="folder where settings persist (not persisted)")
+    _setting_options(p)
     p.add_argument(
         "--mechanism",
         default="ltp02-245",
@@ -246,11 +345,45 @@ def build_parser() -> argparse.ArgumentParser:
         "--idle-ms", type=int, default=0, help="end a receipt after this many idle ms (0: off)"
     )
     p.add_argument(
+        "--idle-close-ms",
+        type=int,
+        default=30000,
+        help="close a sender idle this many ms while another waits for its turn; never while "
+        "its receipt prints or a reply it asked for is due (30000; 0: never)",
+    )
+    p.add_argument(
         "--pty",
         action="store_true",
         help="also offer the data port as a serial device (a raw pseudo-terminal) and print "
         "its path as `pty: /dev/pts/N`",
     )
+    p.add_argument(
+        "--web",
+        type=int,
+        default=0,
+        metavar="PORT",
+        help="show the module on a web page at http://127.0.0.1:PORT/: the paper as it "
+        "prints, its lights, FEED, paper, cover and power buttons, and its journal (kept in "
+        "OUT/journal.img unless --journal)",
+    )
+    p.add_argument(
+        "--web-host", default="127.0.0.1", help="address the web page listens on (127.0.0.1)"
+    )
+    p.add_argument(
+        "--service-port",
+        type=int,
+        default=0,
+        metavar="PORT",
+        help="the service link on HOST:PORT, for `tillroll status` and the other technician's "
+        "commands (off); its key is kept with --state",
+    )
+    p.add_argument(
+        "--maintenance",
+        action="store_true",
+        help="FEED held 5 s at power-on: maintenance mode, where `tillroll provision` may set "
+        "the service key",
+    )
+    p.add_argument("--serial", default="SIM00001", help="the module's serial number (SIM00001)")
     p.add_argument(
         "--chip",
         choices=["rp2040"],
@@ -284,6 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the module's flash: NV logos defined by one render print in the next "
         "(default: a fresh, empty flash)",
     )
+    _setting_options(p)
     p.set_defaults(func=cmd_render)
 
     p = sub.add_parser(
@@ -323,6 +457,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-o", "--output", default="firmware/fonts", help="folder (firmware/fonts)")
     p.set_defaults(func=cmd_fonts)
+    service_cli.add_commands(sub)
     return ap
 
 

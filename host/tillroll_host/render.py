@@ -12,11 +12,19 @@ from .errors import FatalError
 from .sim import run_firmware
 
 
-def render(source: Path, output: Path, flash: Path | None = None) -> int:
+def render(
+    source: Path,
+    output: Path,
+    flash: Path | None = None,
+    chars: str | None = None,
+    fit: str | None = None,
+) -> int:
     """Write what `source` prints to `output` (PNG, 384 dots wide); return the receipt count.
 
     Several receipts (several cuts) come out as one strip, in order, as on the roll. `flash`
-    is the module's flash directory (NV logos), kept across renders; None starts empty."""
+    is the module's flash directory (NV logos), kept across renders; None starts empty.
+    `chars` ("gb18030" or "single-byte") and `fit` ("on" or "off") are the module's settings
+    (None: their defaults, GB18030 and on)."""
     if not source.is_file():
         raise FatalError(f"{source}: no such file")
     with tempfile.TemporaryDirectory(prefix="tillroll-render-") as tmp:
@@ -24,6 +32,10 @@ def render(source: Path, output: Path, flash: Path | None = None) -> int:
         if flash is not None:
             flash.mkdir(parents=True, exist_ok=True)
             args += ["--flash", str(flash.resolve())]
+        if chars is not None:
+            args += ["--chars", chars]
+        if fit is not None:
+            args += ["--fit", fit]
         done = run_firmware(args, capture_output=True, text=True)
         if done.returncode != 0:
             raise FatalError(f"the firmware failed on {source}:\n{done.stdout}{done.stderr}")

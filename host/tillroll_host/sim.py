@@ -62,6 +62,7 @@ class SimModule:
         self.via_cli = via_cli  # run it as a user does, through `tillroll sim`
         self.data_port = data_port or free_port()
         self.control_port = free_port()
+        self.line_port = 0  # the data port as a serial line, for the pty bridge
         self.mechanism = mechanism
         self.state_dir = state_dir
         self.feed_held = feed_held
@@ -92,6 +93,9 @@ class SimModule:
             args.append("--feed-held")
         if self.real_time:
             args.append("--real-time")
+        if self.pty:
+            self.line_port = self.line_port or free_port()
+            args += ["--line-port", str(self.line_port)]
         args += self.extra_args
         if self.via_cli:
             cmd = [sys.executable, "-m", "tillroll_host.cli", "sim", *args]
@@ -112,7 +116,7 @@ class SimModule:
         if self._proc.poll() is not None:
             raise FatalError("the simulated module stopped:\n" + "\n".join(self.output))
         if self.pty:
-            self._bridge = PtyBridge(self.data_port, self.host).start()
+            self._bridge = PtyBridge(self.line_port, self.host).start()
             self.pty_path = self._bridge.path
         return self
 
@@ -182,6 +186,31 @@ class SimModule:
 
     def status(self) -> dict:
         return self.control("status")
+
+    def journal_list(self, page: int = 16) -> list[dict]:
+        """Every receipt the journal keeps, oldest first, asked for a page at a time."""
+        rows: list[dict] = []
+        after = 0
+        while True:
+            reply = self.control("journal_list", after=after, count=page)
+            rows += reply["receipts"]
+            if reply["next"] is None:
+                return rows
+            after = reply["next"]
+
+    def journal_bytes(self, number: int, piece: int = 512) -> bytes | None:
+        """A receipt's stored ESC/POS (card numbers masked), read a piece at a time; None if
+        the journal does not hold it."""
+        data = b""
+        offset = 0
+        while True:
+            reply = self.control("journal_show", number=number, offset=offset, size=piece)
+            if not reply["found"]:
+                return None
+            data += bytes.fromhex(reply["bytes"])
+            if reply["next"] is None:
+                return data
+            offset = reply["next"]
 
     def counters(self) -> dict:
         return self.control("counters")
@@ -263,3 +292,46 @@ def send(port: int, data: bytes, host: str = "127.0.0.1") -> None:
     """Send raw ESC/POS to a data port, as a POS terminal's raw TCP (port 9100) job does."""
     with socket.create_connection((host, port), timeout=10) as s:
         s.sendall(data)
+
+
+class SimStream:
+    """The sim's live stream (boards/sim/stream.py): dot lines, tear-offs and status, as
+    they happen. Iterate `events()` for (message, rows): `rows` holds the dot lines of a
+    `rows` message (48 bytes each), b"" for the others."""
+
+    def __init__(self, control_port: int, timeout: float | None = None, buffers: int = 0):
+        self._sock = socket.socket()
+        if buffers:  # little room between the module and the host: tests of a slow host
+            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, buffers)
+        self._sock.settimeout(30)
+        self._sock.connect(("127.0.0.1", control_port))
+        self._sock.sendall(json.dumps({"cmd": "stream", "sndbuf": buffers}).encode() + b"\n")
+        self._file = self._sock.makefile("rb")
+        reply = json.loads(self._file.readline() or b"{}")
+        if not reply.get("ok"):
+            self.close()
+            raise FatalError(f"the simulated module gave no stream: {reply.get('error')}")
+        self._sock.settimeout(timeout)
+        self.row_bytes = 48
+
+    def events(self):
+        while True:
+            line = self._file.readline()
+            if not line:
+                return
+            msg = json.loads(line)
+            rows = b""
+            if msg["ev"] == "rows":
+                rows = self._file.read(msg["n"] * self.row_bytes)
+                if len(rows) < msg["n"] * self.row_bytes:
+                    return
+            elif "row_bytes" in msg:
+                self.row_bytes = msg["row_bytes"]
+            yield msg, rows
+
+    def close(self) -> None:
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self._sock.close()

@@ -191,8 +191,39 @@ def wrap(fn, name: str, kinds, result, path=""):
             _arg(w, 8, i)
             return _result(w, w[0](a, b, c, d, e, f, g, h, i))
 
+    elif n == 10:
+
+        def checked(a, b, c, d, e, f, g, h, i, j, w=w):
+            _arg(w, 0, a)
+            _arg(w, 1, b)
+            _arg(w, 2, c)
+            _arg(w, 3, d)
+            _arg(w, 4, e)
+            _arg(w, 5, f)
+            _arg(w, 6, g)
+            _arg(w, 7, h)
+            _arg(w, 8, i)
+            _arg(w, 9, j)
+            return _result(w[1], w[3], w[0](a, b, c, d, e, f, g, h, i, j))
+
+    elif n == 11:
+
+        def checked(a, b, c, d, e, f, g, h, i, j, k, w=w):
+            _arg(w, 0, a)
+            _arg(w, 1, b)
+            _arg(w, 2, c)
+            _arg(w, 3, d)
+            _arg(w, 4, e)
+            _arg(w, 5, f)
+            _arg(w, 6, g)
+            _arg(w, 7, h)
+            _arg(w, 8, i)
+            _arg(w, 9, j)
+            _arg(w, 10, k)
+            return _result(w[1], w[3], w[0](a, b, c, d, e, f, g, h, i, j, k))
+
     else:
-        raise ValueError("%s: %d arguments; int32_check wraps up to 9" % (name, n))
+        raise ValueError("%s: %d arguments; int32_check wraps up to 11" % (name, n))
     return checked
 
 

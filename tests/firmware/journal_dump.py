@@ -11,6 +11,6 @@ from tillroll.journal.journal import Journal
 flash = NorFlash(sys.argv[1], int(sys.argv[2]))
 journal = Journal(flash)
 print(json.dumps({"mounted": journal.mount(), "problems": journal.status()}))
-for number, time, state, first in journal.list():
+for number, time, state, first in journal.rows():
     print(json.dumps({"number": number, "time": time, "state": state, "first_line": first}))
 flash.close()

@@ -390,6 +390,26 @@ def test_qr_codes_back_to_back_parse_encode_and_print_with_the_heap_locked():
     assert first > 117 * 3 + 29 * 6  # version 25 at module 3, version 3 at module 6
 
 
+def test_every_symbology_fitted_to_the_paper_encodes_and_prints_with_the_heap_locked():
+    # Code 128 too wide as sent (re-encoded in code set C), with no selector (the fewest
+    # characters, then narrowed to 2 dots), too wide at every width (its text alone); the other
+    # symbologies at module 6, narrowed; a Code 39 stop with text after it; an ESC Z QR code.
+    font = Font(FONT_A)
+    engine = CountingEngine()
+    layout = Layout(font, engine, 96)
+    p = Parser(layout, Graphics(layout, engine, font, None, qr_max_version=4))
+    stream = bytearray(
+        GS + b"w\x03" + GS + b"H\x02" + GS + b"kI\x12{B0123456789012345"
+        + GS + b"kI\x0dTILLROLL-0042" + GS + b"kI\x21{BTILLROLL RECEIPT 2026-0042 CASH"
+        + GS + b"w\x06" + GS + b"k\x02400638133393\x00" + GS + b"kB\x080425261" + b"4"
+        + GS + b"kF\x0a0123456789" + GS + b"kG\x07A40156B" + GS + b"kH\x09Till-93 x"
+        + GS + b"kE\x0b*TILL*after" + b"\n"
+        + GS + b"Z\x02" + ESC + b"Z\x00M\x04\x08\x00tillroll" + b"\n"
+    )  # fmt: skip
+    first = twice_second_locked(p, engine, stream)
+    assert first > 9 * 162
+
+
 def _symbol_columns(qr, y, module, offset):
     return [
         offset + x * module + k for x in range(qr.size) if qr.dark(x, y) for k in range(module)

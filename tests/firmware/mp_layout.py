@@ -107,12 +107,31 @@ def test_a_full_line_wraps():
     assert len(engine.lines) == 48
 
 
-def test_empty_lines_feed_one_line_spacing():
+def test_empty_lines_feed_one_line_spacing_and_before_any_dots_wait_for_them():
     layout, engine, font = make()
     layout.set_spacing(50)
+    layout.print_line(1)  # nothing printed yet: the paper waits for the receipt's first dots
+    assert engine.events == []
+    layout.char(ord("x"))
     layout.print_line(1)
     layout.print_line(3)
-    assert engine.events == [("feed", 50), ("feed", 150)]
+    feeds = [e for e in engine.events if e[0] == "feed"]
+    assert engine.events[0] == ("feed", 50) and feeds == [
+        ("feed", 50),
+        ("feed", 26),
+        ("feed", 150),
+    ]
+
+
+def test_a_blank_slip_between_two_cuts_feeds_no_paper_and_ends_no_receipt():
+    layout, engine, font = make(tear_lines=80)
+    layout.char(ord("x"))
+    layout.tear_off()
+    printed = list(engine.events)
+    layout.print_line(1)  # a cut, a blank line and a cut again, as receiptio sends them
+    layout.tear_off()
+    layout.tear_off()
+    assert engine.events == printed and printed[-2:] == [("feed", 80), ("end",)]
 
 
 def test_tear_off_prints_the_pending_line_and_feeds_past_the_bar():

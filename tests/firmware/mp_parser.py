@@ -100,6 +100,10 @@ def test_unknown_and_unprinted_commands_are_skipped_not_printed():
         + ESC
         + b"D\x08\x10\x00"  # tab stops
         + b"\x10\x14\x01\x00\x01"  # DLE DC4 1 (pulse)
+        + GS
+        + b"Z\x02"  # 2D symbol type: QR
+        + ESC
+        + b"Z\x00L\x06\x05\x00QRDAT"  # ESC Z v r k nL nH: 5 bytes of QR data
         + ESC
         + b"\x7f"  # no such ESC command
         + b"B"

@@ -229,14 +229,44 @@ def test_code_pages_print_the_glyph_of_the_mapped_unicode_character():
         (b"\x01", 0x8F, 0x253C),  # Katakana page: cross
     )
     for page, byte, cp in cases:
-        engine, a, _, _ = send(ESC + b"t" + page + bytes([byte]))
+        engine, a, _, _ = send(FS + b"." + ESC + b"t" + page + bytes([byte]))
         assert a.has(cp), hex(cp)
         assert rows(engine) == font_dots(a, cp), (page, hex(byte))
 
 
-def test_pc437_is_the_default_and_esc_at_restores_it():
-    engine, a, _, _ = send(ESC + b"t\x11" + ESC + b"@" + b"\xc9")
+def test_gb18030_is_the_power_on_mode_pc437_the_one_byte_page_and_esc_at_restores_both():
+    # Chinese at power-on, as modules sold in China start: GB18030 with no FS & first.
+    engine, a, _, cjk = send(b"\xd6\xd0")
+    assert rows(engine) == cjk_dots(cjk, cjk.unicode_index(ord("中")))
+    # FS . and ESC t 17 (PC866) are undone by ESC @: Kanji mode again...
+    engine, a, _, cjk = send(FS + b"." + ESC + b"t\x11" + ESC + b"@" + b"\xd6\xd0")
+    assert rows(engine) == cjk_dots(cjk, cjk.unicode_index(ord("中")))
+    # ... and PC437 once FS . leaves it; ESC t does not leave Kanji mode by itself.
+    engine, a, _, _ = send(ESC + b"t\x11" + ESC + b"@" + FS + b"." + b"\xc9")
     assert rows(engine) == font_dots(a, 0x2554)
+    engine, a, _, cjk = send(ESC + b"t\x11" + b"\xd6\xd0")
+    assert rows(engine) == cjk_dots(cjk, cjk.unicode_index(ord("中")))
+
+
+def test_the_one_byte_setting_starts_in_the_code_page_and_esc_at_returns_to_it():
+    from tillroll.settings import Settings
+
+    class Engine:
+        def set_density(self, percent):
+            pass
+
+        def set_speed(self, percent):
+            pass
+
+    layout, engine, a, _, cjk = make()
+    settings = Settings(None, Engine())
+    settings.set("chinese", 0)
+    layout.attach(settings, None)
+    buf = bytearray(b"\xc9" + FS + b"&" + b"\xd6\xd0\n" + ESC + b"@" + b"\xc9\n")
+    Parser(layout).feed(buf, 0, len(buf))
+    want = joined(font_dots(a, 0x2554), cjk_dots(cjk, cjk.unicode_index(ord("中")), 12))
+    assert rows(engine)[:24] == want
+    assert rows(engine)[24:] == font_dots(a, 0x2554)  # after ESC @: one-byte again
 
 
 def test_international_sets_replace_their_twelve_characters():
@@ -363,7 +393,9 @@ def test_printing_every_kind_of_character_allocates_nothing():
     engine.feed = lambda dots: None
     parser = Parser(layout)
     line = bytearray(
-        ESC
+        FS
+        + b"."
+        + ESC
         + b"t\x11"
         + b"\xc9\x8f"
         + ESC

@@ -1,19 +1,36 @@
-"""A power-cut scenario on the whole simulated module (firmware, engine, mechanism twin, PNGs),
-for tests/firmware/mp_journal_powercut.py.
+"""Power cuts on the whole simulated module (firmware, engine, mechanism twin), the way littlefs
+proves itself; driven by tests/powercut.py (`make powercut`) and tests/test_journal_powercut.py.
 
-Boot 1: three receipts, each followed by a GS ( H marker whose reply acknowledges it; the
-paper runs out in the middle of the second and is loaded again; a technician reprints the
-first. The flash may lose power at its Nth program or erase. Boot 2 starts the firmware on the
-same flash image and runs until nothing is left to print. Each boot writes its PNGs to a
-directory of its own; a receipt is told apart by its length in dot lines. In every boot the
-journal programs only whole, page-aligned pages and only clears bits (the flash model counts
-what it refuses and every attempt to set a bit).
+The scenario is a run of boots on one journal flash image and one state directory (where the
+journal's mark is kept): two boots that build a history of printed receipts until the region
+is full (each acknowledged by a GS ( H marker); a boot with three receipts, the paper running
+out in the middle of the second and loaded again, a technician's reprint of the first (it
+must drop the oldest block and erase it); a recovery boot; and a last boot that restarts and
+prints one more receipt. The power is cut at one program or erase of the first three boots
+(`cut`), cleanly or torn in a shape drawn from a seed; then the recovery boot is itself cut
+at one of its own operations (`recovery`, 0: not), and the last boot runs to the end.
+
+After that, over the prints of every boot (and what each cut left on the paper):
+
+- the journal mounts healthy: no gap, no damaged record, nothing lost or suspect;
+- every receipt whose marker was answered came out whole at least once;
+- no receipt came out whole twice without the COPY banners;
+- every print is, dot for dot, the original or the copy of one receipt printed without a
+  fault (a cut print: the beginning of one), compared on the dot lines latched into the head
+  (`receipt-NNNN.dots`), which heat and paper do not change; and each copy is the original's
+  dots between the two banners;
+- nothing is left interrupted, and the journal programmed whole pages only.
+
+Boots before the cut one are not run again: the state the reference run left after them
+(image, mark, prints, acknowledgements) is restored. `micropython powercut.py reference`
+runs the reference; `micropython powercut.py check CUT SEED RECOVERY RSEED` one cut point
+(a seed of -1: a clean cut), printing "ok ..." or raising.
 """
 
 import asyncio
 import gc
 import os
-import struct
+import sys
 
 from sim.board import SimBoard
 from sim.flash import NorFlash, PowerCut
@@ -24,20 +41,43 @@ from tillroll.journal import journal, record, recovery  # noqa: F401  compiled b
 # module's buffers, so one boot after another finds the heap in one piece again.
 
 FONTS = os.getenv("TILLROLL_FONTS") or "firmware/fonts"
-IMAGE = "/tmp/tillroll-powercut.bin"
-OUT = "/tmp/tillroll-powercut"
+ROOT = os.getenv("TILLROLL_POWERCUT") or "/tmp/tillroll-powercut"
+IMAGE = ROOT + "/journal.bin"
+STATE = ROOT + "/state"
+MARK = STATE + "/journal.mark"
 BLOCKS = const(3)
 _STEPS_MAX = const(20000)
+_LINE = const(48)
+
+# Off only to show that the other checks catch a deliberate bug on their own.
+HEALTH = os.getenv("TILLROLL_SWEEP_HEALTH") != "0"
+
+HISTORY = (tuple(range(1, 10)), tuple(range(10, 19)))
+MAIN = (31, 32, 33)
+LAST = 40
+BOOTS = ("history 1", "history 2", "main", "recovery", "last")
+
+
+class _Clock:
+    """A receipt's time, fixed: records, and so the shapes tears take of them, are the same in
+    every run."""
+
+    @staticmethod
+    def time():
+        return 1767225600
+
+
+journal.time = _Clock
 
 
 def receipt(k: int) -> bytes:
-    return (
-        b"\x1b@R%d\n" % k
-        + b"line\n" * k
-        + b"\x1dV\x00"
-        + b"\x1d(H\x06\x00\x30\x30"
-        + b"ID%02d" % k
-    )
+    """Receipt k and the GS ( H marker that acknowledges it. History receipts are mostly
+    commands that print nothing (ESC ! 0), so they fill the flash with few dot lines."""
+    if k < 30:
+        body = b"\x1b@H%d\n" % k + b"\x1b!\x00" * 130 + b"paid\n"
+    else:
+        body = b"\x1b@R%d\n" % k + b"line %d\n" % k * (k % 10 + 1)
+    return body + b"\x1dV\x00" + b"\x1d(H\x06\x00\x30\x30" + b"ID%02d" % k
 
 
 class Sender:
@@ -78,49 +118,87 @@ def _no_kill():
     pass
 
 
-def _clean(path):
+def mkdirs(path):
+    at = ""
+    for part in path.split("/"):
+        if not part:
+            continue
+        at += "/" + part
+        try:
+            os.mkdir(at)
+        except OSError:
+            pass
+
+
+def clean(path):
     try:
         names = os.listdir(path)
     except OSError:
-        os.mkdir(path)
+        mkdirs(path)
         return
     for name in names:
         entry = path + "/" + name
         try:
             os.remove(entry)
         except OSError:  # a folder, such as the sim's flash folder for NV logos
-            _clean(entry)
+            clean(entry)
             os.rmdir(entry)
 
 
-def heights(path):
-    """Dot lines of each receipt PNG in a directory, in the order they came out."""
-    out = []
-    for name in sorted(os.listdir(path)):
-        if name.startswith("receipt-") and name.endswith(".png"):
-            with open(path + "/" + name, "rb") as f:
-                head = f.read(24)
-            out.append(struct.unpack(">I", head[20:24])[0])
-    return out
+_CHUNK = bytearray(1024)
+
+
+def copy(src_path, dst_path) -> bool:
+    """Copy a file a KiB at a time; without a source, remove the destination."""
+    try:
+        src = open(src_path, "rb")
+    except OSError:
+        try:
+            os.remove(dst_path)
+        except OSError:
+            pass
+        return False
+    with src, open(dst_path, "wb") as dst:
+        mv = memoryview(_CHUNK)
+        while True:
+            n = src.readinto(_CHUNK)
+            if not n:
+                break
+            dst.write(mv[:n])
+    return True
+
+
+def size(path) -> int:
+    try:
+        return os.stat(path)[6]
+    except OSError:
+        return -1
 
 
 class Boot:
-    def __init__(self, out, cut_at=0, torn=False):
-        _clean(out)
+    """One power-on of the module on the image and state directory, printing into `out`."""
+
+    def __init__(self, out, cut_at=0, seed=-1, app_class=App):
+        clean(out)
+        self.out = out
         gc.collect()
         self.board = SimBoard(
             out_dir=out,
             font_dir=FONTS,
+            state_dir=STATE,
             journal_path=IMAGE,
             journal_blocks=BLOCKS,
             cut_at=cut_at,
-            torn=torn,
+            torn=seed >= 0,
+            tear_seed=seed if seed >= 0 else 0,
+            keep_dots=True,
         )
         self.flash = self.board.journal_flash
         self.flash.on_cut = _no_kill  # the cut ends this boot, not the process of the sweep
-        self.app = App(self.board)
-        self.acked = []  # marker ids answered
-        self.numbers = {}  # the journal's number of each acknowledged receipt
+        self.app = app_class(self.board)
+        self.acked = []  # receipts whose marker was answered
+        self.went = False  # the power went during this boot
+        self.status = None  # the journal's status once started
 
     def idle(self) -> bool:
         app = self.app
@@ -142,18 +220,12 @@ class Boot:
                 return
         rec = self.app.recovery
         raise AssertionError(
-            "the module never came to rest: queue %d, pending %r, requests %r, interrupted %r, "
-            "fault %d, link hold %r reading %r, units %d, receipts %r"
+            "the module never came to rest: queue %d, pending %r, requests %r, interrupted %r"
             % (
                 len(self.app.engine.queue),
                 rec._pending,
                 rec._requests,
-                self.app.journal.interrupted_numbers(),
-                rec._fault,
-                self.app.link.hold,
-                self.app.link.reading,
-                rec.units(),
-                [(n, self.app.journal.info(n)) for n in self.app.journal.numbers()][-3:],
+                rec.journal.interrupted_numbers(),
             )
         )
 
@@ -162,18 +234,29 @@ class Boot:
         await self.app.receive(s)
         if s.replies:
             self.acked.append(k)
-            self.numbers[k] = self.app.journal.last_acknowledged()
         if self.flash.dead:
             raise PowerCut("while receiving")
 
-    async def scenario(self):
-        app = self.app
-        app.start()
-        await self.settle()  # boot: copies of what a power cut interrupted come first
-        await self.send(1)
+    def _start(self):
+        j = self.app.journal
+        self.status = j.status() if j is not None else {"mounted": False}
+        self.app.start()
+
+    async def history(self, ids):
+        self._start()
         await self.settle()
-        self.board.paper.remaining = 40  # the roll ends in the middle of receipt 2
-        sending = asyncio.create_task(self.send(2))  # it waits for its ID: printed
+        for k in ids:
+            await self.send(k)
+            await self.settle()
+
+    async def main(self):
+        app = self.app
+        self._start()
+        await self.settle()  # boot: copies of what a power cut interrupted come first
+        await self.send(MAIN[0])
+        await self.settle()
+        self.board.paper.remaining = 40  # the roll ends in the middle of the second receipt
+        sending = asyncio.create_task(self.send(MAIN[1]))  # it waits for its ID: printed
         for _ in range(_STEPS_MAX):
             await asyncio.sleep_ms(1)
             if app.engine.status.flags & 1 or self.flash.dead:
@@ -183,13 +266,21 @@ class Boot:
         self.board.paper.remaining = 113000
         await sending
         await self.settle()
-        await self.send(3)
+        await self.send(MAIN[2])
         await self.settle()
-        app.recovery.reprint(self.numbers[1])
+        # the technician reprints the first: its number is the one the journal gave it
+        first = [n for n in app.journal.numbers() if app.journal.first_line(n) == "R%d" % MAIN[0]]
+        app.recovery.reprint(first[-1])
         await self.settle()
 
-    async def restart(self):
-        self.app.start()
+    async def recover(self):
+        self._start()
+        await self.settle()
+
+    async def last(self):
+        self._start()
+        await self.settle()
+        await self.send(LAST)
         await self.settle()
 
     def run(self, coro):
@@ -197,7 +288,10 @@ class Boot:
         try:
             asyncio.run(coro)
         except PowerCut:
-            pass
+            self.went = True
+        if self.flash.dead:  # (a cut inside a task that carried on, the recovery's, counts)
+            self.went = True
+            self.board.paper.dots_so_far(self.out + "/cut.dots")
         asyncio.new_event_loop()  # the old tasks go, and the module with them
         # asyncio keeps the last task that died with an error (a PowerCut) for its handler:
         # let it go too, or it holds the whole old module.
@@ -205,108 +299,313 @@ class Boot:
         if context is not None:
             context["exception"] = None
             context["future"] = None
+        f = self.flash
+        assert f.refused == 0 and f.overwrites == 0, "programs refused %d, bits set again %d" % (
+            f.refused,
+            f.overwrites,
+        )
+        self.ops = f.ops
+        self.shape = f.tear.shape if f.tear is not None and self.went else None
         self.board.close()
+        self.board = None
+        self.app = None
+        self.flash = None
 
 
-def boot(out, scenario=True, cut_at=0, torn=False):
-    b = Boot(out, cut_at, torn)
-    b.run(b.scenario() if scenario else b.restart())
+def _scenario(boot, i):
+    if i < 2:
+        return boot.history(HISTORY[i])
+    if i == 2:
+        return boot.main()
+    if i == 3:
+        return boot.recover()
+    return boot.last()
+
+
+def run_boot(i, out, cut_at=0, seed=-1, app_class=App):
+    b = Boot(out, cut_at, seed, app_class)
+    b.run(_scenario(b, i))
+    gc.collect()
     return b
 
 
-def whole_pages(flash, where):
-    assert flash.refused == 0 and flash.overwrites == 0, (
+# ---- the images every print is compared with ---------------------------------------------
+
+
+def _rows(path):
+    n = size(path)
+    return n // _LINE if n > 0 else 0
+
+
+def _same(path_a, start_a, path_b, start_b, rows) -> bool:
+    """Whether `rows` dot lines of a from row start_a equal those of b from row start_b."""
+    buf_a = bytearray(_LINE * 16)
+    buf_b = bytearray(_LINE * 16)
+    with open(path_a, "rb") as fa, open(path_b, "rb") as fb:
+        fa.seek(start_a * _LINE)
+        fb.seek(start_b * _LINE)
+        left = rows
+        while left > 0:
+            k = left if left < 16 else 16
+            ma = memoryview(buf_a)[: k * _LINE]
+            mb = memoryview(buf_b)[: k * _LINE]
+            fa.readinto(ma)
+            fb.readinto(mb)
+            if ma != mb:
+                return False
+            left -= k
+    return True
+
+
+def _body(path):
+    """Rows of a print up to its last dot line with a dot in it."""
+    n = _rows(path)
+    row = bytearray(_LINE)
+    last = 0
+    with open(path, "rb") as f:
+        for i in range(n):
+            f.readinto(row)
+            for c in row:
+                if c:
+                    last = i + 1
+                    break
+    return last
+
+
+def images(app_class=App):
+    """Print every receipt of the scenario once without a fault, then again as a copy, on a
+    module of its own: IMG/o-K.dots and IMG/c-K.dots. Check that each copy is the original's
+    dot lines between the same two banners."""
+    img = ROOT + "/img"
+    clean(img)
+    ids = HISTORY[0] + HISTORY[1] + MAIN + (LAST,)
+    global IMAGE, STATE
+    keep = IMAGE, STATE
+    IMAGE, STATE = ROOT + "/img-journal.bin", ROOT + "/img-state"
+    try:
+        os.remove(IMAGE)
+    except OSError:
+        pass
+    clean(STATE)
+    try:
+        for at in range(0, len(ids), 6):  # a few at a time: the journal must not fill up
+            try:
+                os.remove(IMAGE)
+            except OSError:
+                pass
+            clean(STATE)
+            b = Boot(ROOT + "/img-out", app_class=app_class)
+            b.run(_originals_and_copies(b, ids[at : at + 6]))
+            prints = sorted(n for n in os.listdir(b.out) if n.endswith(".dots"))
+            for j, k in enumerate(ids[at : at + 6]):
+                copy(b.out + "/" + prints[2 * j], img + "/o-%d.dots" % k)
+                copy(b.out + "/" + prints[2 * j + 1], img + "/c-%d.dots" % k)
+            gc.collect()
+    finally:
+        IMAGE, STATE = keep
+    top = -1
+    for k in ids:
+        o, c = img + "/o-%d.dots" % k, img + "/c-%d.dots" % k
+        body = _body(o)
+        assert body > 0, "receipt %d printed nothing" % k
+        if top < 0:  # the top banner: what comes before the original's dot lines in a copy
+            for at in range(_rows(c) - body + 1):
+                if _same(c, at, o, 0, body):
+                    top = at
+                    break
+            assert top > 0, "no copy holds its original's dot lines"
+        assert _same(c, top, o, 0, body), "the copy of %d is not its original's dots" % k
+        first = img + "/c-%d.dots" % ids[0]
+        assert _same(c, 0, first, 0, top), "the copy of %d has another top banner" % k
+    return ids
+
+
+async def _originals_and_copies(boot, ids):
+    app = boot.app
+    boot._start()
+    await boot.settle()
+    for k in ids:
+        await boot.send(k)
+        await boot.settle()
+        app.recovery.reprint(app.journal.numbers()[-1])
+        await boot.settle()
+
+
+def classify(path, ids):
+    """(k, kind, whole): the receipt a print is of, 'original' or 'copy', and whether all
+    its dot lines with a dot came out; a cut print is the beginning of one. Raises if it is
+    neither, dot for dot."""
+    img = ROOT + "/img"
+    n = _rows(path)
+    for k in ids:
+        for kind in ("original", "copy"):
+            ref = img + ("/o-%d.dots" if kind == "original" else "/c-%d.dots") % k
+            if n <= _rows(ref) and _same(path, 0, ref, 0, n):
+                return k, kind, n >= _body(ref)
+    raise AssertionError("%s (%d dot lines) is no receipt's print, dot for dot" % (path, n))
+
+
+# ---- the reference run and the checks ------------------------------------------------------
+
+
+def _snap(tag):
+    mkdirs(ROOT + "/snap")
+    copy(IMAGE, ROOT + "/snap/%s.bin" % tag)
+    copy(MARK, ROOT + "/snap/%s.mark" % tag)
+
+
+def _unsnap(tag):
+    mkdirs(STATE)
+    copy(ROOT + "/snap/%s.bin" % tag, IMAGE)
+    copy(ROOT + "/snap/%s.mark" % tag, MARK)
+
+
+def reference(app_class=App):
+    """The scenario without a cut: each boot's operations, acknowledgements and prints, and
+    the state after it (ROOT/snap/after-I, ROOT/ref-I)."""
+    images(app_class)
+    try:
+        os.remove(IMAGE)
+    except OSError:
+        pass
+    clean(STATE)
+    _snap("after--1")
+    ops = []
+    for i in range(len(BOOTS)):
+        b = run_boot(i, ROOT + "/ref-%d" % i, app_class=app_class)
+        assert not b.went and b.status["healthy"], (BOOTS[i], b.status)
+        with open(ROOT + "/ref-%d/acked" % i, "w") as f:
+            f.write(" ".join(str(k) for k in b.acked))
+        ops.append(b.ops)
+        _snap("after-%d" % i)
+    with open(ROOT + "/ops", "w") as f:
+        f.write(" ".join(str(n) for n in ops))
+    print("operations %s" % " ".join(str(n) for n in ops))
+    return ops
+
+
+def _ref_ops():
+    with open(ROOT + "/ops") as f:
+        return [int(n) for n in f.read().split()]
+
+
+def _acked(path):
+    with open(path) as f:
+        return [int(k) for k in f.read().split()]
+
+
+def check(cut, seed, rcut, rseed, app_class=App):
+    """One cut point: the scenario from the state before the boot that holds operation
+    `cut` (1-based, over the history and main boots), that boot cut there, the recovery boot
+    cut at its operation `rcut` (0: not cut), the last boot; then every check. Returns a
+    line for the report."""
+    ops = _ref_ops()
+    where = "cut %d%s" % (cut, "" if seed < 0 else " torn (seed %d)" % seed)
+    if rcut:
+        where += ", recovery cut %d%s" % (rcut, "" if rseed < 0 else " torn (seed %d)" % rseed)
+    base = 0
+    i = 0
+    while i < 3 and cut > base + ops[i]:
+        base += ops[i]
+        i += 1
+    assert i < 3, "cut %d is past the scenario's first three boots" % cut
+    _unsnap("after-%d" % (i - 1))
+    prints = []  # (boot, path)
+    acked = []
+    for before in range(i):
+        prints += [
+            ROOT + "/ref-%d/%s" % (before, n)
+            for n in sorted(os.listdir(ROOT + "/ref-%d" % before))
+            if n.endswith(".dots")
+        ]
+        acked += _acked(ROOT + "/ref-%d/acked" % before)
+    shapes = []
+    boots = ((i, cut - base, seed), (3, rcut, rseed), (4, 0, -1))
+    for n, (boot, at, s) in enumerate(boots):
+        b = run_boot(boot, ROOT + "/run-%d" % n, at, s, app_class)
+        if at and n == 1 and not b.went:  # a recovery with fewer operations: not cut
+            where = where[: where.index(", recovery cut")] + ", recovery not cut (%d ops)" % b.ops
+        elif at:
+            assert b.went, "%s: %s ended before its cut" % (where, BOOTS[boot])
+            shapes.append(b.shape or "clean")
+        if n:
+            assert b.status["mounted"], (where, BOOTS[boot], b.status)
+            assert b.status["healthy"] or not HEALTH, (where, BOOTS[boot], b.status)
+        acked += b.acked
+        for name in sorted(os.listdir(b.out)):
+            if name.endswith(".dots") and name != "cut.dots":
+                prints.append(b.out + "/" + name)
+        if b.went:
+            prints.append(b.out + "/cut.dots")
+        # Each boot's prints are kept apart: the next boot cleans only its own folder.
+    ids = HISTORY[0] + HISTORY[1] + MAIN + (LAST,)
+    whole = {}
+    unmarked = {}
+    compared = 0
+    for path in prints:
+        if _rows(path) == 0:
+            continue
+        k, kind, done = classify(path, ids)
+        compared += 1
+        if done:
+            whole[k] = whole.get(k, 0) + 1
+            if kind == "original":
+                unmarked[k] = unmarked.get(k, 0) + 1
+    for k in acked:
+        assert whole.get(k, 0) >= 1, "%s: receipt %d acknowledged, never came out whole" % (
+            where,
+            k,
+        )
+    for k, n in unmarked.items():
+        assert n == 1, "%s: receipt %d came out whole %d times without COPY" % (where, k, n)
+    assert LAST in acked, "%s: the last boot's receipt was not acknowledged" % where
+    # The journal after the last boot: mounted, healthy, nothing left to print again.
+    f = NorFlash(IMAGE, BLOCKS)
+    j = journal.Journal(f, MARK)
+    assert j.mount(), (where, j.error)
+    s = j.status()
+    f.close()
+    assert s["healthy"] or not HEALTH, (where, s["problem_texts"])
+    assert not j.interrupted_numbers(), (where, "left interrupted", j.interrupted_numbers())
+    return "ok %s: %d prints compared, %d acknowledged, tears %s" % (
         where,
-        "programs refused %d, bits set again %d" % (flash.refused, flash.overwrites),
+        compared,
+        len(acked),
+        "; ".join(shapes) if shapes else "-",
     )
 
 
-def _history():
-    """A journal already full of printed receipts, so the scenario must drop the oldest block
-    and erase it: its cuts include a block change and a reclaim."""
-    try:
-        os.remove(IMAGE + ".base")
-    except OSError:
-        pass
-    flash = NorFlash(IMAGE + ".base", BLOCKS)
-    j = journal.Journal(flash)
-    assert j.mount()
-    data = b"\x1b@History\n" + b"past receipt line\n" * 24 + b"\x1dV\x00"
-    log = j.log
-    while len(log.order) < BLOCKS or log.head_at < log.block_size - 300:
-        j.text(data, 0, len(data))
-        j.printed(j.end(record.CUT))
-    whole_pages(flash, "history")
-    flash.close()
+def recovery_ops(cut, seed, app_class=App):
+    """The operations of the recovery boot after a cut (it runs uncut)."""
+    ops = _ref_ops()
+    base = 0
+    i = 0
+    while i < 3 and cut > base + ops[i]:
+        base += ops[i]
+        i += 1
+    _unsnap("after-%d" % (i - 1))
+    run_boot(i, ROOT + "/run-0", cut - base, seed, app_class)
+    return run_boot(3, ROOT + "/run-1", 0, -1, app_class).ops
 
 
-def _fresh_image():
-    with open(IMAGE + ".base", "rb") as src, open(IMAGE, "wb") as dst:
-        dst.write(src.read())
+def _app(name):
+    if name == "commit-first":
+        import bugs  # a deliberate bug the sweep must catch
 
-
-def reference():
-    """The scenario without a cut: its flash operations and each receipt's length on paper,
-    as printed (k: original) and as a copy (-k)."""
-    _history()
-    _fresh_image()
-    try:
-        os.mkdir(OUT)
-    except OSError:
-        pass
-    b = boot(OUT + "/ref")
-    whole_pages(b.flash, "reference")
-    o1, o2, c2, o3, c1 = heights(OUT + "/ref")
-    banners = c1 - o1
-    assert c2 - o2 == banners, (c1, o1, c2, o2)
-    table = {o1: 1, o2: 2, o3: 3, c1: -1, c2: -2, o3 + banners: -3}
-    assert len(table) == 6, table  # every kind of print tells itself apart by its length
-    assert b.acked == [1, 2, 3], b.acked
-    return b.flash.ops, table
-
-
-def check(cut, torn, table):
-    """Cut at one operation, restart, and check what came out and what the journal holds."""
-    _fresh_image()
-    where = "cut %d%s" % (cut, " torn" if torn else "")
-    first = boot(OUT + "/b1", True, cut, torn)
-    acked = first.acked
-    whole_pages(first.flash, where)
-    first = None  # a board's heap holds one module at a time
-    second = boot(OUT + "/b2", False)
-    whole_pages(second.flash, where + ", after the restart")
-    j = second.app.journal
-    status = j.status()
-    assert status["mounted"] and status["problems"] == 0, (where, status)
-    originals = {}
-    copies = {}
-    for h in heights(OUT + "/b1") + heights(OUT + "/b2"):
-        assert h in table, (where, "a print of %d dot lines is no whole receipt" % h)
-        k = table[h]
-        if k > 0:
-            originals[k] = originals.get(k, 0) + 1
-        else:
-            copies[-k] = copies.get(-k, 0) + 1
-    for k in acked:
-        assert originals.get(k, 0) + copies.get(k, 0) >= 1, (where, "receipt %d lost" % k)
-    for k, n in originals.items():
-        assert n == 1, (where, "receipt %d printed %d times unmarked" % (k, n))
-    for n in j.numbers():
-        assert j.state(n) != 3, (where, "receipt %d still interrupted" % n)  # INTERRUPTED
-    return where
-
-
-def sweep(first, last, torn):
-    """Check cut points first..last (1-based, clipped to the scenario's operations)."""
-    ops, table = reference()
-    print("operations %d" % ops)
-    for cut in range(first, (last if last < ops else ops) + 1):
-        print("ok", check(cut, torn, table))
-        gc.collect()
+        return bugs.commit_first_app
+    return App
 
 
 if __name__ == "__main__":
-    # micropython powercut.py FIRST LAST [torn]
-    import sys
-
-    sweep(int(sys.argv[1]), int(sys.argv[2]), len(sys.argv) > 3 and sys.argv[3] == "torn")
+    # micropython powercut.py reference [BUG]
+    # micropython powercut.py check CUT SEED RCUT RSEED [BUG]   (RCUT -1: every recovery op)
+    args = sys.argv[1:]
+    if args[0] == "reference":
+        reference(_app(args[1] if len(args) > 1 else ""))
+    else:
+        cut, seed, rcut, rseed = (int(a) for a in args[1:5])
+        app = _app(args[5] if len(args) > 5 else "")
+        if rcut < 0:
+            print("recovery operations %d" % recovery_ops(cut, seed, app))
+        else:
+            print(check(cut, seed, rcut, rseed, app))

@@ -10,7 +10,8 @@ mechanism's datasheet profile; the engine never builds a pin itself. For each do
 - picks the motor's speed: as fast as the ramp allows, no faster than heating the line needs,
   and slow enough to decelerate in time for any denser line in the look-ahead window;
 - computes the pulse from supply, head temperature and heat history (the first activation after
-  a pause gets the longer pulse a cooled head needs, and a window of its own for it), and hands
+  a pause gets the longer pulse a cooled head needs, the line runs slow enough for it, and the
+  look-ahead slows the motor in time for such lines ahead), and hands
   the head driver the line's strobe plan and the motor its steps; the driver shifts each group
   while the one before it heats, so the next data is ready when the current pulse ends.
 
@@ -66,12 +67,10 @@ _STOP_C = const(20)  # head temperatures + 40 (T_MIN): the thermistor table's in
 _RESUME_C = const(21)
 _LOW_WATER = const(22)  # producers are woken once this many slots are free
 _STEP_AT = const(23)  # where the next line's step periods go in _steps
-_PRE = const(24)  # 1: the head has heat history, so blank lines before black ones pre-heat
-_PREHEATS = const(25)
-_HALF = const(26)  # 1: the last step lay between the ramp entries _RAMP - 1 and _RAMP
-_LAST = const(27)  # the last step's period (us); 0: at rest
-_FLOOR = const(28)  # no step is faster than this (supply, speed setting)
-_STATE = const(29)
+_HALF = const(24)  # 1: the last step lay between the ramp entries _RAMP - 1 and _RAMP
+_LAST = const(25)  # the last step's period (us); 0: at rest
+_FLOOR = const(26)  # no step is faster than this (supply, speed setting)
+_STATE = const(27)
 
 
 class Engine:
@@ -108,7 +107,9 @@ class Engine:
         state[_LOW_WATER] = slots // 4
         self._ramp = array("H", m.ramp())
         self._top = len(self._ramp) - 1
-        self._rated_step_us = 1000000 // m.max_pps(m.RATED_MV)
+        # Periods round up: a step a fraction of a microsecond short is faster than the rating.
+        pps = m.max_pps(m.RATED_MV)
+        self._rated_step_us = (1000000 + pps - 1) // pps
         s = m.STEPS_PER_LINE
         state[_WINDOW] = (len(self._ramp) + s - 1) // s + 1
         kmax = (m.DOTS + self._cap_floor - 1) // self._cap_floor
@@ -125,7 +126,6 @@ class Engine:
         # Each line's step periods for the motor driver, which plays them step by step: the
         # speed follows the ramp within a line too. A line's periods stay put while in flight.
         self._steps = array("H", [0] * (in_flight * s))
-        state[_PRE] = 1 if m.HISTORY is not None else 0
         state[_RAMP] = 0
         state[_IDLE] = _IDLE_US
         state[_SINCE] = _CHECK_US
@@ -157,11 +157,6 @@ class Engine:
     def divisions(self) -> int:
         """Sum of ceil(black / cap) a line: the least possible strobes."""
         return self._st[_DIVISIONS]
-
-    @property
-    def preheats(self) -> int:
-        """Blank or fed lines that pre-heated the black line after them (history control)."""
-        return self._st[_PREHEATS]
 
     @property
     def pulse_us(self) -> int:
@@ -272,7 +267,7 @@ class Engine:
             cap = self._cap_floor
         self._st[_CAP] = cap
         pps = m.max_pps(mv)
-        floor = 1000000 // pps if pps > 0 else 65535
+        floor = (1000000 + pps - 1) // pps if pps > 0 else 65535
         slowest = self._rated_step_us * 100 // self.speed
         if slowest > floor:
             floor = slowest

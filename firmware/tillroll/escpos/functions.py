@@ -60,10 +60,10 @@ class Function:
                 if self._into.done:
                     self.done = True
             elif self._store == _QR:
-                gfx.qr_len = _store(gfx.qr_data, gfx.qr_len, buf, i, end)
+                gfx.qr_len = store_data(gfx.qr_data, gfx.qr_len, buf, i, end)
                 i = end
             elif self._store == _PDF417:
-                gfx.pdf417_len = _store(gfx.pdf417_data, gfx.pdf417_len, buf, i, end)
+                gfx.pdf417_len = store_data(gfx.pdf417_data, gfx.pdf417_len, buf, i, end)
                 i = end
             elif self._logo:
                 gfx.logos.write(memoryview(buf)[i:end])
@@ -170,11 +170,10 @@ class Function:
         elif fn == 70:
             p.truncated = bool(n & 1)  # 0 standard, 1 truncated (48/49 read the same way)
         elif fn == 81 and gfx.pdf417_len > 0:
-            if p.encode(gfx.pdf417_data, gfx.pdf417_len):
-                gfx.print_pdf417()
+            gfx.print_pdf417()
 
 
-def _store(store, at: int, buf, i: int, end: int) -> int:
+def store_data(store, at: int, buf, i: int, end: int) -> int:
     """Symbol data buf[i:end] appended to `store` at `at`; the new length, or -1 once it is
     more than the store holds (the symbol prints nothing)."""
     n = end - i

@@ -62,6 +62,7 @@ _PARAMS = {
     _k(_ESC, 0x55): 1,  # ESC U    unidirectional printing
     _k(_ESC, 0x56): 1,  # ESC V    90 degree rotation
     _k(_ESC, 0x57): 8,  # ESC W    page mode area
+    _k(_ESC, 0x5A): 5,  # ESC Z    2D symbol (v r k nL nH, then data)
     _k(_ESC, 0x5C): 2,  # ESC \    relative position
     _k(_ESC, 0x61): 1,  # ESC a    justification
     _k(_ESC, 0x63): 2,  # ESC c 3/4/5 n  paper sensors, panel buttons
@@ -91,11 +92,13 @@ _PARAMS = {
     _k(_GS, 0x54): 1,  # GS T     print position to line start
     _k(_GS, 0x56): 1,  # GS V     cut (m, and n for m >= 65)
     _k(_GS, 0x57): 2,  # GS W     print area width
+    _k(_GS, 0x5A): 1,  # GS Z     2D symbol type for ESC Z
     _k(_GS, 0x5C): 2,  # GS \     relative vertical position (page mode)
     _k(_GS, 0x5E): 3,  # GS ^     execute macro
     _k(_GS, 0x61): 1,  # GS a     automatic status back
     _k(_GS, 0x62): 1,  # GS b     smoothing
     _k(_GS, 0x66): 1,  # GS f     HRI font
+    _k(_GS, 0x67): 4,  # GS g 0/2 maintenance counter (fn m nL nH)
     _k(_GS, 0x68): 1,  # GS h     barcode height
     _k(_GS, 0x6B): 1,  # GS k     barcode (m, then data by form)
     _k(_GS, 0x72): 1,  # GS r     status
@@ -188,6 +191,8 @@ _GS_HRI_FONT = const(0x1D66)
 _GS_BAR_HEIGHT = const(0x1D68)
 _GS_BAR_WIDTH = const(0x1D77)
 _FS_PRINT_NV = const(0x1C70)
+_GS_2D_TYPE = const(0x1D5A)
+_ESC_2D = const(0x1B5A)
 _L = const(0x4C)  # GS ( L, GS 8 L: graphics
 _K = const(0x6B)  # GS ( k: 2D symbols
 _BLOCK = const(0x10000)
@@ -199,6 +204,7 @@ _DLE_EOT_A = const(0x1000A)  # DLE EOT 7/8: a
 _GS_ASB = const(0x1D61)
 _GS_STATUS = const(0x1D72)
 _GS_ID = const(0x1D49)
+_GS_COUNTER = const(0x1D67)
 _ESC_PAPER = const(0x1B76)
 _ESC_SELECT = const(0x1B3D)
 _DLE_EOT = const(0x1004)
@@ -351,6 +357,34 @@ class Parser:
                 self._off = 0
         return i
 
+    def cut_off(self) -> bool:
+        """The sender's connection ended: drop the command it left unfinished, so nothing of
+        it is read into the next sender's bytes. Its data never reaches its end: a barcode,
+        QR code or bit image of half its data does not print, a logo being defined is not
+        kept; the rows of an image that printed stay on the paper. True if a command was cut
+        off (even its prefix alone)."""
+        state = self._state
+        if state == _TEXT or state == _OFF:
+            return False
+        self._state = _TEXT
+        self._sink = None
+        self._repeat = 0
+        if self._gfx is not None:
+            self._gfx.cut_off()
+        return True
+
+    def restart(self):
+        """A new connection: a clean parser and the print modes a job starts with, as after
+        ESC @, and selected (ESC = 1). Persisted settings (density, speed) stay; so do NV
+        logos."""
+        self.cut_off()
+        self._state = _TEXT
+        self._off = 0
+        self.boundary = 0
+        self._out.reset()
+        if self._gfx is not None:
+            self._gfx.restart()
+
     def abort(self):
         """The host cleared its data (DLE DC4 fn 8, DLE ENQ 2): drop the command being read,
         the graphics being printed and the line being built."""
@@ -381,6 +415,8 @@ class Parser:
             if not left:
                 sink.end()
                 self._state = _TEXT
+            elif sink.done and self._key == _GS_K_B:
+                self._state = _TEXT  # GS k: after a Code 39 stop '*' the data is text (Epson)
             elif sink.done:
                 self._skip_data(left, self._blocks, _BLOCK)  # more data than the sink takes
         elif sink.done:
@@ -495,6 +531,9 @@ class Parser:
             if not a[0] & 1:
                 self._state = _OFF
                 self._off = 0
+        elif key == _GS_COUNTER:
+            if self.host is not None:
+                self.host.counter(a[0] & 0x0F, a[2] | a[3] << 8)
         elif (key == _GS_ASB or key == _GS_STATUS or key == _GS_ID or key == _ESC_PAPER) and (
             self.host is not None
         ):
@@ -620,6 +659,8 @@ class Parser:
             self._skip_data(columns * (3 if a[0] >= 32 else 1))
         elif key == _GS_DOWNLOAD_IMAGE:
             self._skip_data(a[0] * a[1] * 8)
+        elif key == _ESC_2D:
+            self._skip_data(a[3] | (a[4] << 8))
         elif key == _GS_BARCODE:
             if a[0] <= 6:
                 self._skip_to_nul(_TEXT_DATA_MAX + 1)
@@ -690,6 +731,11 @@ class Parser:
             g.barcode.hri_font = a[0] & 1
         elif key == _FS_PRINT_NV:
             g.print_nv(a[0], a[1])
+        elif key == _GS_2D_TYPE:
+            if a[0] <= 2 or 48 <= a[0] <= 50:
+                g.code2d = a[0] & 0x0F
+        elif key == _ESC_2D:  # ESC Z v r k nL nH: the older 2D symbol command
+            self._to_sink(g.symbol_2d(a[0], a[1], a[2]), a[3] | (a[4] << 8))
         elif key == _FS_NV_IMAGES:
             if a[0]:  # n 1-255; FS q 0 leaves the images as they are
                 g.nv_begin()

@@ -49,6 +49,13 @@ class RealTime:
         self.pulse_enabled = True  # GS ( D a = 1: DLE DC4 fn 1
         self.power_off_enabled = False  # GS ( D a = 2: DLE DC4 fn 2
 
+    def restart(self):
+        """A new connection: no command half scanned, and GS ( D's settings back to their
+        defaults (Epson keeps them until ESC @ or a reset)."""
+        self._state = _IDLE
+        self.pulse_enabled = True
+        self.power_off_enabled = False
+
     def enable(self, a: int, b: int):
         """GS ( D m = 20: enable (b 1/49) or disable (b 0/48) the real-time command a."""
         on = b == 1 or b == 49

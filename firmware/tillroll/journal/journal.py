@@ -4,17 +4,22 @@
 The link hands in bytes as they arrive (`text`/`raw`: card numbers are masked on the way) and
 ends a receipt at its boundary (`end`); once `end` returns, the receipt is durable and may be
 acknowledged. The recovery side records what happened to it on paper (`printed`,
-`interrupted`) and reads it back for a reprint (`chunks`). The technician's view is `list`,
-`first_line` and `status`. The region is mounted, never formatted: a region that does not
-mount is reported and the module prints without the journal.
+`interrupted`) and reads it back for a reprint (`chunks`). The technician's view is `page`
+(or `rows`), `read`, `first_line` and `status`, a page at a time whatever the journal holds.
+The region is mounted, never formatted: a region that does not mount is reported and the
+module prints without the journal. Damage found while mounting is reported as what it costs:
+the receipts (by number) lost or suspect, with the help of the mark the board keeps apart from
+the region (`mark.py`).
 """
 
 import struct
 import time
+from array import array
 
 from ..native import load
 from . import record as r
 from .log import Full, Log
+from .mark import Mark
 from .mask import CardMask
 
 load(__file__, globals())  # its hot loops: journal.vpy
@@ -45,32 +50,60 @@ _F = const(7)
 _EPOCH_2024 = const(1704067200)
 _WARN_PERCENT = const(90)
 _ROOM_BYTES = const(1024)
+_PAGE = const(16)  # receipts a listing page holds by default
+_KEPT = const(16)  # receipt numbers (or ranges) named in the status, the first ones
 
 
 class Journal:
-    def __init__(self, dev):
+    def __init__(self, dev, mark_path=None):
         self.log = Log(dev)
+        # The last receipt acknowledged, the first kept and the block being erased, kept on
+        # the board's filesystem: what a damaged region can no longer tell.
+        self.mark = Mark(mark_path) if mark_path else None
+        self.mark_error = None
+        self.lost = []  # receipt numbers lost to damage: [first, last] ranges
+        self.suspect = []  # receipts kept with bytes, or their end, missing
+        self._last_data = 0  # receipt of the last DATA record read while mounting
+        self._seen = 0  # the highest receipt number any record names
+        self._ends = None
         self.mounted = False
         self.error = None
         self.offline = False  # full of unprinted receipts: take no more data
-        self._ix = []
+        self._ix = array("i")  # _F words a receipt: 4 bytes a field on any port
         self._open = -1  # index position of the receipt being received
+        self._finishing = 0  # the receipt whose print or cancellation is being recorded
         self.next_number = 1
         self._page = bytearray(r.PAYLOAD_MAX)
         self._fill = 0
         self._tp = bytearray(12)
         self.mask = CardMask(self._put)
+        self.wall = None  # Unix seconds, 0 while unknown (service.wall); None: time.time()
+
+    def use_wall(self, now):
+        """Take receipts' times from `now()` (Unix seconds, 0 while unknown) instead of
+        time.time(): a module without a battery clock knows the time once a host sets it."""
+        self.wall = now
 
     # ---- mount ----------------------------------------------------------------------------
 
     def mount(self) -> bool:
         log = self.log
+        mark = self.mark
+        erasing = -1
+        if mark is not None and mark.read():
+            erasing = mark.erasing
+        log.on_damage = self._damage
+        self._ends = {}  # receipt -> the length its END gives, while mounting
         try:
-            log.mount(self._visit)
+            log.mount(self._visit, erasing)
         except Exception as e:  # unreadable flash: report, never format
             self.error = "journal does not mount: %s" % e
+            if mark is not None and mark.found and mark.last >= mark.first > 0:
+                self.error += " (it kept receipts %d to %d)" % (mark.first, mark.last)
             return False
         log.set_owner(self._may_drop, self._dropped)
+        log.on_erase = self._erasing
+        self._account()
         ix = self._ix
         for p in range(0, len(ix), _F):
             state = ix[p + _INFO] & 0xFF
@@ -79,6 +112,8 @@ class Journal:
             elif state == ACKNOWLEDGED:  # it was printing, or waiting to, when power went
                 self._set(p, INTERRUPTED, POWER_LOSS)
         self.mounted = True
+        if not self.healthy():
+            print("journal: damaged: %s" % "; ".join(log.problems))
         return True
 
     def format(self) -> bool:
@@ -88,27 +123,117 @@ class Journal:
         for b in range(self.log.blocks):
             dev.ioctl(6, b)
         self.log = Log(dev)
-        self._ix = []
+        self._ix = array("i")  # _F words a receipt: 4 bytes a field on any port
         self._open = -1
         self.error = None
+        self.lost = []
+        self.suspect = []
+        self._seen = 0
+        self._last_data = 0
+        self.next_number = 1
+        if self.mark is not None:
+            self.mark.found = False
+            self._write_mark(0, -1)
         return self.mount()
 
+    # ---- damage ---------------------------------------------------------------------------
+
+    def _damage(self):
+        """Records are missing or unreadable here, in log order: the receipt whose bytes were
+        coming in may have lost some of them, or its end."""
+        p = self._find(self._last_data) if self._last_data else -1
+        if p >= 0 and self._ix[p + _INFO] & 0xFF == RECEIVING:
+            self._suspect(self._last_data, "records missing while it was written")
+
+    def _suspect(self, number: int, why: str):
+        if number not in self.suspect:
+            self.suspect.append(number)
+            self.log.problem("receipt %d suspect: %s" % (number, why))
+
+    def _account(self):
+        """Name the receipts lost: receipt numbers are given one after another, so every
+        number from the first kept to the last that any record (or the mark) names must be
+        in the index; what is not, went with damaged or missing flash."""
+        ix = self._ix
+        for p in range(0, len(ix), _F):
+            length = self._ends.get(ix[p], -1)  # pyright: ignore[reportOptionalMemberAccess]
+            if length >= 0 and length != ix[p + _BYTES]:
+                self._suspect(
+                    ix[p], "%d bytes kept of the %d it ended with" % (ix[p + _BYTES], length)
+                )
+        self._ends = None
+        mark = self.mark
+        lo = ix[0] if ix else self.next_number
+        hi = self.next_number - 1
+        if self._seen > hi:
+            hi = self._seen
+        if mark is not None and mark.found:
+            if 0 < mark.first < lo:
+                lo = mark.first
+            if mark.last > hi:
+                hi = mark.last
+                self._damage()  # the log's end is gone, not torn: so is the last one's end
+        expect = lo
+        for p in range(0, len(ix), _F):
+            n = ix[p]
+            if n > expect:
+                self._lose(expect, n - 1)
+            if n >= expect:
+                expect = n + 1
+        if hi >= expect:
+            self._lose(expect, hi)
+        if hi >= self.next_number:
+            self.next_number = hi + 1  # a lost receipt's number is never given again
+
+    def _lose(self, first: int, last: int):
+        self.lost.append([first, last])
+        if first == last:
+            self.log.problem("receipt %d lost" % first)
+        else:
+            self.log.problem("receipts %d to %d lost" % (first, last))
+
+    def healthy(self) -> bool:
+        """Mounted, and nothing found wrong: no receipt lost or suspect, no damaged record,
+        no block of foreign data. A write a power cut tore is no damage."""
+        return self.mounted and self.log.problem_count == 0
+
+    # ---- the mark -------------------------------------------------------------------------
+
+    def _write_mark(self, last: int, erasing: int):
+        mark = self.mark
+        ix = self._ix
+        try:
+            mark.write(ix[0] if ix else self.next_number, last, erasing)  # pyright: ignore[reportOptionalMemberAccess]
+        except OSError as e:  # the board's filesystem failed: the journal goes on
+            self.mark_error = "the journal's mark was not written: %s" % e
+
+    def _erasing(self, b: int):
+        if self.mark is not None:
+            self._write_mark(self.mark.last, b)
+
     def _visit(self, kind, flag, seq, receipt, at, block, offset, payload):
+        if receipt > self._seen:
+            self._seen = receipt
         p = self._find(receipt)
         if kind == r.DATA:
             if p < 0:
                 if at:
-                    return  # its beginning went with an old block
+                    # Its beginning went with an old block, or, once a receipt's beginning
+                    # has been read, with damage (its number is then named lost).
+                    return
                 p = self._add(receipt, block, offset, self.log.block_seq[block])
             elif at != self._ix[p + _BYTES]:
                 self.log.problem(
                     "receipt %d: bytes %d to %d missing" % (receipt, self._ix[p + _BYTES], at)
                 )
+                self._suspect(receipt, "bytes missing")
             self._ix[p + _BYTES] = at + len(payload)
+            self._last_data = receipt
         elif p < 0:
             return
         elif kind == r.END:
             self._ix[p + _INFO] = ACKNOWLEDGED
+            self._ends[receipt] = at  # pyright: ignore[reportOptionalSubscript]  # its length, checked once all are read
             if len(payload) >= 4:
                 self._ix[p + _TIME] = struct.unpack_from("<I", payload, 0)[0]
         elif flag == r.PRINTED or flag == r.COPY_PRINTED:
@@ -142,14 +267,17 @@ class Journal:
     # ---- space ----------------------------------------------------------------------------
 
     def _may_drop(self, bseq) -> bool:
-        """A block may go if every receipt that starts in it or before is done with."""
+        """A block may go if every receipt that starts in it or before is done with (or is
+        the one whose print or cancellation is being recorded: without this, a journal full
+        of blocks held by that receipt could never record it and would stay full)."""
         ix = self._ix
         for p in range(0, len(ix), _F):
             if ix[p + _BSEQ] > bseq:
                 break
             state = ix[p + _INFO] & 0xFF
             if state != PRINTED and state != INCOMPLETE and state != CANCELLED:
-                return False
+                if ix[p] != self._finishing:
+                    return False
         return True
 
     def _dropped(self, bseq):
@@ -159,7 +287,7 @@ class Journal:
         while n < len(ix) and ix[n + _BSEQ] <= bseq:
             n += _F
         if n:
-            del ix[:n]
+            self._ix = ix[n:]  # an array cannot lose its head in place; a block drop is rare
             self._open = self._open - n if self._open >= n else -1
 
     def fill_percent(self) -> int:
@@ -242,6 +370,19 @@ class Journal:
     def receiving(self) -> bool:
         return self._open >= 0 or self._fill > 0
 
+    def abandon(self, keep: bool):
+        """The receipt's sender went before its end (a reset, a command cut off): it is never
+        acknowledged. With `keep` (it put something on paper) its bytes go to flash and it is
+        incomplete, as a receipt a power cut interrupted while it arrived. Without, bytes only
+        buffered are dropped (they printed nothing); any already on flash stay, incomplete."""
+        self.mask.flush()
+        if (keep or self._open >= 0) and self.mounted and not self.offline:
+            self._write_data()
+        self._fill = 0
+        if self._open >= 0:
+            self._set(self._open, INCOMPLETE)
+            self._open = -1
+
     def end(self, boundary: int, marker=b"") -> int:
         """End the receipt at a boundary; return its number once durable (0: not journaled)."""
         if not self.mounted or self.offline:
@@ -253,7 +394,7 @@ class Journal:
             return 0
         self._open = -1
         tp = self._tp
-        t = time.time() - _EPOCH_2024
+        t = (self.wall() if self.wall is not None else time.time()) - _EPOCH_2024
         t = t if t > 0 else 0
         struct.pack_into("<I", tp, 0, int(t))
         n = 4
@@ -262,6 +403,10 @@ class Journal:
             n += 1
         ix = self._ix
         number = ix[p]
+        if self.mark is not None:
+            # Before its END: a receipt ever acknowledged is at most the mark's last, so
+            # one the flash loses later is named.
+            self._write_mark(number, -1)
         try:
             self.log.append(r.END, boundary, number, ix[p + _BYTES], tp, n)
         except Full:
@@ -269,6 +414,7 @@ class Journal:
             self.offline = True
             return 0
         p = self._find(number)  # a block dropped for this record moves the index
+        ix = self._ix  # ... and replaces it
         ix[p + _TIME] = int(t)
         ix[p + _INFO] = ACKNOWLEDGED
         return ix[p]
@@ -284,7 +430,11 @@ class Journal:
         return self._find(number)  # a block dropped for this record moves the index
 
     def printed(self, number: int, copy: bool = False):
-        p = self._state(number, r.COPY_PRINTED if copy else r.PRINTED, 0, 0)
+        self._finishing = number
+        try:
+            p = self._state(number, r.COPY_PRINTED if copy else r.PRINTED, 0, 0)
+        finally:
+            self._finishing = 0
         if p >= 0:
             self._ix[p + _INFO] = (
                 PRINTED | ((self._ix[p + _INFO] >> 16) + (1 if copy else 0)) << 16
@@ -292,7 +442,11 @@ class Journal:
 
     def cancelled(self, number: int):
         """The host cleared it before it printed: kept, never printed again by itself."""
-        p = self._state(number, r.CANCELLED, 0, 0)
+        self._finishing = number
+        try:
+            p = self._state(number, r.CANCELLED, 0, 0)
+        finally:
+            self._finishing = 0
         if p >= 0:
             self._set(p, CANCELLED)
 
@@ -357,8 +511,14 @@ class Journal:
             n = len(chunk)
             while i < n:
                 c = chunk[i]
-                if c == 0x1B or c == 0x1D:  # a command: ESC @ has no parameter, most one
-                    i += 2 if i + 1 < n and chunk[i + 1] == 0x40 else 3
+                if c == 0x1B or c == 0x1D:
+                    # A command: ESC @ has no parameter, most one; ESC ( and GS ( say how
+                    # many follow (a GS ( H process ID left from the receipt before).
+                    k = chunk[i + 1] if i + 1 < n else 0
+                    if k == 0x28 and i + 4 < n:
+                        i += 5 + chunk[i + 3] + (chunk[i + 4] << 8)
+                    else:
+                        i += 2 if k == 0x40 else 3
                     continue
                 if c == 0x0A and out.strip():
                     return out.decode().strip()
@@ -369,32 +529,93 @@ class Journal:
                 i += 1
         return out.decode().strip()
 
-    def list(self):
-        """[(number, Unix time or None, state name, first line)] for every receipt kept."""
+    # ---- the technician's listing and export, a page at a time -----------------------------
+
+    def page(self, after: int = 0, count: int = _PAGE):
+        """Up to `count` receipts numbered above `after`, oldest first: [(number, Unix time or
+        None, state name, first line)]. The next page starts after the last number of this
+        one; an empty page is the end. A page costs the same however full the journal is."""
         rows = []
-        for n in self.numbers():
-            i = self.info(n)
-            if i is None:
-                continue
-            t = i[5] + _EPOCH_2024 if i[5] else None  # no time before its end reached flash
-            rows.append((n, t, STATE_NAMES[i[0]], self.first_line(n)))
+        p = self._after(after)
+        while p < len(self._ix) and len(rows) < count:
+            rows.append(self._row(p))
+            p += _F
         return rows
+
+    def rows(self, after: int = 0):
+        """Every receipt numbered above `after`, a row at a time (as in page()): a listing or
+        an export of the whole journal that holds one row in RAM. Receipts dropped or added
+        between two rows are skipped or listed as they come."""
+        while True:
+            p = self._after(after)
+            if p >= len(self._ix):
+                return
+            row = self._row(p)
+            after = row[0]
+            yield row
+
+    def read(self, number: int, offset: int, buf) -> int:
+        """A receipt's stored bytes (card numbers masked) from `offset` into `buf`, for an
+        export a piece at a time; returns how many (0 past its end, or for a receipt the
+        journal does not hold)."""
+        n = 0
+        want = len(buf)
+        at = 0  # where this chunk starts in the receipt
+        for chunk in self.chunks(number):
+            k = len(chunk)
+            if at + k > offset:
+                skip = offset - at if offset > at else 0
+                m = k - skip
+                if m > want - n:
+                    m = want - n
+                buf[n : n + m] = chunk[skip : skip + m]
+                n += m
+                if n == want:
+                    break
+            at += k
+        return n
+
+    def _after(self, number: int) -> int:
+        """Index position of the first receipt numbered above `number` (numbers only grow)."""
+        ix = self._ix
+        lo = 0
+        hi = len(ix) // _F
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if ix[mid * _F] <= number:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo * _F
+
+    def _row(self, p: int):
+        ix = self._ix
+        n = ix[p]
+        t = ix[p + _TIME]  # none before its end reached flash
+        state = STATE_NAMES[ix[p + _INFO] & 0xFF]
+        return (n, t + _EPOCH_2024 if t else None, state, self.first_line(n))
 
     def status(self):
         log = self.log
         fill = self.fill_percent()
+        mark = self.mark
         return {
             "mounted": self.mounted,
-            "error": self.error,
+            "healthy": self.healthy(),
+            "error": self.error or self.mark_error,
             "offline": self.offline,
             "fill_percent": fill,
             "warning": fill >= _WARN_PERCENT,
             "receipts": len(self._ix) // _F,
+            "lost": self.lost[:_KEPT],
+            "suspect": self.suspect[:_KEPT],
+            "last_acknowledged": mark.last if mark is not None else None,
             "problems": log.problem_count,
             "problem_texts": list(log.problems),
             "torn_records": log.torn,
+            "erases_cut_short": log.cut_erase,
             "erases": log.erases,
             "erase_counts": list(log.erase_counts),
-            "foreign_blocks": log.foreign,
+            "foreign_blocks": len(log.foreign),
             "next_record": log.seq,
         }

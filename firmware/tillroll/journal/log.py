@@ -3,8 +3,11 @@
 Blocks are used oldest to newest by their block sequence; records are appended into erased
 space only, so a power cut can tear at most the record being written. A new block is erased
 right before use; when none is free, the oldest block goes, but only if its owner says it may
-(`may_drop`): the log never drops what the journal still needs, it reports Full instead.
-Mounting never writes and never formats: damage is counted and described in `problems`.
+(`may_drop`): the log never drops what the journal still needs, it reports Full instead. A
+block that held records is retired before its erase (its header's magic programmed to zero),
+so an erase cut short, whatever it leaves, is never read as records again.
+Mounting never writes and never formats: damage is counted and described in `problems`, and
+the owner hears where in the log records are missing or unreadable (`on_damage`).
 
 Records lie end to end, but the flash is only ever programmed a whole 256-byte page at a
 page-aligned offset (the RP2040's rule): a record goes out through a copy of the page it
@@ -27,6 +30,21 @@ def _keep(block_seq) -> bool:
 
 def _dropped(block_seq):
     pass
+
+
+def _no_erase(b: int):
+    pass
+
+
+def _no_damage():
+    pass
+
+
+def _past(off: int) -> int:
+    """The first page past the longest record that can start at `off`: where the log goes on
+    after a record torn there (no page that record touched is programmed again)."""
+    end = off + r.RECORD_MAX + _PAGE - 1
+    return end - end % _PAGE
 
 
 class NotJournal(Exception):
@@ -56,9 +74,12 @@ class Log:
         self.problems = []  # the last few, as text
         self.problem_count = 0
         self.torn = 0  # records torn by a power cut
-        self.foreign = 0  # blocks that are neither journal nor erased (reused when needed)
+        self.foreign = []  # blocks holding data that is no journal's (reused when needed)
+        self.cut_erase = 0  # blocks an erase cut short left with data (free, reused)
         self.may_drop = _keep  # may_drop(block_seq) -> bool: the owner says what may go
         self.on_drop = _dropped  # on_drop(block_seq): just before a block goes
+        self.on_erase = _no_erase  # on_erase(b) before block b is erased, on_erase(-1) after
+        self.on_damage = _no_damage  # where, in log order, records are missing or unreadable
 
     def set_owner(self, may_drop, on_drop):
         """Who decides what may go when space runs out, and hears when a block goes."""
@@ -73,31 +94,40 @@ class Log:
 
     # ---- mount ----------------------------------------------------------------------------
 
-    def mount(self, visit):
+    def mount(self, visit, erasing: int = -1):
         """Read every record, oldest first: visit(kind, flag, seq, receipt, at, block, offset,
-        payload). Checks sequence, CRC and chain; never writes."""
+        payload). Checks sequence, CRC and chain; never writes. `erasing`: a block the owner
+        knows an erase was started on (its mark), so data left in it is no damage."""
         hdr = self._mv[: r.BLOCK_HEADER]
         used = []
-        self.foreign = 0
+        self.foreign = []
+        self.cut_erase = 0
         for b in range(self.blocks):
             self._dev.readblocks(b, hdr, 0)
-            h = r.read_block_header(hdr)
+            h = r.read_block_header(hdr, b)
             if h is not None:
                 used.append((h[0], b))
                 self.block_seq[b] = h[0]
                 self.erase_counts[b] = h[1]
-            elif bytes(hdr) != b"\xff" * r.BLOCK_HEADER and not self._erased_from(
-                b, r.BLOCK_HEADER
-            ):
-                # Neither a journal block nor one a power cut left blank (a torn header
-                # program, a torn erase): something else, or damage.
-                self.foreign += 1
+                continue
+            count = r.retired(hdr, b)
+            if count >= 0:
+                self.erase_counts[b] = count  # retired, its erase to come or cut short: free
+            elif self._erased_from(b, r.BLOCK_HEADER):
+                pass  # erased, or a header program cut short over an erased body: free
+            elif b == erasing:
+                self.cut_erase += 1  # an erase the power cut short: free
+            else:
+                # Data under no journal header: something else, or damage.
+                self.foreign.append(b)
         if not used and self.foreign:
             # Not a journal (or one damaged beyond its headers): formatting is the
             # technician's decision, never ours.
             raise NotJournal(
-                "no journal in this region (%d blocks hold other data)" % self.foreign
+                "no journal in this region (%d blocks hold other data)" % len(self.foreign)
             )
+        for b in self.foreign:
+            self.problem("block %d: data that is no journal block (damaged or moved)" % b)
         used.sort()
         self.order = [b for _, b in used]
         expect = 0
@@ -111,32 +141,64 @@ class Log:
                     self._dev.readblocks(b, self._page, at - at % _PAGE)
 
     def _scan_block(self, b: int, visit, expect: int) -> int:
-        """Visit the block's records; return the offset after the last good one, or 0 when
-        the space after it is not clean."""
+        """Visit the block's records; return where the next record may go (after the last
+        good one, or on the page after a torn one), or 0 when the space after it is not
+        clean. A block goes on after one torn record at most: after a second, the next record
+        goes into a fresh block."""
         buf = self._buf
         mv = self._mv
         bs = self.block_size
         off = r.BLOCK_HEADER
+        resumed = False
         while off + r.OVERHEAD <= bs:
             self._dev.readblocks(b, mv[: r.HEADER], off)
-            kind = buf[0]
-            if kind == r.ERASED:
-                return off
-            kind, flag, n, seq, receipt, at = r.unpack(buf)
-            size = r.OVERHEAD + n
-            if n > r.PAYLOAD_MAX or off + size > bs or not r.DATA <= kind <= r.STATE:
-                self._damaged(b, off)
-                return 0  # no length to trust: the rest of the block is lost
-            self._dev.readblocks(b, mv[:size], off)
-            if not r.crc_ok(buf, size):
-                if self._damaged(b, off):
+            size = 0  # a length to trust
+            kind = flag = n = seq = receipt = at = 0  # read below when the header is good
+            if buf[0] == r.ERASED:
+                if self._erased_from(b, off):
+                    return off
+                good = False  # a record torn before its first byte went
+            else:
+                kind, flag, n, seq, receipt, at = r.unpack(buf)
+                good = n <= r.PAYLOAD_MAX and off + r.OVERHEAD + n <= bs
+                good = good and r.DATA <= kind <= r.STATE
+                if good:
+                    size = r.OVERHEAD + n
+                    self._dev.readblocks(b, mv[:size], off)
+                    good = r.crc_ok(buf, size)
+            if not good:
+                # A bad record: edited (the next record follows it), torn by a power cut
+                # (erased flash after it, or the log went on, on the page after it, with the
+                # record that was due), or damage.
+                after = _past(off)
+                if size and self._due_at(b, off + size, self.seq + 1, None):
+                    pass  # edited: damage, below
+                elif self._erased_from(b, off + r.RECORD_MAX):
+                    self.torn += 1
+                    return after if not resumed and after + r.OVERHEAD <= bs else 0
+                elif not resumed and self._due_at(b, after, self.seq, self.chain):
+                    self.torn += 1
+                    resumed = True
+                    off = after
+                    continue
+                elif not resumed and self._torn_last(b, after):
+                    self.torn += 2  # torn, and the record that went on after it torn too
                     return 0
+                self.problem("block %d offset %d: damaged record" % (b, off))
+                self.on_damage()
+                if not size:
+                    return 0  # no length to trust: the rest of the block is lost
                 off += size  # an edited record: its length still finds the next one
                 continue
-            if expect and seq != expect:
+            if expect and seq > expect:
                 self.problem("records %d to %d missing" % (expect, seq - 1))
+                self.on_damage()
+            elif expect and seq < expect:
+                self.problem("record %d out of order (after %d)" % (seq, expect - 1))
+                self.on_damage()
             elif expect and bytes(mv[16 : r.HEADER]) != self.chain:
                 self.problem("record %d does not chain to record %d (edited?)" % (seq, seq - 1))
+                self.on_damage()
             self.chain = hashlib.sha256(mv[:size]).digest()
             self.seq = seq + 1
             expect = self.seq
@@ -147,14 +209,29 @@ class Log:
             off += size
         return off
 
-    def _damaged(self, b: int, off: int) -> bool:
-        """True if the bad record was torn by a power cut: erased flash only after it.
-        Anything else after a bad record is damage, and reported."""
-        if self._erased_from(b, off + r.RECORD_MAX):
-            self.torn += 1
-            return True
-        self.problem("block %d offset %d: damaged record" % (b, off))
-        return False
+    def _due_at(self, b: int, at: int, seq_due: int, chain) -> bool:
+        """Whether a good record with sequence `seq_due` (chained to `chain`, when given)
+        starts at `at`."""
+        buf = self._buf
+        mv = self._mv
+        bs = self.block_size
+        if at + r.OVERHEAD > bs:
+            return False
+        self._dev.readblocks(b, mv[: r.HEADER], at)
+        kind, _, n, seq, _, _ = r.unpack(buf)
+        if not r.DATA <= kind <= r.STATE or n > r.PAYLOAD_MAX or at + r.OVERHEAD + n > bs:
+            return False
+        if seq != seq_due or (chain is not None and bytes(mv[16 : r.HEADER]) != chain):
+            return False
+        self._dev.readblocks(b, mv[: r.OVERHEAD + n], at)
+        return r.crc_ok(buf, r.OVERHEAD + n)
+
+    def _torn_last(self, b: int, at: int) -> bool:
+        """Whether a torn record starts at `at` with nothing after it: written, not whole,
+        and erased flash past its longest extent."""
+        if at + r.OVERHEAD > self.block_size or self._erased_from(b, at):
+            return False
+        return self._erased_from(b, at + r.RECORD_MAX) and not self._due_at(b, at, self.seq, None)
 
     def _erased_from(self, b: int, off: int) -> bool:
         bs = self.block_size
@@ -220,42 +297,64 @@ class Log:
         top = self.block_seq[used[-1]] + 1 if used else 1
         count = self.erase_counts[free] + 1
         self.head = -1
+        self.on_erase(free)  # the owner notes it first: data a cut erase leaves is no damage
+        self._retire(free)
         self._dev.ioctl(6, free)
         self.erases += 1
         self.erase_counts[free] = count
         page = self._page
         page[:] = _BLANK
-        r.block_header(page, top, count)
+        r.block_header(page, top, count, free)
         self._dev.writeblocks(free, page, 0)
         self.block_seq[free] = top
         used.append(free)
         self.head = free
         self.head_at = r.BLOCK_HEADER
+        self.on_erase(-1)
+
+    def _retire(self, b: int):
+        """Clear the magic of block b's header, if it has one, before the block is erased:
+        however the erase is cut short, its records are never read again. Only bits go from
+        1 to 0, and the rest of the page is programmed to what it is."""
+        page = self._mv[:_PAGE]
+        self._dev.readblocks(b, page, 0)
+        if r.read_block_header(page, b) is None:
+            return  # erased, retired already, or foreign: nothing to read back as records
+        for i in range(4):
+            page[i] = 0
+        self._dev.writeblocks(b, page, 0)
 
     # ---- reading back ---------------------------------------------------------------------
 
     def records_from(self, b: int, off: int):
-        """Yield (kind, flag, receipt, at, payload) from a record onwards, in log order. The
-        payload is a view into one buffer: use it before the next one comes."""
+        """Yield (kind, flag, receipt, at, payload) from a record onwards, in log order, past
+        records a power cut tore. The payload is a view into one buffer: use it before the
+        next one comes."""
         buf = self._buf
         mv = self._mv
         order = self.order
         if b not in order:
             return
         i = order.index(b)
+        due = 0  # the sequence number of the record after the last good one
         while i < len(order):
             b = order[i]
             while off + r.OVERHEAD <= self.block_size:
                 self._dev.readblocks(b, mv[: r.HEADER], off)
-                if buf[0] == r.ERASED:
-                    break
                 kind, flag, n, seq, receipt, at = r.unpack(buf)
                 size = r.OVERHEAD + n
-                if n > r.PAYLOAD_MAX or off + size > self.block_size:
-                    break
-                self._dev.readblocks(b, mv[:size], off)
-                if not r.crc_ok(buf, size):
-                    break
+                good = buf[0] != r.ERASED and n <= r.PAYLOAD_MAX and off + size <= self.block_size
+                if good:
+                    self._dev.readblocks(b, mv[:size], off)
+                    good = r.crc_ok(buf, size)
+                if not good:
+                    # past a torn record, on the page where the log went on, if it did
+                    after = _past(off)
+                    if not due or not self._due_at(b, after, due, None):
+                        break
+                    off = after
+                    continue
+                due = seq + 1
                 yield kind, flag, receipt, at, mv[r.HEADER : r.HEADER + n]
                 off += size
             i += 1

@@ -1,7 +1,11 @@
 """The journal's on-flash format: block headers and records (docs/journal.md).
 
 Block header, at offset 0 of every block in use (16 bytes):
-    magic b"TRJ1" | block sequence u32 | erase count u32 | CRC-32 of the 12 bytes before
+    magic b"TRJ2" | block sequence u32 | erase count u32 | CRC-32 of the 12 bytes before and
+    of the block's index (u32), so a block moved to another place no longer reads as a
+    journal block. Headers written before (b"TRJ1") carry the CRC of the 12 bytes only.
+A block about to be erased is retired first: its magic is programmed to zero, so whatever an
+erase cut short leaves behind the header is never read as records again.
 
 Record (52 bytes around its payload, little-endian):
     kind u8 | flag u8 | payload length u16 | sequence u32 | receipt u32 | at u32 |
@@ -13,7 +17,8 @@ An erased byte is 0xFF, so a kind of 0xFF is the end of the records in a block.
 import binascii
 import struct
 
-MAGIC = b"TRJ1"
+MAGIC = b"TRJ2"
+_LEGACY = b"TRJ1"  # no block index under the CRC
 BLOCK_HEADER = const(16)
 HEADER = const(48)
 OVERHEAD = const(52)
@@ -66,16 +71,38 @@ def crc_ok(buf, n: int) -> bool:
     return struct.unpack_from("<I", buf, n - 4)[0] == binascii.crc32(memoryview(buf)[: n - 4])
 
 
-def block_header(buf, block_seq: int, erases: int):
+def _header_crc(buf, magic, index: int) -> int:
+    crc = binascii.crc32(magic)
+    crc = binascii.crc32(memoryview(buf)[4:12], crc)
+    if magic == MAGIC:
+        crc = binascii.crc32(struct.pack("<I", index), crc)
+    return crc
+
+
+def block_header(buf, block_seq: int, erases: int, index: int):
     buf[0:4] = MAGIC
     struct.pack_into("<II", buf, 4, block_seq, erases)
-    struct.pack_into("<I", buf, 12, binascii.crc32(memoryview(buf)[:12]))
+    struct.pack_into("<I", buf, 12, _header_crc(buf, MAGIC, index))
 
 
-def read_block_header(buf):
-    """(block sequence, erase count), or None for a block not in use (erased, torn, foreign)."""
-    if bytes(buf[0:4]) != MAGIC:
+def read_block_header(buf, index: int):
+    """(block sequence, erase count), or None for a block not in use (erased, retired, torn,
+    moved, foreign)."""
+    magic = bytes(buf[0:4])
+    if magic != MAGIC and magic != _LEGACY:
         return None
-    if struct.unpack_from("<I", buf, 12)[0] != binascii.crc32(memoryview(buf)[:12]):
+    if struct.unpack_from("<I", buf, 12)[0] != _header_crc(buf, magic, index):
         return None
     return struct.unpack_from("<II", buf, 4)
+
+
+def retired(buf, index: int) -> int:
+    """The erase count of a block retired before its erase (the magic cleared, or set by an
+    erase cut short, the rest still matching its CRC); -1 for any other header."""
+    crc = struct.unpack_from("<I", buf, 12)[0]
+    magic = bytes(buf[0:4])
+    if magic == MAGIC or magic == _LEGACY:
+        return -1
+    if crc == _header_crc(buf, MAGIC, index) or crc == _header_crc(buf, _LEGACY, index):
+        return struct.unpack_from("<I", buf, 8)[0]
+    return -1

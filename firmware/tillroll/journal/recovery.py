@@ -131,6 +131,24 @@ class Recovery:
                 j.interrupted(number, self._open_fault, self.units() - self._start)
         return number
 
+    def connection_ended(self, whole: bool):
+        """The sender's connection ended. `whole`: it closed the connection after a whole
+        command, which ends its open receipt there. Otherwise (a reset, a break, a command
+        cut off, closed for idling) the receipt is incomplete: kept if it printed anything,
+        never acknowledged, not printed again by itself. Bytes that printed nothing never
+        carry over into the next connection's receipt."""
+        j = self.journal
+        try:
+            if j.receiving():
+                printed = self._mid_receipt()
+                if whole and printed:
+                    self._boundary(r.CLOSED, b"")
+                else:
+                    j.abandon(printed)
+        except Exception as e:
+            self._failed(e)
+        self._open_fault = 0
+
     # ---- the host's recovery commands (DLE ENQ, DLE DC4 fn 8) ----------------------------
 
     def waiting(self) -> bool:

@@ -10,6 +10,7 @@ allocated per character or per dot line.
 
 from array import array
 
+from ..settings import power_on
 from .band import HEIGHT, Band
 from .enlarge import enlarge, rotate, stamp  # pyright: ignore[reportAttributeAccessIssue]
 from .font import Font
@@ -38,6 +39,7 @@ class Layout:
         self._x = 0
         self._line_h = 0
         self.printed = False  # dots went to the engine since the last tear-off
+        self._held_feed = 0  # dots of paper feed since the tear-off, before any dots
         self.held = False  # a self-test page is printing: take no more data until it is out
         self.settings = None  # persisted density and speed (tillroll.settings)
         self.on_self_test = None
@@ -66,6 +68,9 @@ class Layout:
         self.kanji_left = 0
         self.kanji_right = 0
         self.decoder.reset()
+        # The power-on character mode (the `chinese` setting): GB18030, as FS & selects it,
+        # on modules sold in China; else one-byte code pages. FS & / FS . change it after.
+        self.decoder.kanji = bool(power_on(self.settings, "chinese"))
         if self.codepages:
             self.codepages.select(0)
             self.codepages.international(0)
@@ -82,6 +87,7 @@ class Layout:
         begun (it stays on the paper and tears off with the next one)."""
         self.reset()
         self.printed = False
+        self._held_feed = 0
 
     def set_print_mode(self, n: int):
         """ESC !: bit 0 Font B, 3 emphasis, 4 double height, 5 double width, 7 underline."""
@@ -149,6 +155,7 @@ class Layout:
         self-test page on GS ( A and DC2 T."""
         self.settings = settings
         self.on_self_test = on_self_test
+        self.decoder.kanji = bool(power_on(settings, "chinese"))
 
     def set_heating(self, max_dots: int, heat_time: int, interval: int):
         """ESC 7 n1 n2 n3: dots heated at once 8 (n1 + 1); heat time n2 x 10 us, read as a
@@ -431,18 +438,34 @@ class Layout:
         self.decoder.interrupt()
 
     def feed_dots(self, dots: int):
-        # Paper feed alone does not start a receipt: an LF after a cut (as some clients send)
-        # must not come out as a blank receipt of its own.
-        if dots > 0:
+        # Paper feed alone does not start a receipt: after a tear-off it waits for the next
+        # dots (and goes out before them), so an LF after a cut, or a blank slip between two
+        # cuts (as some clients send), feeds no paper and starts no receipt.
+        if dots <= 0:
+            return
+        if self.printed:
             self._engine.feed(dots)
+        else:
+            self._held_feed += dots
+
+    def ink(self):
+        """Dots are about to go to the engine: the paper fed since the tear-off goes first."""
+        if not self.printed:
+            self.printed = True
+            if self._held_feed:
+                self._engine.feed(self._held_feed)
+                self._held_feed = 0
 
     def tear_off(self, extra_dots: int = 0):
         """GS V on a module with no cutter: print what is pending, feed the last line past the
-        tear bar, and end the receipt there."""
+        tear bar, and end the receipt there. With nothing printed since the last one there is
+        no receipt: no paper moves."""
         if not self._fresh:
             self.print_line(1)
-        self.feed_dots(self._tear_lines + extra_dots)
-        self._engine.end_receipt()
+        if self.printed:
+            self.feed_dots(self._tear_lines + extra_dots)
+            self._engine.end_receipt()
+        self._held_feed = 0
         self.printed = False
 
     def image(self, fb, width: int, height: int):
@@ -459,6 +482,7 @@ class Layout:
             self._line_h = height
 
     def _emit_band(self, h: int):
+        self.ink()
         offset = 0
         if self.align:
             offset = self._end - self._x
@@ -467,7 +491,6 @@ class Layout:
             if offset < 0:
                 offset = 0
         self._band.emit(self._engine, h, offset, self.upside_down)
-        self.printed = True
 
     def _clear_line(self):
         self._band.clear(self._line_h)

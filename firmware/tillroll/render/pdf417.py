@@ -25,6 +25,7 @@ from .qr_matrix import expand  # pyright: ignore[reportAttributeAccessIssue]
 load(__file__, globals())  # its hot loops: pdf417.vpy
 
 _DOTS = const(384)
+_NARROWEST = const(2)  # dots: fitting to the paper narrows the module no further
 _CODEWORDS_MAX = const(928)  # in a symbol, ECC included
 _ECC_MAX = const(512)  # level 8
 _ROWS_MAX = const(90)
@@ -66,6 +67,9 @@ class PDF417:
         self.module_used = 0
         self.width = 0
         self.ecc_level = 0
+        self.unfit = False  # the last encode failed only for the paper's width
+        self.height_used = 3  # the symbol's row height and option, as encoded
+        self.truncated_used = False
         self.reset()
 
     def reset(self):
@@ -79,9 +83,12 @@ class PDF417:
 
     # ---- encode --------------------------------------------------------------------------
 
-    def encode(self, data, n: int) -> bool:
-        """Encode data[0:n] with the current settings; False if it cannot print."""
+    def encode(self, data, n: int, fit: bool = True) -> bool:
+        """Encode data[0:n] with the current settings; False if it cannot print, with
+        `unfit` set when only the paper's width stood in the way. With `fit`, a module too
+        wide for the columns narrows, down to 2 dots."""
         self.row_count = 0
+        self.unfit = False
         if n <= 0:
             return False
         cw = self._cw
@@ -106,8 +113,11 @@ class PDF417:
         cols = self.columns
         rows = self.rows
         if cols:
-            if (17 * (cols + overhead) + 1) * module > _DOTS:
-                return False  # fixed columns wider than the paper: nothing prints
+            while (17 * (cols + overhead) + 1) * module > _DOTS:
+                if not fit or module <= _NARROWEST:
+                    self.unfit = True  # fixed columns wider than the paper
+                    return False
+                module -= 1
             if not rows:
                 rows = (total + cols - 1) // cols
         else:
@@ -120,7 +130,8 @@ class PDF417:
                     cols = _COLUMNS_MAX
                 if cols >= need and cols >= 1:
                     break
-                if module <= 2:
+                if not fit or module <= _NARROWEST:
+                    self.unfit = True  # the columns the data needs are wider than the paper
                     return False
                 module -= 1
             if rows:
@@ -144,6 +155,8 @@ class PDF417:
         self.columns_used = cols
         self.row_count = rows
         self.module_used = module
+        self.height_used = self.row_height
+        self.truncated_used = self.truncated
         self.width = 17 * (cols + overhead) + 1
         return True
 
@@ -234,7 +247,7 @@ class PDF417:
             left, right = c, lv
         width = _row(
             self._bits, self._cw, row * cols, cols, PATTERNS, 929 * cluster, left, right,
-            self.truncated,
+            self.truncated_used,
         )  # fmt: skip
         expand(line, self._bits, 0, width, self.module_used, offset)
 

@@ -124,12 +124,13 @@ class QR:
         self.module = 3
         self.level = 0  # L
 
-    def encode(self, data, n: int) -> bool:
-        """Encode data[0:n] at `level` in the smallest version that holds it."""
+    def encode(self, data, n: int, min_version: int = 1) -> bool:
+        """Encode data[0:n] at `level` in the smallest version that holds it, from
+        `min_version` on (as far as the module's largest)."""
         self.size = 0
         level = self.level
         mode = self._mode(data, n)
-        version = 1
+        version = min_version if 1 <= min_version <= self.max_version else 1
         while version <= self.max_version and (
             4 + _count_bits(mode, version) + _data_bits(mode, n)
             > data_codewords(version, level) * 8

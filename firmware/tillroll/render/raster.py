@@ -127,10 +127,10 @@ class Raster:
             self._line_fb.blit(src, self._offset, 0)
         else:
             copy(line, 0, self._wide if self._xs == 2 else self.row, 0, _LINE_BYTES)
+        self._layout.ink()
         engine = self._engine
         for _ in range(self._ys):
             engine.push_line(line, 0)
-        self._layout.printed = True
 
     def end(self):
         """The data ended (its count ran out) before the last row: stop the image there."""

@@ -22,54 +22,68 @@ _C93_SHIFT_PLUS = const(46)
 
 def encode_code93(bc, data, n: int) -> bool:
     """Code 93, full ASCII (0-127) through its shift characters, check characters C, K."""
-    values = bytearray(2 * n + 2)
+    values = bc.code128.items  # free while this symbol is encoded: 2 values a byte at most
     v = 0
     for k in range(n):
         c = data[k]
         if c > 127:
             return False
-        at = _C93_CHARS.find(bytes((c,))) if c else -1
+        at = _c93_at(c)
         if at >= 0:
             values[v] = at
             v += 1
         else:
-            shift, letter = _c93_shift(c)
-            values[v] = shift
-            values[v + 1] = letter
+            pair = _c93_shift(c)
+            values[v] = pair >> 6
+            values[v + 1] = pair & 0x3F
             v += 2
-    for weight_max, pos in ((20, v), (15, v + 1)):
-        total = 0
-        weight = 1
-        for k in range(pos - 1, -1, -1):
-            total += values[k] * weight
-            weight = weight + 1 if weight < weight_max else 1
-        values[pos] = total % 47
-    ok = bc.modules(_C93_START, 9)
+    _check(values, v, 20)  # C
+    _check(values, v + 1, 15)  # K
+    bc.modules(_C93_START, 9)
     for k in range(v + 2):
-        ok = bc.modules(_C93[values[k]], 9) and ok
-    ok = bc.modules(_C93_START, 9) and bc.modules(1, 1) and ok
+        bc.modules(_C93[values[k]], 9)
+    bc.modules(_C93_START, 9)
+    bc.modules(1, 1)
     bc.add_text(data, n)
-    return ok
+    return True
+
+
+def _check(values, pos: int, weight_max: int):
+    """A check character over values[0:pos], into values[pos]: weights 1 to weight_max from
+    the right, again and again."""
+    total = 0
+    weight = 1
+    for k in range(pos - 1, -1, -1):
+        total += values[k] * weight
+        weight = weight + 1 if weight < weight_max else 1
+    values[pos] = total % 47
+
+
+def _c93_at(c: int) -> int:
+    for k in range(len(_C93_CHARS)):
+        if _C93_CHARS[k] == c:
+            return k
+    return -1
 
 
 def _c93_shift(c: int):
-    """(shift value, letter value) of an ASCII character outside Code 93's 43."""
+    """shift value << 6 | letter value, of an ASCII character outside Code 93's 43."""
     if c == 0:
-        return _C93_SHIFT_PERCENT, 30  # %U
+        return (_C93_SHIFT_PERCENT << 6) | 30  # %U
     if c < 27:
-        return _C93_SHIFT_DOLLAR, c + 9  # $A-$Z
+        return (_C93_SHIFT_DOLLAR << 6) | (c + 9)  # $A-$Z
     if c < 32:
-        return _C93_SHIFT_PERCENT, c - 17  # %A-%E
+        return (_C93_SHIFT_PERCENT << 6) | (c - 17)  # %A-%E
     if c < 0x3B:  # ! " # & ' ( ) * , :  -> /A-/L, /Z
-        return _C93_SHIFT_SLASH, (25 + 10 if c == 0x3A else c - 0x21 + 10)
+        return (_C93_SHIFT_SLASH << 6) | (25 + 10 if c == 0x3A else c - 0x21 + 10)
     if c < 0x40:  # ; < = > ?  -> %F-%J
-        return _C93_SHIFT_PERCENT, c - 0x3B + 15
+        return (_C93_SHIFT_PERCENT << 6) | (c - 0x3B + 15)
     if c == 0x40:
-        return _C93_SHIFT_PERCENT, 31  # %V
+        return (_C93_SHIFT_PERCENT << 6) | 31  # %V
     if c < 0x60:  # [ \ ] ^ _  -> %K-%O
-        return _C93_SHIFT_PERCENT, c - 0x5B + 20
+        return (_C93_SHIFT_PERCENT << 6) | (c - 0x5B + 20)
     if c == 0x60:
-        return _C93_SHIFT_PERCENT, 32  # %W
+        return (_C93_SHIFT_PERCENT << 6) | 32  # %W
     if c < 0x7B:
-        return _C93_SHIFT_PLUS, c - 0x61 + 10  # +A-+Z
-    return _C93_SHIFT_PERCENT, c - 0x7B + 25  # { | } ~ DEL -> %P-%T
+        return (_C93_SHIFT_PLUS << 6) | (c - 0x61 + 10)  # +A-+Z
+    return (_C93_SHIFT_PERCENT << 6) | (c - 0x7B + 25)  # { | } ~ DEL -> %P-%T

@@ -19,79 +19,99 @@ _CODABAR = (
 )  # fmt: skip
 
 
+def _find(chars, c: int) -> int:
+    for k in range(len(chars)):
+        if chars[k] == c:
+            return k
+    return -1
+
+
 def encode_code39(bc, data, n: int) -> bool:
-    """Code 39 with the * start/stop added (a * given at either end is taken as it)."""
-    if data[0] == 0x2A:
-        data = data[1:n]
+    """Code 39 with the * start/stop added where the data lacks them. As the manual has it, a
+    '*' after the first character is the stop: the symbol ends there (the sink hands what
+    follows back as text)."""
+    first = 1 if data[0] == 0x2A else 0
+    if n > first and data[n - 1] == 0x2A:
         n -= 1
-    if n and data[n - 1] == 0x2A:
-        n -= 1
-    if n <= 0:
+    if n <= first:
         return False
-    ok = _code39_char(bc, 0x2A)
-    for k in range(n):
-        ok = bc.run(0, bc.module) and _code39_char(bc, data[k]) and ok
-    ok = bc.run(0, bc.module) and _code39_char(bc, 0x2A) and ok
+    for k in range(first, n):
+        if data[k] == 0x2A or not _code39_char(bc, data[k], True):
+            return False
+    _code39_char(bc, 0x2A, False)
+    for k in range(first, n):
+        bc.run(0, bc.used)
+        _code39_char(bc, data[k], False)
+    bc.run(0, bc.used)
+    _code39_char(bc, 0x2A, False)
     bc.text[0] = 0x2A
     bc.text_len = 1
-    bc.add_text(data, n)
-    bc.add_text(b"*", 1)
-    return ok
+    for k in range(first, n):
+        bc.add_char(data[k])
+    bc.add_char(0x2A)
+    return True
 
 
-def _code39_char(bc, c: int) -> bool:
+def _code39_char(bc, c: int, check: bool) -> bool:
+    """One character's bars (or, with `check`, only whether Code 39 has it)."""
     for g in range(4):
-        at = _C39[g].find(bytes((c,)))
+        at = _find(_C39[g], c)
         if at >= 0:
             bars = _WIDE5[(at + 1) % 10]
             spaces = _C39_SPACE[g]
             break
     else:
-        at = _C39_ALL_NARROW.find(bytes((c,)))
-        if at < 0 or c == 0:
+        at = _find(_C39_ALL_NARROW, c)
+        if at < 0:
             return False
         bars = 0
         spaces = _C39_ALL_NARROW_SPACE[at]
+    if check:
+        return True
     # Interleave: bar, space, bar, space, bar, space, bar, space, bar.
     pattern = 0
     for k in range(5):
         pattern = (pattern << 1) | ((bars >> (4 - k)) & 1)
         if k < 4:
             pattern = (pattern << 1) | ((spaces >> (3 - k)) & 1)
-    return bc.elements(pattern, 9, 1)
+    bc.elements(pattern, 9, 1)
+    return True
 
 
 def encode_itf(bc, data, n: int) -> bool:
     """Interleaved 2 of 5: an even count of digits, in pairs (bars, then spaces)."""
     if n & 1 or not digits_only(data, n):
         return False
-    ok = bc.elements(0, 4, 1)  # start: narrow bar, space, bar, space
+    bc.elements(0, 4, 1)  # start: narrow bar, space, bar, space
     for k in range(0, n, 2):
         bars = _WIDE5[data[k] - 0x30]
         spaces = _WIDE5[data[k + 1] - 0x30]
         for e in range(4, -1, -1):
-            ok = bc.elements((bars >> e) & 1, 1, 1) and ok
-            ok = bc.elements((spaces >> e) & 1, 1, 0) and ok
-    ok = bc.elements(0b100, 3, 1) and ok  # stop: wide bar, narrow space, narrow bar
+            bc.elements((bars >> e) & 1, 1, 1)
+            bc.elements((spaces >> e) & 1, 1, 0)
+    bc.elements(0b100, 3, 1)  # stop: wide bar, narrow space, narrow bar
     bc.add_text(data, n)
-    return ok
+    return True
 
 
 def encode_codabar(bc, data, n: int) -> bool:
-    """Codabar (NW-7): data given with its start and stop characters A-D."""
+    """Codabar (NW-7): data given with its start and stop characters A-D (or a-d), which
+    appear nowhere else."""
     if n < 2:
         return False
-    ok = True
     for k in range(n):
-        c = data[k]
-        if 0x61 <= c <= 0x64:
-            c -= 0x20  # a-d as A-D
-        at = _CODABAR_CHARS.find(bytes((c,)))
-        end = k == 0 or k == n - 1
-        if at < 0 or (at >= 16) != end:
+        at = _codabar_at(data[k])
+        if at < 0 or (at >= 16) != (k == 0 or k == n - 1):
             return False
+    for k in range(n):
         if k:
-            ok = bc.run(0, bc.module) and ok
-        ok = bc.elements(_CODABAR[at], 7, 1) and ok
+            bc.run(0, bc.used)
+        bc.elements(_CODABAR[_codabar_at(data[k])], 7, 1)
     bc.add_text(data, n)
-    return ok
+    return True
+
+
+def _codabar_at(c: int) -> int:
+    if 0x61 <= c <= 0x64:
+        c -= 0x20  # a-d as A-D
+    return _find(_CODABAR_CHARS, c)
