@@ -115,13 +115,12 @@ $(RP2)/.toolchain:
 
 # MicroPython's sources, checked against third_party/SHA256SUMS and patched (third_party/README.md).
 $(RP2)/.extracted: third_party/micropython-v1.28.0-src.tar.xz third_party/SHA256SUMS \
-        third_party/patches/mpy-tool-align.patch third_party/patches/mpy-tool-small-int.patch
+        third_party/patches/mpy-tool-align.patch
 	cd third_party && sha256sum --quiet --strict -c SHA256SUMS
 	# New sources or patches: MicroPython's builds would keep what they froze with the old tools.
 	rm -rf $(RP2)/src $(RP2)/build $(RP2)/build-dev $(RP2)/stock-build && mkdir -p $(RP2)
 	tar -xJf third_party/micropython-v1.28.0-src.tar.xz -C $(RP2) src
 	patch -d $(MPY_SRC) -p1 --quiet < third_party/patches/mpy-tool-align.patch
-	patch -d $(MPY_SRC) -p1 --quiet < third_party/patches/mpy-tool-small-int.patch
 	touch $@
 
 # pico-sdk wants picotool and would clone it otherwise: build it from the vendored source.

@@ -121,9 +121,10 @@ def test_a_constant_defined_differently_in_the_vpy_is_refused():
 
 @pytest.mark.parametrize("build", ["build", "build-dev"])
 def test_every_int_the_image_freezes_as_a_long_int_is_too_big_for_a_small_one(build: str):
-    # An int inside a frozen constant (a constant tuple's items) that a 32-bit port's small
-    # ints (31 bits) hold must be frozen as one: as a long int, arithmetic on it allocates on
-    # the device (third_party/patches/mpy-tool-small-int.patch).
+    # MicroPython 1.28's mpy-tool freezes an int inside a constant (a constant tuple's items)
+    # from 2**13 up as a long int, whatever the target: on the chip each use of it allocates
+    # (Code 128's table of 24-bit patterns did, 32 bytes a bar, and a barcode printed with the
+    # heap locked raised MemoryError). The firmware keeps such tables in bytes instead.
     frozen = ROOT / "out" / "rp2" / build / "frozen_content.c"
     if not frozen.exists():
         pytest.fail(f"{frozen} is missing: `make firmware` builds it")

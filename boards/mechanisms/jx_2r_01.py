@@ -45,22 +45,23 @@ RAMP_START_US = 2000
 RAMP_END_US = 781
 RAMP_STEPS = 10
 
-# Step rate against motor supply (spec table), mV -> pps.
-_PPS = ((3500, 500), (5000, 980), (6200, 1100), (7800, 1200), (8500, 1280))
+# Step rate against motor supply (spec table), in 100 mV -> pps. (Not mV: an int from 8192 up
+# in a frozen tuple is a long int on the chip.)
+_PPS = ((35, 500), (50, 980), (62, 1100), (78, 1200), (85, 1280))
 
 
 def max_pps(supply_mv: int) -> int:
-    return _interpolate(_PPS, supply_mv)
+    return _interpolate(_PPS, supply_mv, 100)
 
 
-def _interpolate(table, x):
-    if x <= table[0][0]:
-        return table[0][1] * x // table[0][0]
+def _interpolate(table, x, unit):
+    if x <= table[0][0] * unit:
+        return table[0][1] * x // (table[0][0] * unit)
     for i in range(1, len(table)):
         x1, y1 = table[i]
-        if x <= x1:
+        if x <= x1 * unit:
             x0, y0 = table[i - 1]
-            return y0 + (y1 - y0) * (x - x0) // (x1 - x0)
+            return y0 + (y1 - y0) * (x - x0 * unit) // ((x1 - x0) * unit)
     return table[-1][1]
 
 

@@ -204,7 +204,7 @@ def wrap(fn, name: str, kinds, result, path=""):
             _arg(w, 7, h)
             _arg(w, 8, i)
             _arg(w, 9, j)
-            return _result(w[1], w[3], w[0](a, b, c, d, e, f, g, h, i, j))
+            return _result(w, w[0](a, b, c, d, e, f, g, h, i, j))
 
     elif n == 11:
 
@@ -220,7 +220,7 @@ def wrap(fn, name: str, kinds, result, path=""):
             _arg(w, 8, i)
             _arg(w, 9, j)
             _arg(w, 10, k)
-            return _result(w[1], w[3], w[0](a, b, c, d, e, f, g, h, i, j, k))
+            return _result(w, w[0](a, b, c, d, e, f, g, h, i, j, k))
 
     else:
         raise ValueError("%s: %d arguments; int32_check wraps up to 11" % (name, n))

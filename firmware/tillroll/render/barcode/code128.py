@@ -18,20 +18,28 @@ from array import array
 
 from micropython import const
 
-# Code 128: bar/space widths (b s b s b s) of values 0-105, four bits each; STOP has 7.
+# Code 128: bar/space widths (b s b s b s) of values 0-105, three bytes a value, a width a
+# hex digit (\x21\x22\x22 is 2 1 2 2 2 2); STOP has 7. Bytes, not a tuple of ints: frozen, they
+# stay in flash, and a 24-bit int in a frozen tuple would be a long int on the chip.
 _C128 = (
-    0x212222, 0x222122, 0x222221, 0x121223, 0x121322, 0x131222, 0x122213, 0x122312, 0x132212,
-    0x221213, 0x221312, 0x231212, 0x112232, 0x122132, 0x122231, 0x113222, 0x123122, 0x123221,
-    0x223211, 0x221132, 0x221231, 0x213212, 0x223112, 0x312131, 0x311222, 0x321122, 0x321221,
-    0x312212, 0x322112, 0x322211, 0x212123, 0x212321, 0x232121, 0x111323, 0x131123, 0x131321,
-    0x112313, 0x132113, 0x132311, 0x211313, 0x231113, 0x231311, 0x112133, 0x112331, 0x132131,
-    0x113123, 0x113321, 0x133121, 0x313121, 0x211331, 0x231131, 0x213113, 0x213311, 0x213131,
-    0x311123, 0x311321, 0x331121, 0x312113, 0x312311, 0x332111, 0x314111, 0x221411, 0x431111,
-    0x111224, 0x111422, 0x121124, 0x121421, 0x141122, 0x141221, 0x112214, 0x112412, 0x122114,
-    0x122411, 0x142112, 0x142211, 0x241211, 0x221114, 0x413111, 0x241112, 0x134111, 0x111242,
-    0x121142, 0x121241, 0x114212, 0x124112, 0x124211, 0x411212, 0x421112, 0x421211, 0x212141,
-    0x214121, 0x412121, 0x111143, 0x111341, 0x131141, 0x114113, 0x114311, 0x411113, 0x411311,
-    0x113141, 0x114131, 0x311141, 0x411131, 0x211412, 0x211214, 0x211232,
+    b"\x21\x22\x22\x22\x21\x22\x22\x22\x21\x12\x12\x23\x12\x13\x22\x13\x12\x22"
+    b"\x12\x22\x13\x12\x23\x12\x13\x22\x12\x22\x12\x13\x22\x13\x12\x23\x12\x12"
+    b"\x11\x22\x32\x12\x21\x32\x12\x22\x31\x11\x32\x22\x12\x31\x22\x12\x32\x21"
+    b"\x22\x32\x11\x22\x11\x32\x22\x12\x31\x21\x32\x12\x22\x31\x12\x31\x21\x31"
+    b"\x31\x12\x22\x32\x11\x22\x32\x12\x21\x31\x22\x12\x32\x21\x12\x32\x22\x11"
+    b"\x21\x21\x23\x21\x23\x21\x23\x21\x21\x11\x13\x23\x13\x11\x23\x13\x13\x21"
+    b"\x11\x23\x13\x13\x21\x13\x13\x23\x11\x21\x13\x13\x23\x11\x13\x23\x13\x11"
+    b"\x11\x21\x33\x11\x23\x31\x13\x21\x31\x11\x31\x23\x11\x33\x21\x13\x31\x21"
+    b"\x31\x31\x21\x21\x13\x31\x23\x11\x31\x21\x31\x13\x21\x33\x11\x21\x31\x31"
+    b"\x31\x11\x23\x31\x13\x21\x33\x11\x21\x31\x21\x13\x31\x23\x11\x33\x21\x11"
+    b"\x31\x41\x11\x22\x14\x11\x43\x11\x11\x11\x12\x24\x11\x14\x22\x12\x11\x24"
+    b"\x12\x14\x21\x14\x11\x22\x14\x12\x21\x11\x22\x14\x11\x24\x12\x12\x21\x14"
+    b"\x12\x24\x11\x14\x21\x12\x14\x22\x11\x24\x12\x11\x22\x11\x14\x41\x31\x11"
+    b"\x24\x11\x12\x13\x41\x11\x11\x12\x42\x12\x11\x42\x12\x12\x41\x11\x42\x12"
+    b"\x12\x41\x12\x12\x42\x11\x41\x12\x12\x42\x11\x12\x42\x12\x11\x21\x21\x41"
+    b"\x21\x41\x21\x41\x21\x21\x11\x11\x43\x11\x13\x41\x13\x11\x41\x11\x41\x13"
+    b"\x11\x43\x11\x41\x11\x13\x41\x13\x11\x11\x31\x41\x11\x41\x31\x31\x11\x41"
+    b"\x41\x11\x31\x21\x14\x12\x21\x12\x14\x21\x12\x32"
 )  # fmt: skip
 _STOP = const(0x2331112)
 _SHIFT = const(98)
@@ -130,7 +138,7 @@ class Code128:
         """The code sets as Epson's data gives them (after read() took it)."""
         code_set = data[1] - 0x41
         total = _START_A + code_set
-        bc.widths(_C128[total], 6)
+        bc.widths(_pattern(total), 6)
         weight = 1
         k = 2
         shift = False
@@ -147,7 +155,7 @@ class Code128:
                     shift = value == _SHIFT
                     total += value * weight
                     weight += 1
-                    bc.widths(_C128[value], 6)
+                    bc.widths(_pattern(value), 6)
                     continue
             if code_set == _SET_C:
                 value = c
@@ -159,8 +167,8 @@ class Code128:
             shift = False
             total += value * weight
             weight += 1
-            bc.widths(_C128[value], 6)
-        bc.widths(_C128[total % 103], 6)
+            bc.widths(_pattern(value), 6)
+        bc.widths(_pattern(total % 103), 6)
         bc.widths(_STOP, 7)
 
     def encode_shortest(self, bc) -> bool:
@@ -172,7 +180,7 @@ class Code128:
         steps = self._step
         code_set = self._start
         total = _START_A + code_set
-        bc.widths(_C128[total], 6)
+        bc.widths(_pattern(total), 6)
         weight = 1
         i = 0
         while i < count:
@@ -182,13 +190,13 @@ class Code128:
                 value = _switch(to)
                 total += value * weight
                 weight += 1
-                bc.widths(_C128[value], 6)
+                bc.widths(_pattern(value), 6)
                 code_set = to
             c = items[i]
             if h & 4:  # a shift: this one character from the other of A and B
                 total += _SHIFT * weight
                 weight += 1
-                bc.widths(_C128[_SHIFT], 6)
+                bc.widths(_pattern(_SHIFT), 6)
                 value = _item_value(_SET_B if code_set == _SET_A else _SET_A, c)
                 i += 1
             elif h & 8:  # two digits in code set C
@@ -199,8 +207,8 @@ class Code128:
                 i += 1
             total += value * weight
             weight += 1
-            bc.widths(_C128[value], 6)
-        bc.widths(_C128[total % 103], 6)
+            bc.widths(_pattern(value), 6)
+        bc.widths(_pattern(total % 103), 6)
         bc.widths(_STOP, 7)
         return True
 
@@ -260,6 +268,12 @@ class Code128:
             j = i
         self._start = t
         return True
+
+
+def _pattern(value: int) -> int:
+    """The widths of `value`, 4 bits each (a small int on the chip: nothing allocated)."""
+    k = 3 * value
+    return (_C128[k] << 16) | (_C128[k + 1] << 8) | _C128[k + 2]
 
 
 def _relax(cost, how, slot: int, j: int, t: int, value: int, came: int):
