@@ -4,6 +4,11 @@ encode included, and its rows alone) and a PDF417 code (its encode included). Va
 are unix-port times times TILLROLL_K (the RP2040 slowdown factor); the goal is 1250 us, one
 dot line at 100 mm/s (LTP02-245), so graphics never hold the head back."""
 
+# heap: sim
+# (a speed figure: the whole graphics stack as bytecode in the unix port's heap, a font and the
+# image in flight do not fit a board's 160 KB here, as they do on the chip with its bytecode
+# in flash)
+
 import json
 import os
 import time

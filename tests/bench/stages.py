@@ -160,6 +160,12 @@ class TakeAll:
     def abort(self):
         pass
 
+    def restart(self):
+        pass
+
+    def cut_off(self):
+        return False
+
 
 class Idle:
     """Where the engine stands behind the link when nothing prints."""
