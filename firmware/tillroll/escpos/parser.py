@@ -548,13 +548,13 @@ class Parser:
             self._gfx.reset()
         self.boundary = BOUNDARY_INIT
 
-    def _user_setup(self, kind: int, n: int):
+    def _user_setup(self, host, kind: int, n: int):
         """GS ( E / GS ( M: their data to escpos/user_setup.py (imported when first used)."""
         s = self._setup
         if s is None:
             from .user_setup import UserSetup
 
-            s = self._setup = UserSetup(self._out.settings, self.host.send, self._init)
+            s = self._setup = UserSetup(self._out.settings, host.send, self._init)
         self._to_sink(s.start(kind, n), n)
 
     def _reply(self, host, key, n):
@@ -665,7 +665,7 @@ class Parser:
             and self.host is not None  # not a copy printed from the journal
             and self._out.settings is not None
         ):
-            self._user_setup(a[0], a[1] | (a[2] << 8))
+            self._user_setup(self.host, a[0], a[1] | (a[2] << 8))
         elif self._gfx is not None and self._graphics(self._gfx, key, a):
             return
         elif key == _GS_PAREN or key == _ESC_PAREN or key == _FS_PAREN:
