@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import json
 import socket
 import struct
+import sys
 import time
 from pathlib import Path
 
 import pytest
 from PIL import Image, ImageChops
+from serial.tools.list_ports_common import ListPortInfo
 
 from ocr import read_text
 from tillroll_host import cli
@@ -315,25 +318,144 @@ def test_the_fault_log_has_the_faults_with_their_times(shop, capsys):
     assert lines[-1].startswith(today) and lines[-1].endswith("all clear"), lines
 
 
+FACTORY = (
+    "autoload = 0\nchinese = 1\ncode_page = 0\ncopy_banner = 1\ndensity = 100\nfit = 1\n"
+    "flow = 1 (rtscts)\nmechanism = 0 (board)\nspeed = 100\n"
+)
+
+
 def test_settings_get_set_backup_restore_factory(shop, tmp_path, capsys):
     url = shop.url
     code, out, _ = tillroll(capsys, "settings", "get", "-p", url)
-    assert out == "chinese = 1\ndensity = 100\nfit = 1\nspeed = 100\n"
+    assert out == FACTORY
     backup = tmp_path / "settings.json"
     assert tillroll(capsys, "settings", "backup", "-p", url, "--file", str(backup))[0] == 0
-    code, out, _ = tillroll(capsys, "settings", "set", "density=120", "chinese=0", "-p", url)
-    assert out == "chinese = 0\ndensity = 120\nfit = 1\nspeed = 100\n"
-    code, _, err = tillroll(capsys, "settings", "set", "colour=2", "-p", url)
-    assert (code, err) == (
-        2,
-        "tillroll: no setting colour; one of chinese, density, fit, speed\n",
-    ) or (code == 2 and err.startswith("tillroll: no setting colour; one of "))
+    code, out, err = tillroll(
+        capsys, "settings", "set", "density=120", "chinese=0", "code_page=16", "-p", url
+    )
+    assert code == 0, err
+    assert out == FACTORY.replace("chinese = 1", "chinese = 0").replace(
+        "code_page = 0", "code_page = 16"
+    ).replace("density = 100", "density = 120")
+    code, out, _ = tillroll(capsys, "settings", "set", "flow=xonxoff", "mechanism=2", "-p", url)
+    assert "flow = 2 (xonxoff)\nmechanism = 2 (jx-2r-01)\n" in out
     code, out, _ = tillroll(capsys, "settings", "restore", "-p", url, "--file", str(backup))
-    assert out == "chinese = 1\ndensity = 100\nfit = 1\nspeed = 100\n"
-    tillroll(capsys, "settings", "set", "speed=80", "-p", url)
+    assert out == FACTORY
+    tillroll(capsys, "settings", "set", "speed=80", "copy_banner=0", "-p", url)
     code, out, _ = tillroll(capsys, "settings", "factory", "-p", url, "--yes")
-    assert out == "chinese = 1\ndensity = 100\nfit = 1\nspeed = 100\n"
-    assert (shop.root / "state" / "settings").read_text().count("\n") == 4
+    assert out == FACTORY
+    assert (shop.root / "state" / "settings").read_text().count("\n") == 9
+
+
+def test_a_bad_setting_is_one_clear_line_and_nothing_changes(shop, tmp_path, capsys):
+    url = shop.url
+    for argv, said in (
+        (["colour=2"], "no setting colour; one of autoload, chinese, code_page, copy_banner, "),
+        (["density=120", "speed=500"], "speed 500: from 10 to 100"),
+        (["code_page=99"], "code page 99: not on this module"),
+        (["flow=fast"], "settings set: flow=fast: a whole number, or one of none, rtscts, "),
+        (["density"], "settings set: density: give NAME=VALUE"),
+        (["density=1.5"], "settings set: density=1.5: a whole number"),
+    ):
+        code, out, err = tillroll(capsys, "settings", "set", *argv, "-p", url)
+        assert code == 2 and out == "" and err.startswith("tillroll: " + said), err
+        assert len(err.splitlines()) == 1
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"density": "dark"}')
+    code, _, err = tillroll(capsys, "settings", "restore", "-p", url, "--file", str(bad))
+    assert (code, err) == (2, f"tillroll: {bad}: not a settings backup (NAME: whole number)\n")
+    assert tillroll(capsys, "settings", "get", "-p", url)[1] == FACTORY  # density not 120
+
+
+def test_settings_help_lists_every_setting(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["settings", "--help"])
+    out = capsys.readouterr().out
+    for name in ("density", "speed", "chinese", "fit", "code_page", "copy_banner", "flow"):
+        assert f"\n  {name} " in out, name
+    assert "mechanism    board|ltp02-245|jx-2r-01|pt486f-b" in out
+
+
+def reprint_height(shop, capsys, number: int, receipt: int) -> int:
+    assert tillroll(capsys, "journal", "reprint", str(number), "-p", shop.url)[0] == 0
+    return Image.open(shop.sim.wait_receipt(receipt)).height
+
+
+def test_the_copy_banner_setting_marks_a_reprint_or_not(shop, tmp_path, capsys):
+    original = Image.open(shop.sim.wait_receipt(2)).height
+    with_banner = reprint_height(shop, capsys, 2, 3)
+    assert "COPY" in read_text(shop.sim.wait_receipt(3))
+    tillroll(capsys, "settings", "set", "copy_banner=0", "-p", shop.url)
+    without = reprint_height(shop, capsys, 2, 4)
+    assert "COPY" not in read_text(shop.sim.wait_receipt(4))
+    # Two double-height banners (48 dot lines each, with their spacing) are what went.
+    assert original <= without <= with_banner - 2 * 48, (original, without, with_banner)
+    png = str(tmp_path / "2.png")
+    info = json.loads(
+        tillroll(capsys, "journal", "show", "2", "-p", shop.url, "-o", png, "--json")[1]
+    )
+    assert info["copies"] == 2  # the journal counts both copies, banner or not
+
+
+def test_the_mechanism_setting_takes_effect_at_the_next_power_on(tmp_path, keys, capsys):
+    with Module(tmp_path) as m:
+        assert tillroll(capsys, "provision", "-p", m.url)[0] == 0
+        code, out, _ = tillroll(capsys, "settings", "set", "mechanism=pt486f-b", "-p", m.url)
+        assert "mechanism = 3 (pt486f-b)" in out
+        status = json.loads(tillroll(capsys, "status", "-p", m.url, "--json")[1])
+        assert status["mechanism"] == "SII LTP02-245-13"  # until it is switched on again
+    with Module(tmp_path, maintenance=False) as m:
+        status = json.loads(tillroll(capsys, "status", "-p", m.url, "--json")[1])
+        assert status["mechanism"] == "PRT PT486F-B"
+        tillroll(capsys, "settings", "set", "mechanism=board", "-p", m.url)
+    with Module(tmp_path, maintenance=False) as m:
+        status = json.loads(tillroll(capsys, "status", "-p", m.url, "--json")[1])
+        assert status["mechanism"] == "SII LTP02-245-13"
+
+
+def gs_e(fn: int, *params: int) -> bytes:
+    body = bytes((fn, *params))
+    return b"\x1d(E" + struct.pack("<H", len(body)) + body
+
+
+def test_gs_e_over_the_data_link_sets_what_tillroll_settings_reads(shop, capsys):
+    with socket.create_connection(("127.0.0.1", shop.sim.data_port), timeout=10) as s:
+
+        def ask(data: bytes) -> bytes:
+            s.sendall(data)
+            reply = b""
+            while not reply.endswith(b"\x00"):
+                reply += s.recv(16)
+            return reply
+
+        assert ask(gs_e(1, 0x49, 0x4E)) == b"\x37\x20\x00"  # user setting mode
+        s.sendall(gs_e(5, 5, 4, 0, 6, 6, 0))  # density +4 (120 %), speed level 6
+        assert ask(gs_e(6, 5)) == b"\x37\x27\x35\x1f\x34\x00"
+        s.sendall(gs_e(2, 0x4F, 0x55, 0x54))  # end: saved, and a software reset
+        assert ask(gs_e(12, 3)) == b"\x37\x33\x33\x1f\x30\x00"
+    out = tillroll(capsys, "settings", "get", "-p", shop.url)[1]
+    assert "density = 120\n" in out and "speed = 66\n" in out
+
+
+def test_the_fault_log_survives_a_power_cut(tmp_path, keys, capsys):
+    with Module(tmp_path) as m:
+        assert tillroll(capsys, "provision", "-p", m.url)[0] == 0
+        m.sim.open_cover()
+        time.sleep(0.6)  # the module looks at its sensors four times a second
+        m.sim.power_cut()
+    faults = tmp_path / "state" / "faults"
+    size = faults.stat().st_size
+    with Module(tmp_path, maintenance=False) as m:
+        code, out, err = tillroll(capsys, "log", "-p", m.url)
+        assert code == 0, err
+        lines = out.splitlines()
+        assert len(lines) == 1 and lines[0].endswith(" s)  cover open"), lines
+        assert f"{dt.date.today().isoformat()} " in lines[0] and "(power-on 1, up " in lines[0]
+        m.sim.open_cover()  # this power-on's own entries come after, without the mark
+        time.sleep(0.6)
+        lines = tillroll(capsys, "log", "-p", m.url)[1].splitlines()
+        assert len(lines) == 2 and "power-on" not in lines[1], lines
+    assert faults.stat().st_size == size  # a fixed-size ring, not a growing file
 
 
 def test_a_logo_uploaded_prints_as_one_defined_with_gs_l(shop, tmp_path, capsys):
@@ -387,8 +509,67 @@ def test_journal_wipe_is_confirmed_and_logged(shop, capsys):
     assert tillroll(capsys, "log", "-p", shop.url)[1].splitlines()[-1].endswith("journal wiped")
 
 
+def usb_port(device: str, interface: int, serial_number: str, **strings) -> ListPortInfo:
+    """A serial port as pyserial lists it on Linux (the sysfs values)."""
+    p = ListPortInfo(device)
+    p.vid, p.pid = strings.pop("vid", 0x2E8A), strings.pop("pid", 0x0005)
+    p.serial_number = serial_number
+    p.location = f"1-1:1.{interface}"
+    p.manufacturer = strings.pop("manufacturer", "Tillroll")
+    p.product = strings.pop("product", "Tillroll 58")
+    return p
+
+
+def test_devices_finds_usb_modules_by_vid_pid_and_serial_and_running_sims(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("TILLROLL_RUN", str(tmp_path / "run"))
+    ports = [
+        # a module: data CDC on interface 0, service CDC on its last interface, 4
+        usb_port("/dev/ttyACM0", 0, "E6614C311B7A2C2B"),
+        usb_port("/dev/ttyACM1", 4, "E6614C311B7A2C2B"),
+        # a second module, its ports listed the other way round
+        usb_port("/dev/ttyACM3", 4, "E66118604B5C2F2A"),
+        usb_port("/dev/ttyACM2", 0, "E66118604B5C2F2A"),
+        # a bare MicroPython board: the VID:PID, not the strings
+        usb_port(
+            "/dev/ttyACM4",
+            0,
+            "E6614C3112345678",
+            manufacturer="MicroPython",
+            product="Board in FS mode",
+        ),
+        # the strings, not the VID:PID (a USB-serial adapter someone named so)
+        usb_port("/dev/ttyUSB0", 0, "A10K5ZQ1", vid=0x0403, pid=0x6001),
+    ]
+    monkeypatch.setattr("serial.tools.list_ports.comports", lambda: ports)
+    port = free_port()
+    sim = SimModule(
+        tmp_path / "out",
+        via_cli=True,
+        extra_args=["--service-port", str(port), "--serial", "SIM00042"],
+    )
+    with sim:
+        code, out, _ = tillroll(capsys, "devices")
+        assert out == (
+            "/dev/ttyACM3  usb  serial E66118604B5C2F2A (data /dev/ttyACM2)\n"
+            "/dev/ttyACM1  usb  serial E6614C311B7A2C2B (data /dev/ttyACM0)\n"
+            f"socket://127.0.0.1:{port}  sim  serial SIM00042 (data 127.0.0.1:{sim.data_port})\n"
+        )
+        code, out, _ = tillroll(capsys, "devices", "--json")
+        assert json.loads(out)[1] == {
+            "port": "/dev/ttyACM1",
+            "serial": "E6614C311B7A2C2B",
+            "kind": "usb",
+            "data": "/dev/ttyACM0",
+        }
+    monkeypatch.setattr("serial.tools.list_ports.comports", lambda: ports[4:])
+    assert tillroll(capsys, "devices")[1] == "no modules found (USB or running sims)\n"
+
+
 def test_devices_finds_a_running_sim_and_errors_are_one_line(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("TILLROLL_RUN", str(tmp_path / "run"))
+    monkeypatch.setattr("serial.tools.list_ports.comports", lambda: [])  # this machine's own
     port = free_port()
     sim = SimModule(
         tmp_path / "out",
@@ -403,3 +584,46 @@ def test_devices_finds_a_running_sim_and_errors_are_one_line(tmp_path, monkeypat
     code, out, err = tillroll(capsys, "status", "-p", f"socket://127.0.0.1:{port}")
     assert code == 2 and out == "" and len(err.splitlines()) == 1
     assert err.startswith(f"tillroll: cannot open socket://127.0.0.1:{port}: ")
+
+
+class Terminal(io.StringIO):
+    """stderr as a technician's terminal: the progress bar is drawn there."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def bar(what: str, done: int, total: int) -> str:
+    filled = 30 * done // total
+    return f"{what} [{'#' * filled}{'-' * (30 - filled)}] {done}/{total}"
+
+
+def test_a_long_export_and_a_long_receipt_show_a_progress_bar_on_a_terminal(
+    shop, tmp_path, capsys, monkeypatch
+):
+    lines = [b"Item %03d      %d.%02d" % (i, i, i % 100) for i in range(200)]
+    send(shop.sim.data_port, receipt(b"Long receipt", *lines))
+    shop.sim.wait_receipt(3)
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    code, out, _ = tillroll(capsys, "journal", "export", str(tmp_path / "audit"), "-p", shop.url)
+    assert out == f"{tmp_path / 'audit'}: 3 receipts as PNG, index in index.csv\n"
+    assert terminal.getvalue().split("\r") == [
+        "",
+        bar("export", 1, 3),
+        bar("export", 2, 3),
+        bar("export", 3, 3) + "\n",
+    ]
+    terminal.seek(0)
+    terminal.truncate()
+    png = tmp_path / "long.png"
+    code, out, _ = tillroll(capsys, "journal", "show", "3", "-p", shop.url, "-o", str(png))
+    total = int(out.split(", ")[2].split()[0])  # "receipt 3: printed, TIME, N bytes, ..."
+    drawn = terminal.getvalue().split("\r")[1:]
+    assert len(drawn) > 1  # a frame at a time: several frames
+    assert drawn[-1] == bar("receipt 3", total, total) + "\n"
+    assert all(d.startswith("receipt 3 [") for d in drawn)
+    # Not a terminal (a script, a log file): no bar at all, the same stdout.
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    code, again, err = tillroll(capsys, "journal", "show", "3", "-p", shop.url, "-o", str(png))
+    assert again == out and sys.stderr.getvalue() == ""

@@ -5,7 +5,8 @@ WIRING (GPIO numbers of the RP2040; docs/hardware.md has the schematic notes)
                   REPL CDC on a development image only (interfaces 3-4), service CDC last
     FEED          at power-on: released within 5 s, the self-test page; held 5 s, maintenance
                   mode (the service link accepts a key: `tillroll provision`)
-    UART0         GP0 TX, GP1 RX, GP2 CTS, GP3 RTS: ESC/POS at 115200 8N1, hardware RTS/CTS
+    UART0         GP0 TX, GP1 RX, GP2 CTS, GP3 RTS: ESC/POS at 115200 8N1; flow control by
+                  the `flow` setting: hardware RTS/CTS (the default), XON/XOFF or none
     head          GP10 CLK, GP11 DAT, GP12 /LAT, GP13 STB (all strobe blocks, one line: the
                   engine divides by masking data), GP14 VH enable (head supply switch)
     motor         GP6 A+, GP7 A-, GP8 B+, GP9 B- (to the stepper driver's inputs)
@@ -130,19 +131,26 @@ class Rp2PicoBoard:
         self.service = True  # the service link on its own CDC (docs/service-protocol.md)
         self.service_key_path = "/service.key"
         self.counters_path = "/counters"
+        self.fault_log_path = "/faults"  # written only on a new fault (service/fault_log.py)
         self.wall_clock_known = False  # no battery clock: the host sets it
-        self.uart = machine.UART(
+        self.uart = None  # made in serve(), with the flow control the settings name
+        self._nv_dir_made()
+
+    def _uart(self, flow: str):
+        """UART0 with the `flow` setting's flow control: RTS/CTS by the UART itself (it
+        deasserts RTS when its buffer fills), XON/XOFF by uart_stream.py, or none."""
+        hardware = machine.UART.RTS | machine.UART.CTS if flow == "rtscts" else 0
+        return machine.UART(
             0,
             115200,
             tx=machine.Pin(0),
             rx=machine.Pin(1),
             cts=machine.Pin(2),
             rts=machine.Pin(3),
-            flow=machine.UART.RTS | machine.UART.CTS,
+            flow=hardware,
             rxbuf=_UART_RXBUF,
             timeout=0,
         )
-        self._nv_dir_made()
 
     def _nv_dir_made(self):
         import os
@@ -161,8 +169,11 @@ class Rp2PicoBoard:
             import asyncio
 
             asyncio.create_task(usb.watch_repl())
-        # Hardware RTS/CTS: the driver deasserts RTS itself when its buffer fills.
-        uart = UartStream(self.uart, flow="rtscts", rxbuf=_UART_RXBUF)
+        from tillroll.uart_stream import FLOWS
+
+        flow = FLOWS[app.settings.values["flow"]]
+        self.uart = self._uart(flow)
+        uart = UartStream(self.uart, flow=flow, rxbuf=_UART_RXBUF)
         self.ports = [
             CdcPort("usb-cdc", usb.data, _IDLE_MS),
             Port("usb-printer", usb.printer, _IDLE_MS),

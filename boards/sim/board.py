@@ -11,9 +11,9 @@ WIRING (simulated)
     sensors     sim.mechanism.Sensors (supply, thermistor, paper sensor, cover switch)
     tear bar    sim.mechanism.TearBar -> <out>/receipt-NNNN.png
     clock       sim.clock.VirtualClock, or tillroll.clock.RealClock with --real-time
-    storage     <state>/settings (density, speed), <state>/journal.mark (the journal's mark),
-                <state>/service.key (the service link's key), <state>/counters (maintenance
-                counters)
+    storage     <state>/settings (tillroll/settings.py), <state>/journal.mark (the journal's
+                mark), <state>/service.key (the service link's key), <state>/counters
+                (maintenance counters), <state>/faults (the fault log)
     service     TCP <host>:<service_port>, the service link (docs/service-protocol.md); FEED
                 held 5 s at power-on (--maintenance): maintenance mode
     flash       a directory standing for the module's flash (NV logos): <out>/flash or --flash
@@ -127,6 +127,7 @@ class SimBoard:
         self.wall_clock_known = True  # the host's clock: the sim knows the time from start
         self.service_key_path = state_dir + "/service.key" if state_dir else None
         self.counters_path = state_dir + "/counters" if state_dir else None
+        self.fault_log_path = state_dir + "/faults" if state_dir else None
         self._data_port = data_port
         self._host = host
         self._control_port = control_port

@@ -29,10 +29,11 @@ from .settings import Settings
 class App:
     def __init__(self, board):
         self.board = board
+        self.settings = Settings(board.settings_path)
         self.engine = Engine(
-            board.head, board.motor, board.tear, board.sensors, board.clock, board.mechanism
+            board.head, board.motor, board.tear, board.sensors, board.clock, self._mechanism()
         )
-        self.settings = Settings(board.settings_path, self.engine)
+        self.settings.attach(self.engine)
         fonts = board.font_dir
         self.font_a = Font(fonts + "/font_a_12x24.trf")
         self.layout = Layout(
@@ -43,6 +44,7 @@ class App:
             cjk=CjkFont(fonts + "/cjk_24x24.tcj"),
             pages=CodePages(fonts + "/codepages.bin"),
         )
+        self.settings.pages = self.layout.codepages
         self.layout.attach(self.settings, self.request_self_test)
         # Imported once the large buffers above are made: compiling the graphics code first
         # would leave the heap too fragmented for them on a board-sized heap.
@@ -95,6 +97,20 @@ class App:
                 self.journal.use_wall(self.service.wall.now)  # receipts carry the time when known
         self._turns = []  # senders waiting for the data link, first come first served
         self._taken = False  # a sender has the data link
+
+    def _mechanism(self):
+        """The board's mechanism profile, or the one the `mechanism` setting names (a module
+        fitted with another mechanism than its board's default)."""
+        from .settings import MECHANISMS
+
+        name = MECHANISMS[self.settings.values["mechanism"]]
+        m = self.board.mechanism
+        if name is not None and not getattr(m, "__name__", "").endswith(name):
+            try:
+                m = __import__("mechanisms." + name, None, None, ("NAME",))
+            except ImportError:
+                print("tillroll: no mechanism profile %s: the board's own is used" % name)
+        return m
 
     async def receive(self, stream, line: bool = False):
         """One connection, from a clean parser to its end: print what its sender sends.

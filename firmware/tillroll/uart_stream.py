@@ -37,13 +37,15 @@ from errno import ECONNRESET
 _POLL_MS = const(1)  # readinto on an idle line
 _WATCH_MS = const(2)  # the watcher, while the link is busy
 _HEADROOM = const(128)  # bytes above high water: see above
+# The `flow` setting's values (settings.py), by number.
+FLOWS = ("none", "rtscts", "xonxoff")
 _XON = b"\x11"
 _XOFF = b"\x13"
 
 
 class UartStream:
     def __init__(self, uart, flow="none", rts=None, rxbuf=256, high=0, low=0, breaks=True):
-        if flow not in ("none", "rtscts", "xonxoff"):
+        if flow not in FLOWS:
             raise ValueError("flow %r: none, rtscts or xonxoff" % flow)
         high = high or rxbuf - _HEADROOM
         low = low or high // 2

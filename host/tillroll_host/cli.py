@@ -321,7 +321,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--mechanism",
         default="ltp02-245",
         choices=["ltp02-245", "jx-2r-01", "pt486f-b"],
-        help="mechanism profile (ltp02-245)",
+        help="the mechanism fitted (ltp02-245); the firmware uses its profile unless the "
+        "`mechanism` setting names another",
     )
     p.add_argument(
         "--real-time", action="store_true", help="print in real time (default: virtual time)"

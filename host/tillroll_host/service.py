@@ -38,9 +38,11 @@ SELF_TEST = 0x50
 OK, ERROR, NEEDS_AUTH, WAIT = 0, 1, 2, 3
 
 # USB identity of a module: MicroPython's VID:PID (2E8A:0005) until the product has its own,
-# so a module is told by its strings (boards/rp2_pico/usb_ports.py)
+# and its strings (boards/rp2_pico/usb_ports.py): a module is told by both
 USB_MANUFACTURER = "Tillroll"
 USB_PRODUCT = "Tillroll 58"
+USB_VID = 0x2E8A  # MicroPython's (Raspberry Pi's) VID:PID, which the rp2 port's USB uses
+USB_PID = 0x0005
 
 
 class ServiceError(FatalError):

@@ -19,7 +19,16 @@ import tempfile
 from pathlib import Path
 
 from .errors import FatalError
-from .service import USB_MANUFACTURER, USB_PRODUCT, ServiceError, ServiceLink, load_key, new_key
+from .service import (
+    USB_MANUFACTURER,
+    USB_PID,
+    USB_PRODUCT,
+    USB_VID,
+    ServiceError,
+    ServiceLink,
+    load_key,
+    new_key,
+)
 
 _FAULT_WORDS = {
     "paper_out": "paper out",
@@ -106,6 +115,8 @@ def cmd_devices(args) -> int:
     # last one (the data link its first): the highest interface number in the port's location.
     modules: dict[str, list] = {}
     for p in list_ports.comports():
+        if (p.vid, p.pid) != (USB_VID, USB_PID):
+            continue
         if p.manufacturer == USB_MANUFACTURER and p.product == USB_PRODUCT:
             interface = int((p.location or "0").rpartition(".")[2] or 0)
             modules.setdefault(p.serial_number or "", []).append((interface, p.device))
@@ -192,10 +203,13 @@ def cmd_log(args) -> int:
         _print_json(entries)
         return 0
     if not entries:
-        print("no faults since power-on")
+        print("no faults logged")
     for e in entries:
         what = ", ".join(_FAULT_WORDS.get(f, f) for f in e["faults"]) or "all clear"
-        print(f"{_when(e['time'])}  (up {e['uptime_s']} s)  {what}")
+        up = f"up {e['uptime_s']} s"
+        if not e.get("this_power_on", True):
+            up = f"power-on {e['power_on']}, {up}"  # before the module was last switched on
+        print(f"{_when(e['time'])}  ({up})  {what}")
     return 0
 
 
@@ -339,22 +353,70 @@ def cmd_journal_wipe(args) -> int:
 # ---- settings, logos, self-test, provision ----------------------------------------------------
 
 
+# Settings whose numbers stand for names (firmware/tillroll/settings.py): `set` takes either.
+_NAMED = {
+    "flow": ("none", "rtscts", "xonxoff"),
+    "mechanism": ("board", "ltp02-245", "jx-2r-01", "pt486f-b"),
+}
+
+SETTINGS_HELP = """\
+settings (firmware/tillroll/settings.py; docs/technician.md):
+  density      50-150   per cent of the mechanism's rated heat (100)
+  speed        10-100   per cent of its rated speed (100)
+  chinese      0|1      power-on character mode: 1 GB18030 (as FS &), 0 one-byte code pages (1)
+  fit          0|1      fit barcodes and 2D codes too wide for the paper (1)
+  code_page    N        the ESC t table at power-on and after ESC @ (0, PC437)
+  copy_banner  0|1      banners above and below a receipt printed again (1)
+  flow         none|rtscts|xonxoff   serial line flow control, from the next power-on (rtscts)
+  mechanism    board|ltp02-245|jx-2r-01|pt486f-b   mechanism profile, from the next
+               power-on (board: the one the board is built with)
+  autoload     0|1      load the settings saved with GS ( M fn 1 at power-on (0)
+"""
+
+
+def _setting_value(item: str) -> tuple[str, int]:
+    name, eq, value = item.partition("=")
+    if not eq or not name:
+        raise FatalError(f"settings set: {item}: give NAME=VALUE")
+    names = _NAMED.get(name, ())
+    if value in names:
+        return name, names.index(value)
+    try:
+        return name, int(value)
+    except ValueError:
+        also = f", or one of {', '.join(names)}" if names else ""
+        raise FatalError(f"settings set: {item}: a whole number{also}") from None
+
+
+def _show_setting(name: str, value) -> str:
+    names = _NAMED.get(name, ())
+    if isinstance(value, int) and 0 <= value < len(names):
+        return f"{name} = {value} ({names[value]})"
+    return f"{name} = {value}"
+
+
 def cmd_settings(args) -> int:
     if args.action in ("backup", "restore") and not args.file:
         raise FatalError(f"settings {args.action}: give --file FILE")
+    if args.action != "set" and args.values:
+        raise FatalError(f"settings {args.action} takes no NAME=VALUE")
+    if args.action == "set" and not args.values:
+        raise FatalError("settings set: give NAME=VALUE (see tillroll settings --help)")
+    pairs = dict(_setting_value(item) for item in args.values)
+    saved = None
+    if args.action == "restore":
+        try:
+            saved = json.loads(Path(args.file).read_text())
+        except (OSError, ValueError) as e:
+            raise FatalError(f"cannot read {args.file}: {e}") from None
+        if not isinstance(saved, dict) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in saved.values()
+        ):
+            raise FatalError(f"{args.file}: not a settings backup (NAME: whole number)")
     with _link(args) as link:
         if args.action == "get":
             values = link.settings()
         elif args.action == "set":
-            pairs = {}
-            for item in args.values:
-                name, eq, value = item.partition("=")
-                if not eq:
-                    raise FatalError(f"settings set: {item}: give NAME=VALUE")
-                try:
-                    pairs[name] = int(value)
-                except ValueError:
-                    raise FatalError(f"settings set: {item}: a whole number") from None
             values = link.set_settings(pairs)
         elif args.action == "backup":
             values = link.settings()
@@ -362,10 +424,6 @@ def cmd_settings(args) -> int:
             print(f"settings saved to {args.file}")
             return 0
         elif args.action == "restore":
-            try:
-                saved = json.loads(Path(args.file).read_text())
-            except (OSError, ValueError) as e:
-                raise FatalError(f"cannot read {args.file}: {e}") from None
             values = link.set_settings(saved)
         else:
             if not args.yes:
@@ -375,7 +433,7 @@ def cmd_settings(args) -> int:
         _print_json(values)
         return 0
     for name in sorted(values):
-        print(f"{name} = {values[name]}")
+        print(_show_setting(name, values[name]))
     return 0
 
 
@@ -504,7 +562,13 @@ def add_commands(sub) -> None:
     p.set_defaults(func=cmd_journal)
 
     p = sub.add_parser(
-        "settings", help="get, set, back up or restore the settings", parents=[port]
+        "settings",
+        help="get, set, back up or restore the settings",
+        description="Read or change the module's settings; they survive a power cut. "
+        "`set` takes NAME=VALUE pairs, all checked by the module before any is set.",
+        epilog=SETTINGS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[port],
     )
     p.add_argument("action", choices=["get", "set", "backup", "restore", "factory"])
     p.add_argument("values", nargs="*", metavar="NAME=VALUE", help="for set")

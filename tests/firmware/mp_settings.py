@@ -86,3 +86,55 @@ def test_a_torn_settings_file_keeps_the_defaults():
     engine = Engine()
     Settings(path, engine)
     assert engine.speed == 100
+
+
+def test_a_bad_name_or_value_is_refused_in_words_and_nothing_is_set():
+    path = STATE + "/checked"
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+    settings = Settings(path, Engine())
+    for name, value, said in (
+        ("density", 200, "density 200: from 50 to 150"),
+        ("flow", 3, "flow 3: from 0 to 2"),
+        ("mechanism", -1, "mechanism -1: from 0 to 3"),
+        ("colour", 1, "no setting colour; one of "),
+    ):
+        try:
+            settings.set_all({"speed": 50, name: value})
+        except ValueError as e:
+            assert str(e).startswith(said), str(e)
+        else:
+            raise AssertionError("%s=%d was taken" % (name, value))
+    assert settings.values["speed"] == 100  # checked before any was set
+    assert Settings(path, Engine()).values["speed"] == 100
+
+
+def test_every_setting_persists_and_factory_puts_them_back():
+    path = STATE + "/all"
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+    settings = Settings(path, Engine())
+    changed = {"code_page": 16, "copy_banner": 0, "flow": 2, "mechanism": 3, "fit": 0}
+    settings.set_all(changed)
+    again = Settings(path, Engine()).values
+    assert {k: again[k] for k in changed} == changed
+    settings.factory()
+    again = Settings(path, Engine()).values
+    assert (again["code_page"], again["copy_banner"], again["flow"], again["mechanism"]) == (
+        0,
+        1,
+        1,
+        0,
+    )
+
+
+def test_a_value_out_of_range_in_the_file_keeps_the_default():
+    path = STATE + "/edited"
+    with open(path, "w") as f:
+        f.write("density=999\nflow=2\nunknown=1\n")
+    values = Settings(path, Engine()).values
+    assert (values["density"], values["flow"]) == (100, 2)

@@ -269,6 +269,29 @@ def test_the_one_byte_setting_starts_in_the_code_page_and_esc_at_returns_to_it()
     assert rows(engine)[24:] == font_dots(a, 0x2554)  # after ESC @: one-byte again
 
 
+def test_the_code_page_setting_is_the_table_at_power_on_and_after_esc_at():
+    from tillroll.settings import Settings
+
+    layout, engine, a, _, _ = make()
+    settings = Settings(None)
+    settings.pages = layout.codepages
+    settings.set("chinese", 0)
+    settings.set("code_page", 16)  # WPC1252: C9h is E acute
+    layout.attach(settings, None)
+    buf = bytearray(b"\xc9\n" + ESC + b"t\x00" + b"\xc9\n" + ESC + b"@" + b"\xc9\n")
+    Parser(layout).feed(buf, 0, len(buf))
+    got = rows(engine)
+    assert got[:24] == font_dots(a, 0xC9)  # the setting's table from the start
+    assert got[24:48] == font_dots(a, 0x2554)  # ESC t 0 (PC437) as sent
+    assert got[48:] == font_dots(a, 0xC9)  # ESC @: the setting's table again
+    try:
+        settings.set("code_page", 99)
+    except ValueError as e:
+        assert str(e) == "code page 99: not on this module"
+    else:
+        raise AssertionError("a code page the module lacks was taken")
+
+
 def test_international_sets_replace_their_twelve_characters():
     cases = (
         (0, b"#$@[\\]^`{|}~", "#$@[\\]^`{|}~"),

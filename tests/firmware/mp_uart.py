@@ -321,3 +321,18 @@ def test_water_marks_are_checked():
         except ValueError:
             continue
         raise AssertionError((flow, rxbuf, high, low))
+
+
+def test_the_flow_setting_names_the_flow_control_the_board_builds_the_stream_with():
+    from tillroll.settings import Settings
+    from tillroll.uart_stream import FLOWS
+
+    settings = Settings(None)
+    assert settings.values["flow"] == 1 and FLOWS[1] == "rtscts"  # as the board's wiring is
+    built = []
+    for value in (0, 1, 2):
+        settings.set("flow", value)
+        flow = FLOWS[settings.values["flow"]]  # as boards/rp2_pico/board.py serve() does
+        UartStream(Uart(_RXBUF), flow, rxbuf=_RXBUF).close()
+        built.append(flow)
+    assert built == ["none", "rtscts", "xonxoff"]

@@ -158,6 +158,8 @@ _DC2_DENSITY = const(0x1223)
 _DC2_SELF_TEST = const(0x1254)
 _GS_PAREN_A = const(0x41)  # GS ( A: test print
 _GS_PAREN_K = const(0x4B)  # GS ( K: print density, print speed
+_GS_PAREN_E = const(0x45)  # GS ( E: user setup commands
+_GS_PAREN_M = const(0x4D)  # GS ( M: customize printer control values
 # Text commands.
 _ESC_FONT = const(0x1B4D)
 _ESC_CHAR_SPACING = const(0x1B20)
@@ -245,6 +247,7 @@ class Parser:
         self.marker = bytearray(4)  # GS ( H process ID
         self.host = None  # the link: status replies (GS a, GS r, GS I, ESC v, GS ( D)
         self._off = 0  # ESC = 0: bytes of ESC = n matched so far
+        self._setup = None  # GS ( E / GS ( M (escpos/user_setup.py), made when first used
 
     def busy(self) -> bool:
         """True while the layout's queue is too full to parse another text line."""
@@ -489,10 +492,7 @@ class Parser:
         if key == _ESC_MODE:
             out.set_print_mode(a[0])
         elif key == _ESC_INIT:
-            out.reset()
-            if self._gfx is not None:
-                self._gfx.reset()
-            self.boundary = BOUNDARY_INIT
+            self._init()
         elif key == _ESC_ALIGN:
             out.set_align(a[0])
         elif key == _ESC_EMPHASIS:
@@ -540,6 +540,22 @@ class Parser:
             self._reply(self.host, key, a[0])
         else:
             self._text(key, a)
+
+    def _init(self):
+        """ESC @, and the software reset that ends GS ( E's user setting mode."""
+        self._out.reset()
+        if self._gfx is not None:
+            self._gfx.reset()
+        self.boundary = BOUNDARY_INIT
+
+    def _user_setup(self, host, kind: int, n: int):
+        """GS ( E / GS ( M: their data to escpos/user_setup.py (imported when first used)."""
+        s = self._setup
+        if s is None:
+            from .user_setup import UserSetup
+
+            s = self._setup = UserSetup(self._out.settings, host.send, self._init)
+        self._to_sink(s.start(kind, n), n)
 
     def _reply(self, host, key, n):
         """Status requests in sequence with the data (DLE EOT comes through the link)."""
@@ -643,6 +659,13 @@ class Parser:
                 self.boundary = BOUNDARY_MARKER
         elif key == _GS_PAREN_FN:
             self._setting(self._fn, a[0], a[1])
+        elif (
+            key == _GS_PAREN
+            and (a[0] == _GS_PAREN_E or a[0] == _GS_PAREN_M)
+            and self.host is not None  # not a copy printed from the journal
+            and self._out.settings is not None
+        ):
+            self._user_setup(self.host, a[0], a[1] | (a[2] << 8))
         elif self._gfx is not None and self._graphics(self._gfx, key, a):
             return
         elif key == _GS_PAREN or key == _ESC_PAREN or key == _FS_PAREN:

@@ -310,9 +310,13 @@ class Recovery:
         if link is not None:
             link.hold = True
         start = self.pushed()
+        # The `copy_banner` setting: 0 prints the copy without its banners.
+        settings = layout.settings
+        marked = settings is None or settings.values["copy_banner"]
         try:
             layout.reset()
-            await self._banner()
+            if marked:
+                await self._banner()
             parser = Parser(layout)
             layout.tear_off = self._no_tear  # the receipt's own cut comes after the banner
             buf = self._copy
@@ -329,7 +333,8 @@ class Recovery:
             if layout.has_content():
                 layout.print_line(1)
             layout.reset()
-            await self._banner()
+            if marked:
+                await self._banner()
             layout.tear_off()
             layout.reset()
         finally:

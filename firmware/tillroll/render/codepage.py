@@ -43,6 +43,10 @@ class CodePages:
             self._file.readinto(self._upper)
             self.page = n
 
+    def has(self, n: int) -> bool:
+        """Whether ESC t n has a table here (the `code_page` setting is checked against it)."""
+        return _find(self._pages, n) >= 0
+
     def international(self, n: int):
         """ESC R n."""
         i = _find(self._sets, n)

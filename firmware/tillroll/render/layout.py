@@ -72,7 +72,7 @@ class Layout:
         # on modules sold in China; else one-byte code pages. FS & / FS . change it after.
         self.decoder.kanji = bool(power_on(self.settings, "chinese"))
         if self.codepages:
-            self.codepages.select(0)
+            self.codepages.select(power_on(self.settings, "code_page"))  # ESC t at power-on
             self.codepages.international(0)
         n = 0
         for i in range(_TABS):
@@ -156,6 +156,8 @@ class Layout:
         self.settings = settings
         self.on_self_test = on_self_test
         self.decoder.kanji = bool(power_on(settings, "chinese"))
+        if self.codepages:
+            self.codepages.select(power_on(settings, "code_page"))
 
     def set_heating(self, max_dots: int, heat_time: int, interval: int):
         """ESC 7 n1 n2 n3: dots heated at once 8 (n1 + 1); heat time n2 x 10 us, read as a

@@ -43,7 +43,6 @@ NEEDS_AUTH = const(2)
 WAIT = const(3)
 
 _PUBLIC = (STATUS, CHALLENGE, AUTH, PROVISION)
-_LOG_ENTRIES = const(32)
 _POLL_MS = const(250)
 _PAGE_MAX = const(32)
 
@@ -63,10 +62,7 @@ class Service:
         self.auth = Auth(getattr(board, "service_key_path", None), self.serial)
         self.wall = Wall(getattr(board, "wall_clock_known", False))
         self.counters = Counters(app.engine, getattr(board, "counters_path", None))
-        # The fault log: (wall time or 0, seconds since power-on, flags then), a ring.
-        self._log = [0] * (_LOG_ENTRIES * 3)
-        self._log_next = 0
-        self._log_count = 0
+        self._log = None  # the fault log (fault_log.py), read in when first needed
         self._flags = 0
         self.framer = fr.Framer()
         self._busy = False
@@ -83,16 +79,22 @@ class Service:
                 self._flags = f
                 self._note(f)
             self.counters.tick()
+            if self._log is not None:
+                self._log.flush()  # an entry held back by the log's write limit
             await asyncio.sleep_ms(_POLL_MS)
 
+    def log(self):
+        """The fault log, kept across power cuts. Imported and read in at the first fault or
+        the first request for it: a module that has no fault spends no heap on it."""
+        log = self._log
+        if log is None:
+            from .fault_log import FaultLog
+
+            log = self._log = FaultLog(getattr(self._board, "fault_log_path", None))
+        return log
+
     def _note(self, flags: int):
-        i = self._log_next * 3
-        self._log[i] = self.wall.now()
-        self._log[i + 1] = self.uptime_s()
-        self._log[i + 2] = flags
-        self._log_next = (self._log_next + 1) % _LOG_ENTRIES
-        if self._log_count < _LOG_ENTRIES:
-            self._log_count += 1
+        self.log().note(self.wall.now(), self.uptime_s(), flags)
 
     def uptime_s(self) -> int:
         return time.ticks_diff(time.ticks_ms(), self._boot) // 1000
@@ -200,22 +202,18 @@ class Service:
             j.format()
             self.wipes += 1
             self._note(0x100 | self._flags)  # logged: a wipe is a fault-log event
+            self.log().flush(True)  # at once, whatever the write limit: an audit record
             return {"wiped": kept}
         if cmd == SETTINGS_GET:
             return dict(app.settings.values)
         if cmd == SETTINGS_SET:
-            s = app.settings
             for name in args:
-                if name not in s.values:
-                    raise ValueError("no setting %s; one of %s" % (name, ", ".join(s.values)))
-            for name, value in args.items():
-                s.set(name, int(value))
-            return dict(s.values)
+                if type(args[name]) is not int:
+                    raise ValueError("%s: a whole number" % name)
+            app.settings.set_all(args)  # every one checked before any is set
+            return dict(app.settings.values)
         if cmd == SETTINGS_FACTORY:
-            from ..settings import _DEFAULTS
-
-            for name, value in _DEFAULTS:
-                app.settings.set(name, value)
+            app.settings.factory()
             return dict(app.settings.values)
         if cmd == LOGO_LIST:
             return {"logos": self._logos()}
@@ -271,16 +269,20 @@ class Service:
 
     def log_entries(self):
         out = []
-        n = self._log_count
-        first = (self._log_next - n) % _LOG_ENTRIES
-        for k in range(n):
-            i = ((first + k) % _LOG_ENTRIES) * 3
-            flags = self._log[i + 2]
+        log = self.log()
+        now = log.power_on
+        for wall, up, flags, power_on in log.entries():
             names = [name for bit, name in st.NAMES if flags & bit]
             if flags & 0x100:
                 names.append("journal_wiped")
             out.append(
-                {"time": self._log[i] or None, "uptime_s": self._log[i + 1], "faults": names}
+                {
+                    "time": wall or None,
+                    "uptime_s": up,
+                    "faults": names,
+                    "power_on": power_on,
+                    "this_power_on": power_on == now,
+                }
             )
         return out
 
