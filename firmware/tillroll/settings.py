@@ -9,7 +9,7 @@ fit              1 (the default): a barcode, QR or PDF417 code too wide for the 
                  to it; 0: it prints nothing, as on Epson printers
 code_page        the ESC t table selected at power-on and by ESC @ (one the module has)
 copy_banner      1 (the default): a receipt printed again comes between copy banners (the
-                 board's text, COPY); 0: without them (the journal still counts the copy)
+                 board's text, COPY); 0: a banner above it only (a copy is never unmarked)
 flow             the serial line's flow control, from the next power-on: 0 none, 1 RTS/CTS
                  (the default), 2 XON/XOFF (uart_stream.py)
 mechanism        the mechanism's profile, from the next power-on: 0 the board's own (the

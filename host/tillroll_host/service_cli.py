@@ -366,7 +366,7 @@ settings (firmware/tillroll/settings.py; docs/technician.md):
   chinese      0|1      power-on character mode: 1 GB18030 (as FS &), 0 one-byte code pages (1)
   fit          0|1      fit barcodes and 2D codes too wide for the paper (1)
   code_page    N        the ESC t table at power-on and after ESC @ (0, PC437)
-  copy_banner  0|1      banners above and below a receipt printed again (1)
+  copy_banner  0|1      1: COPY banners above and below a reprint, 0: above only
   flow         none|rtscts|xonxoff   serial line flow control, from the next power-on (rtscts)
   mechanism    board|ltp02-245|jx-2r-01|pt486f-b   mechanism profile, from the next
                power-on (board: the one the board is built with)

@@ -310,13 +310,13 @@ class Recovery:
         if link is not None:
             link.hold = True
         start = self.pushed()
-        # The `copy_banner` setting: 0 prints the copy without its banners.
+        # The `copy_banner` setting: 1 a banner above and below, 0 above only. A copy is
+        # never printed unmarked (ARCHITECTURE.md): a slip a customer holds must say it.
         settings = layout.settings
-        marked = settings is None or settings.values["copy_banner"]
+        below = settings is None or settings.values["copy_banner"]
         try:
             layout.reset()
-            if marked:
-                await self._banner()
+            await self._banner()
             parser = Parser(layout)
             layout.tear_off = self._no_tear  # the receipt's own cut comes after the banner
             buf = self._copy
@@ -333,7 +333,7 @@ class Recovery:
             if layout.has_content():
                 layout.print_line(1)
             layout.reset()
-            if marked:
+            if below:
                 await self._banner()
             layout.tear_off()
             layout.reset()
