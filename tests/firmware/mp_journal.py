@@ -173,50 +173,6 @@ def test_printed_receipts_go_oldest_first_and_unprinted_never():
     _whole_pages(f)
 
 
-def test_a_full_journal_lists_and_exports_a_page_at_a_time():
-    # The default region (16 blocks) full of short receipts, all printed, its oldest block
-    # dropped and reused: every receipt it keeps is listed, and its bytes read back, a page
-    # or a piece at a time, on a board's heap.
-    f = _fresh(blocks=16)
-    j = _mounted(f)
-    k = 0
-    while len(j.log.order) < 16 or j.numbers()[0] == 1:
-        data = _receipt(k)
-        j.text(data, 0, len(data))
-        j.printed(j.end(r.CUT))
-        k += 1
-    f.close()
-    j = None
-    gc.collect()
-    j = _mounted(NorFlash(_IMAGE, 16))  # as the technician finds it after a restart
-    kept = j.numbers()
-    assert len(kept) > 150 and kept[-1] == k, (len(kept), kept[-1], k)
-    listed = []
-    after = 0
-    while True:
-        page = j.page(after, 16)
-        if not page:
-            break
-        for number, t, state, first in page:
-            assert state == "printed" and first == "Shop %d" % (number - 1), (number, first)
-            assert t is not None
-            listed.append(number)
-        after = page[-1][0]
-    assert listed == kept
-    assert [row[0] for row in j.rows()] == kept
-    piece = bytearray(100)
-    for number in kept:
-        sent = _receipt(number - 1).replace(b"4111 1111 1111", b"**** **** ****")
-        out = bytearray()
-        while True:
-            n = j.read(number, len(out), piece)
-            if not n:
-                break
-            out.extend(piece[:n])
-        assert bytes(out) == sent, (number, out)
-    assert j.read(kept[0] - 1, 0, piece) == 0  # dropped with its block
-
-
 def test_a_receipt_costs_at_most_two_erases():
     for size in (300, 1000, 3000):
         f = _fresh(blocks=8)

@@ -14,10 +14,10 @@ the region (`mark.py`).
 
 import struct
 import time
-from array import array
 
 from ..native import load
 from . import record as r
+from .index import Index
 from .log import Full, Log
 from .mark import Mark
 from .mask import CardMask
@@ -37,7 +37,8 @@ STATE_NAMES = ("receiving", "printing", "printed", "interrupted", "incomplete", 
 # Interruption reasons: the engine's status bits (engine/status.py), and power loss
 POWER_LOSS = const(0x80)
 
-# Index fields, flat in one list (a small int a field, no object a receipt)
+# Index fields, flat in one sequence of ints (index.py; a small int a field, no object a
+# receipt)
 _NUM = const(0)
 _LOC = const(1)  # block * 65536 + offset of its first record
 _BSEQ = const(2)  # block sequence of that block
@@ -45,7 +46,11 @@ _BYTES = const(3)
 _TIME = const(4)  # seconds since 2024 (fits a small int)
 _INFO = const(5)  # state | reason << 8 | copies << 16
 _LINE = const(6)  # dot line reached when interrupted
-_F = const(7)
+_END = const(7)  # the length its END gives (-1: none yet), checked once mounting has read all
+_F = const(8)
+# Receipts the index holds: when it is full the oldest block goes, as when the region is full,
+# so the journal keeps the last RECEIPTS receipts at least, less a block's worth (index.py).
+RECEIPTS = const(512)
 
 _EPOCH_2024 = const(1704067200)
 _WARN_PERCENT = const(90)
@@ -65,11 +70,11 @@ class Journal:
         self.suspect = []  # receipts kept with bytes, or their end, missing
         self._last_data = 0  # receipt of the last DATA record read while mounting
         self._seen = 0  # the highest receipt number any record names
-        self._ends = None
         self.mounted = False
         self.error = None
         self.offline = False  # full of unprinted receipts: take no more data
-        self._ix = array("i")  # _F words a receipt: 4 bytes a field on any port
+        self._ix = Index(_F, RECEIPTS)
+        self._skipped = 0  # receipts on flash the index had no room for at mount: up to this
         self._open = -1  # index position of the receipt being received
         self._finishing = 0  # the receipt whose print or cancellation is being recorded
         self.next_number = 1
@@ -93,7 +98,6 @@ class Journal:
         if mark is not None and mark.read():
             erasing = mark.erasing
         log.on_damage = self._damage
-        self._ends = {}  # receipt -> the length its END gives, while mounting
         try:
             log.mount(self._visit, erasing)
         except Exception as e:  # unreadable flash: report, never format
@@ -123,7 +127,8 @@ class Journal:
         for b in range(self.log.blocks):
             dev.ioctl(6, b)
         self.log = Log(dev)
-        self._ix = array("i")  # _F words a receipt: 4 bytes a field on any port
+        self._ix.clear()
+        self._skipped = 0
         self._open = -1
         self.error = None
         self.lost = []
@@ -156,12 +161,11 @@ class Journal:
         in the index; what is not, went with damaged or missing flash."""
         ix = self._ix
         for p in range(0, len(ix), _F):
-            length = self._ends.get(ix[p], -1)  # pyright: ignore[reportOptionalMemberAccess]
+            length = ix[p + _END]
             if length >= 0 and length != ix[p + _BYTES]:
                 self._suspect(
                     ix[p], "%d bytes kept of the %d it ended with" % (ix[p + _BYTES], length)
                 )
-        self._ends = None
         mark = self.mark
         lo = ix[0] if ix else self.next_number
         hi = self.next_number - 1
@@ -173,6 +177,8 @@ class Journal:
             if mark.last > hi:
                 hi = mark.last
                 self._damage()  # the log's end is gone, not torn: so is the last one's end
+        if lo <= self._skipped:
+            lo = self._skipped + 1  # on flash, not indexed: not lost
         expect = lo
         for p in range(0, len(ix), _F):
             n = ix[p]
@@ -233,7 +239,7 @@ class Journal:
             return
         elif kind == r.END:
             self._ix[p + _INFO] = ACKNOWLEDGED
-            self._ends[receipt] = at  # pyright: ignore[reportOptionalSubscript]  # its length, checked once all are read
+            self._ix[p + _END] = at  # its length, checked once all are read
             if len(payload) >= 4:
                 self._ix[p + _TIME] = struct.unpack_from("<I", payload, 0)[0]
         elif flag == r.PRINTED or flag == r.COPY_PRINTED:
@@ -246,10 +252,28 @@ class Journal:
             self._set(p, CANCELLED)
 
     def _add(self, number, block, offset, bseq) -> int:
-        self._ix.extend((number, block * 65536 + offset, bseq, 0, 0, RECEIVING, 0))
+        ix = self._ix
+        if ix.full():  # only while mounting: writing makes room first (_index_room)
+            # More receipts on flash than the index holds (a journal written by a firmware
+            # with a larger one): the oldest stay on flash, unlisted, and are not named lost.
+            self._skipped = ix[0]
+            self._forget(_F)
+        p = ix.add((number, block * 65536 + offset, bseq, 0, 0, RECEIVING, 0, -1))
         if number >= self.next_number:
             self.next_number = number + 1
-        return len(self._ix) - _F
+        return p
+
+    def _forget(self, n: int):
+        self._ix.forget(n)
+        self._open = self._open - n if self._open >= n else -1
+
+    def _index_room(self) -> bool:
+        """Room in the index for a new receipt: when it is full, the oldest block goes (if
+        its receipts are done with), as when the region is full."""
+        while self._ix.full():
+            if not self.log.drop_oldest():
+                return False
+        return True
 
     def _find(self, number) -> int:
         ix = self._ix
@@ -287,8 +311,7 @@ class Journal:
         while n < len(ix) and ix[n + _BSEQ] <= bseq:
             n += _F
         if n:
-            self._ix = ix[n:]  # an array cannot lose its head in place; a block drop is rare
-            self._open = self._open - n if self._open >= n else -1
+            self._forget(n)
 
     def fill_percent(self) -> int:
         """Per cent of the region held by receipts not yet printed (0 when unmounted)."""
@@ -329,6 +352,8 @@ class Journal:
             return
         try:
             if self._open < 0:
+                if not self._index_room():
+                    raise Full()
                 number = self.next_number
                 bseq, b, off = self.log.append(r.DATA, 0, number, 0, self._page, self._fill)
                 self._open = self._add(number, b, off, bseq)
@@ -356,7 +381,11 @@ class Journal:
         of the newest block. Without it the module takes no new receipt (offline) rather
         than lose an unprinted one."""
         log = self.log
-        if not self.mounted or len(log.order) < log.blocks:
+        if not self.mounted:
+            return True
+        if self._ix.full():  # the index is full: its oldest block must go
+            return len(log.order) > 1 and self._may_drop(log.block_seq[log.order[0]])
+        if len(log.order) < log.blocks:
             return True
         if log.head >= 0 and log.block_size - log.head_at >= _ROOM_BYTES:
             return True
@@ -414,7 +443,6 @@ class Journal:
             self.offline = True
             return 0
         p = self._find(number)  # a block dropped for this record moves the index
-        ix = self._ix  # ... and replaces it
         ix[p + _TIME] = int(t)
         ix[p + _INFO] = ACKNOWLEDGED
         return ix[p]
@@ -607,6 +635,7 @@ class Journal:
             "fill_percent": fill,
             "warning": fill >= _WARN_PERCENT,
             "receipts": len(self._ix) // _F,
+            "unindexed_to": self._skipped,
             "lost": self.lost[:_KEPT],
             "suspect": self.suspect[:_KEPT],
             "last_acknowledged": mark.last if mark is not None else None,

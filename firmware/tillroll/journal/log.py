@@ -312,6 +312,21 @@ class Log:
         self.head_at = r.BLOCK_HEADER
         self.on_erase(-1)
 
+    def drop_oldest(self) -> bool:
+        """Give the oldest block up before the region is full (its owner's index is): it is
+        retired, its records never read again, and erased when it is next used. False if the
+        owner still needs it, or it is the only block."""
+        used = self.order
+        if len(used) < 2 or not self.may_drop(self.block_seq[used[0]]):
+            return False
+        b = used[0]
+        self.on_drop(self.block_seq[b])
+        used.pop(0)
+        self.on_erase(b)  # as before an erase: what a cut retirement leaves is no damage
+        self._retire(b)
+        self.on_erase(-1)
+        return True
+
     def _retire(self, b: int):
         """Clear the magic of block b's header, if it has one, before the block is erased:
         however the erase is cut short, its records are never read again. Only bits go from
