@@ -320,7 +320,7 @@ def test_the_fault_log_has_the_faults_with_their_times(shop, capsys):
 
 FACTORY = (
     "autoload = 0\nchinese = 1\ncode_page = 0\ncopy_banner = 1\ndensity = 100\nfit = 1\n"
-    "flow = 1 (rtscts)\nmechanism = 0 (board)\nspeed = 100\n"
+    "flow = 1 (rtscts)\nmechanism = 0 (board)\nspeed = 100\nverify = 0\n"
 )
 
 
@@ -344,7 +344,7 @@ def test_settings_get_set_backup_restore_factory(shop, tmp_path, capsys):
     tillroll(capsys, "settings", "set", "speed=80", "copy_banner=0", "-p", url)
     code, out, _ = tillroll(capsys, "settings", "factory", "-p", url, "--yes")
     assert out == FACTORY
-    assert (shop.root / "state" / "settings").read_text().count("\n") == 9
+    assert (shop.root / "state" / "settings").read_text().count("\n") == 10
 
 
 def test_a_bad_setting_is_one_clear_line_and_nothing_changes(shop, tmp_path, capsys):

@@ -95,6 +95,8 @@ class App:
             self.link.use_counters(self.service.counters)  # GS g 0 / GS g 2
             if self.journal is not None:
                 self.journal.use_wall(self.service.wall.now)  # receipts carry the time when known
+        if self.recovery is not None:  # its key signs receipts' verification codes
+            self.recovery.sign_with(self.service.auth if self.service else None, self.graphics)
         self._turns = []  # senders waiting for the data link, first come first served
         self._taken = False  # a sender has the data link
 

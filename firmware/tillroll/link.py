@@ -224,6 +224,10 @@ class DataLink:
                 parser.boundary = 0
                 # No journal: a marker is answered once printed, without the guarantee.
                 number = 1 if recovery is None else recovery.boundary(kind, parser.marker)
+                if parser.held_cut:  # verification codes on: the code, then the tear-off
+                    if recovery is not None and number:
+                        await recovery.foot(number, parser)
+                    parser.tear()
                 if number and kind == 3:
                     self._after_print(_MARKER + bytes(parser.marker) + b"\x00")
         return i

@@ -15,6 +15,9 @@ flow             the serial line's flow control, from the next power-on: 0 none,
 mechanism        the mechanism's profile, from the next power-on: 0 the board's own (the
                  default), 1 LTP02-245, 2 JX-2R-01, 3 PT486F-B
 autoload         GS ( M fn 3: 1, the settings saved with GS ( M fn 1 are loaded at power-on
+verify           a verification code at the foot of each receipt, before its tear-off
+                 (journal/verify.py, docs/journal.md): 0 none (the default), 1 the code as
+                 text, 2 the code as text and as a QR code
 """
 
 # name, default, lowest, highest
@@ -28,6 +31,7 @@ _TABLE = (
     ("flow", 1, 0, 2),
     ("mechanism", 0, 0, 3),
     ("autoload", 0, 0, 1),
+    ("verify", 0, 0, 2),
 )
 # The `mechanism` setting's profiles (boards/mechanisms), by value.
 MECHANISMS = (None, "ltp02_245", "jx_2r_01", "pt486f_b")

@@ -93,6 +93,7 @@ class ServiceLink:
         self.url = url
         self._seq = 0
         self.serial_number = ""
+        self.key: bytes | None = None  # once authenticated: the module's key
 
     @classmethod
     def open(cls, url: str, timeout: float = 10.0) -> ServiceLink:
@@ -172,6 +173,7 @@ class ServiceLink:
             if reply.get("retry_ms"):
                 why += f"; the module waits {reply['retry_ms']} ms before the next attempt"
             raise ServiceError(why, status, reply)
+        self.key = key
         if set_clock:
             self.set_clock(int(time.time()))
 

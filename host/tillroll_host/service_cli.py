@@ -18,8 +18,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+from . import slip_code
 from .errors import FatalError
 from .service import (
+    JOURNAL_LIST,
     USB_MANUFACTURER,
     USB_PID,
     USB_PRODUCT,
@@ -305,20 +307,33 @@ def cmd_journal_reprint(args) -> int:
     return 0
 
 
+EXPORT_COLUMNS = [
+    "number", "time", "state", "first_line", "file", "code", "serial", "unix_time", "data"
+]  # fmt: skip
+
+
 def cmd_journal_export(args) -> int:
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     with _link(args) as link:
+        serial_number = link.serial_number
+        key = link.key
+        assert key is not None  # _link authenticated
         rows = [r for r in link.journal_rows() if _in_range(r, args)]
         progress = Progress("export")
         index = out / "index.csv"
         with index.open("w", newline="") as f:
             w = csv.writer(f)
-            w.writerow(["number", "time", "state", "first_line", "file"])
+            w.writerow(EXPORT_COLUMNS)
             for i, r in enumerate(rows):
                 data = link.journal_bytes(r["number"])
                 name = f"receipt-{r['number']:06d}.{args.format}"
                 png = out / f"receipt-{r['number']:06d}.png"
+                # The bytes as the journal holds them: what a code is checked against offline.
+                raw = f"receipt-{r['number']:06d}.bin"
+                (out / raw).write_bytes(data)
+                t = slip_code.journal_time(r["time"])
+                code = slip_code.make(key, serial_number, r["number"], t, data)
                 _render_receipt(data, png)
                 if args.format == "pdf":
                     from PIL import Image
@@ -327,10 +342,155 @@ def cmd_journal_export(args) -> int:
                         im.convert("RGB").save(out / name, resolution=203)
                     png.unlink()
                 iso = dt.datetime.fromtimestamp(r["time"]).isoformat() if r["time"] else ""
-                w.writerow([r["number"], iso, r["state"], r["first_line"], name])
+                w.writerow(
+                    [r["number"], iso, r["state"], r["first_line"], name, str(code)]
+                    + [serial_number, r["time"] or "", raw]
+                )
                 progress(i + 1, len(rows))
     print(f"{out}: {len(rows)} receipts as {args.format.upper()}, index in {index.name}")
     return 0
+
+
+def _read_qr(path: Path) -> str:
+    """The text of the Tillroll verification QR symbol in a photo or scan of a slip."""
+    from PIL import Image, ImageOps
+
+    try:
+        import zxingcpp
+    except ImportError:
+        raise FatalError("--image needs zxing-cpp (pip install zxing-cpp)") from None
+    try:
+        im = Image.open(path)
+        im.load()
+    except OSError as e:
+        raise FatalError(f"cannot read {path}: {e}") from None
+    # A quiet zone round the picture: a scan cut close to the symbol still reads.
+    im = ImageOps.expand(im.convert("L"), border=40, fill=255)
+    found = [r.text for r in zxingcpp.read_barcodes(im)]
+    ours = [t for t in found if t.upper().startswith("TILLROLL ")]
+    if not ours:
+        other = f" (it holds other codes: {', '.join(map(repr, found))})" if found else ""
+        raise FatalError(f"{path}: no Tillroll verification QR code found{other}")
+    return ours[0]
+
+
+def _same_module(code: slip_code.Code, serial_number: str, where: str) -> None:
+    if code.serial is not None and code.serial != serial_number:
+        raise FatalError(
+            f"code {code} is from module {code.serial}, not {serial_number} ({where}): "
+            f"check it against module {code.serial}'s journal or export"
+        )
+    if code.module != slip_code.module_of(serial_number):
+        raise FatalError(
+            f"code {code} is from another module than {serial_number} ({where}): its "
+            "module characters (the two after the number) name another serial number"
+        )
+
+
+def _mismatch(code: slip_code.Code, serial_number: str, copy: str) -> FatalError:
+    return FatalError(
+        f"NO MATCH: code {code} does not match receipt {code.number} of module "
+        f"{serial_number}: {copy} is not what the code was made for. The slip is not this "
+        "receipt, or the slip or the journal's copy was altered"
+    )
+
+
+def cmd_journal_verify(args) -> int:
+    if args.image and args.code:
+        raise FatalError("journal verify: give the CODE or --image, not both")
+    if args.image:
+        text = _read_qr(Path(args.image))
+    elif args.code:
+        text = args.code
+    else:
+        raise FatalError("journal verify: give the CODE printed on the slip, or --image PNG")
+    code = slip_code.parse(text)
+    if args.export:
+        result = _verify_export(code, Path(args.export), args)
+    else:
+        result = _verify_module(code, args)
+    if args.json:
+        _print_json(result)
+        return 0
+    print(
+        f"receipt {code.number} matches code {code}: printed by module {result['serial']}, "
+        f"{_when(result['time'])}"
+    )
+    print(f"the journal's copy: {result['copy']}")
+    return 0
+
+
+def _verify_module(code: slip_code.Code, args) -> dict:
+    with _link(args) as link:
+        serial_number = link.serial_number
+        _same_module(code, serial_number, f"the module on {args.port}")
+        try:
+            info = link.journal_info(code.number)
+        except ServiceError as e:
+            if not str(e).startswith("no receipt"):
+                raise
+            first = link.call(JOURNAL_LIST, {"after": 0, "count": 1})["receipts"]
+            held = f"its oldest is receipt {first[0][0]}" if first else "it holds none"
+            raise FatalError(
+                f"receipt {code.number} is not in the journal of module {serial_number} "
+                f"({held}): check the slip against an export with --export DIR"
+            ) from None
+        data = link.journal_bytes(code.number)
+        key = link.key
+    assert key is not None  # _link authenticated
+    t = slip_code.journal_time(info["time"])
+    expected = slip_code.make(key, serial_number, code.number, t, data)
+    if expected.mac != code.mac:
+        raise _mismatch(code, serial_number, "the journal's copy of it")
+    output = Path(args.output or f"receipt-{code.number}.png")
+    _render_receipt(data, output)
+    return {
+        "number": code.number,
+        "serial": serial_number,
+        "time": info["time"],
+        "state": info["state"],
+        "copy": str(output),
+        "match": True,
+    }
+
+
+def _verify_export(code: slip_code.Code, d: Path, args) -> dict:
+    index = d / "index.csv"
+    try:
+        with index.open(newline="") as f:
+            rows = list(csv.DictReader(f))
+    except OSError as e:
+        raise FatalError(f"cannot read the export's index {index}: {e}") from None
+    if rows and not {"code", "serial", "unix_time", "data"} <= rows[0].keys():
+        raise FatalError(f"{index}: an export without codes (made before `journal verify`)")
+    row = next((r for r in rows if r["number"] == str(code.number)), None)
+    if row is None:
+        held = f"it holds {rows[0]['number']} to {rows[-1]['number']}" if rows else "it is empty"
+        raise FatalError(f"receipt {code.number} is not in the export {d} ({held})")
+    serial_number = row["serial"]
+    _same_module(code, serial_number, f"the export {d}")
+    key_file = Path(args.key) if args.key else key_dir() / f"{serial_number}.key"
+    if not args.key and not key_file.exists():
+        raise FatalError(f"no key for module {serial_number} in {key_dir()}: give --key FILE")
+    key = load_key(key_file)
+    try:
+        data = (d / row["data"]).read_bytes()
+    except OSError as e:
+        raise FatalError(f"cannot read the export's copy of receipt {code.number}: {e}") from None
+    unix_time = int(row["unix_time"]) if row["unix_time"] else None
+    expected = slip_code.make(
+        key, serial_number, code.number, slip_code.journal_time(unix_time), data
+    )
+    if expected.mac != code.mac:
+        raise _mismatch(code, serial_number, f"the export's copy ({row['data']})")
+    return {
+        "number": code.number,
+        "serial": serial_number,
+        "time": unix_time,
+        "state": row["state"],
+        "copy": str(d / row["file"]),
+        "match": True,
+    }
 
 
 def cmd_journal_wipe(args) -> int:
@@ -371,6 +531,8 @@ settings (firmware/tillroll/settings.py; docs/technician.md):
   mechanism    board|ltp02-245|jx-2r-01|pt486f-b   mechanism profile, from the next
                power-on (board: the one the board is built with)
   autoload     0|1      load the settings saved with GS ( M fn 1 at power-on (0)
+  verify       0|1|2    a verification code at each receipt's foot: 0 none (0), 1 as text,
+               2 as text and QR code (tillroll journal verify)
 """
 
 
@@ -556,6 +718,20 @@ def add_commands(sub) -> None:
     q.add_argument("output", metavar="DIR")
     q.add_argument("--format", choices=["png", "pdf"], default="png")
     q.set_defaults(journal_func=cmd_journal_export)
+    q = js.add_parser(
+        "verify",
+        help="check a slip's verification code against the journal (or an export)",
+        description="Tell whether the code printed at a slip's foot (the `verify` setting) "
+        "matches a receipt in the module's journal, and write the journal's copy of it as a "
+        "PNG. --image reads the code from the slip's QR symbol in a photo or scan; --export "
+        "checks it offline against a `journal export` (with the module's key).",
+        parents=[port],
+    )
+    q.add_argument("code", nargs="?", metavar="CODE", help="e.g. 1843-5XK2-R7QM-9TZC-4")
+    q.add_argument("--image", help="a photo or scan of the slip: its QR symbol is read")
+    q.add_argument("--export", metavar="DIR", help="check against this export, offline")
+    q.add_argument("-o", "--output", help="PNG of the journal's copy (receipt-N.png)")
+    q.set_defaults(journal_func=cmd_journal_verify)
     q = js.add_parser("wipe", help="erase the journal (confirmed, logged)", parents=[port])
     q.add_argument("--yes", action="store_true", help="do not ask for the serial number")
     q.set_defaults(journal_func=cmd_journal_wipe)

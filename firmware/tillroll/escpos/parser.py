@@ -244,6 +244,7 @@ class Parser:
         # in the journal at that very byte; the link clears it then.
         self.boundary = 0
         self.stop_at_boundary = False
+        self.held_cut = 0  # a cut held back for the receipt's code: its extra feed + 1
         self.marker = bytearray(4)  # GS ( H process ID
         self.host = None  # the link: status replies (GS a, GS r, GS I, ESC v, GS ( D)
         self._off = 0  # ESC = 0: bytes of ESC = n matched so far
@@ -395,6 +396,7 @@ class Parser:
         self._sink = None
         self._repeat = 0
         self.boundary = 0
+        self.held_cut = 0  # what it would have torn off is gone with the rest
         self._out.discard()
         if self._gfx is not None:
             self._gfx.reset()
@@ -516,11 +518,9 @@ class Parser:
             if a[0] >= 65:
                 self._more(_GS_V_N)
             else:
-                out.tear_off(0)
-                self.boundary = BOUNDARY_CUT
+                self._cut(0)
         elif key == _GS_V_N:
-            out.tear_off(a[0])
-            self.boundary = BOUNDARY_CUT
+            self._cut(a[0])
         elif key == _ESC_HEATING:
             out.set_heating(a[0], a[1], a[2])
         elif key == _DC2_DENSITY:
@@ -540,6 +540,24 @@ class Parser:
             self._reply(self.host, key, a[0])
         else:
             self._text(key, a)
+
+    def _cut(self, extra: int):
+        # With verification codes on (the `verify` setting), the link's parser holds the
+        # tear-off back: the receipt's bytes are whole only now, and its code goes between
+        # them and the tear (DataLink, Recovery.foot). A copy's parser tears as it always did.
+        settings = self._out.settings
+        if self.stop_at_boundary and settings is not None and settings.values["verify"]:
+            self.held_cut = extra + 1
+        else:
+            self._out.tear_off(extra)
+        self.boundary = BOUNDARY_CUT
+
+    def tear(self):
+        """The tear-off a cut held back (`held_cut`), now."""
+        extra = self.held_cut - 1
+        self.held_cut = 0
+        if extra >= 0:
+            self._out.tear_off(extra)
 
     def _init(self):
         """ESC @, and the software reset that ends GS ( E's user setting mode."""

@@ -19,6 +19,7 @@ from . import record as r
 
 _TICK_MS = const(10)
 _DOUBLE_PRESS_MS = const(1000)
+_NEVER = const(0x3FFFFFFF)  # a target no engine count reaches (a small int on any port)
 
 
 class Recovery:
@@ -44,11 +45,19 @@ class Recovery:
         self.copies = 0
         self.errors = 0
         self._durable = True  # the last receipt that printed anything reached flash
+        self.auth = None  # the service link's key and serial (service/auth.py), for codes
+        self.graphics = None  # for a code's QR symbol
 
     def attach(self, link, parser):
         """The link that feeds the journal and its parser (made after the recovery)."""
         self.link = link
         self.parser = parser
+
+    def sign_with(self, auth, graphics):
+        """The service link's key and serial (service/auth.py) that receipts' verification
+        codes are made with, and the graphics that print a code's QR symbol."""
+        self.auth = auth
+        self.graphics = graphics
 
     # ---- progress -------------------------------------------------------------------------
 
@@ -148,6 +157,29 @@ class Recovery:
         except Exception as e:
             self._failed(e)
         self._open_fault = 0
+
+    async def foot(self, number: int, parser):
+        """Verification codes on: receipt `number` has just ended at a cut the parser held
+        back. Its code prints, then the tear-off; it counts as printed once both are out."""
+        entry = self._pending[-1] if self._pending else None
+        if entry is not None and entry[0] != number:
+            entry = None
+        if entry is not None:
+            entry[1] = _NEVER  # not done before its foot: a fault meanwhile still stops it
+        try:
+            await self._code(number)
+        finally:
+            parser.tear()
+            if entry is not None:
+                entry[1] = self.pushed()
+
+    async def _code(self, number: int):
+        settings = self.layout.settings
+        mode = settings.values["verify"] if settings is not None else 0
+        if mode:
+            from . import verify  # only with the setting on: its code stays off the heap
+
+            await verify.print_code(self, number, mode)
 
     # ---- the host's recovery commands (DLE ENQ, DLE DC4 fn 8) ----------------------------
 
@@ -333,6 +365,7 @@ class Recovery:
             if layout.has_content():
                 layout.print_line(1)
             layout.reset()
+            await self._code(number)  # the same code as the original: the same bytes
             if below:
                 await self._banner()
             layout.tear_off()

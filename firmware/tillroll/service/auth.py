@@ -18,8 +18,9 @@ _BACKOFF_MAX_MS = const(60000)
 _CONTEXT = b"tillroll-service-v1"
 
 
-def hmac_sha256(key, msg) -> bytes:
-    """RFC 2104 HMAC with SHA-256 (MicroPython has no hmac module)."""
+def hmac_sha256(key, msg, more=()) -> bytes:
+    """RFC 2104 HMAC with SHA-256 (MicroPython has no hmac module), over `msg` and then each
+    piece `more` yields (a receipt's records, hashed as they are read from flash)."""
     if len(key) > 64:
         key = hashlib.sha256(key).digest()
     pad = bytearray(64)
@@ -28,6 +29,8 @@ def hmac_sha256(key, msg) -> bytes:
         pad[i] ^= 0x36
     inner = hashlib.sha256(pad)
     inner.update(msg)
+    for piece in more:
+        inner.update(piece)
     inner = inner.digest()
     for i in range(64):
         pad[i] ^= 0x36 ^ 0x5C
