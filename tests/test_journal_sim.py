@@ -109,6 +109,43 @@ def test_a_receipt_cut_short_by_paper_out_comes_out_again_whole_marked_copy(tmp_
     assert PAN not in image.read_bytes() and b"4111111111111111" not in image.read_bytes()
 
 
+def _qr(text: bytes) -> bytes:
+    n = len(text) + 3
+    return (
+        b"\x1d(k\x03\x001C\x06"  # module 6 dots
+        + b"\x1d(k" + bytes((n & 0xFF, n >> 8)) + b"1P0" + text  # store
+        + b"\x1d(k\x03\x001Q0"  # print
+    )
+
+
+def test_a_copy_prints_the_receipts_own_codes_and_keeps_the_links_stored_symbol(tmp_path):
+    import zxingcpp
+    from PIL import Image
+
+    def codes(png):
+        return sorted(r.text for r in zxingcpp.read_barcodes(Image.open(png)))
+
+    code128 = b"\x1dh\x50\x1dw\x02\x1dkI\x0b{BTILL-4242"
+    receipt = b"\x1b@Receipt\n" + _qr(b"ORDER-77") + b"\n" + code128 + b"\nEnd\n" + CUT
+    with journaled(tmp_path, tmp_path / "journal.bin") as sim:
+        send(sim.data_port, receipt)
+        assert codes(sim.wait_receipt(1)) == ["ORDER-77", "TILL-4242"]
+        # The next receipt stores its QR data first, and the copy comes before it prints
+        # anything (a receipt that has printed nothing does not hold a copy up).
+        stored = b"\x1b@\x1d(k\x0b\x001P0STORED-1"
+        with socket.create_connection(("127.0.0.1", sim.data_port)) as s:
+            s.sendall(stored)
+            time.sleep(0.5)
+            assert sim.control("journal_reprint", number=1)["queued"]
+            copy = sim.wait_receipt(2)
+            s.sendall(b"\x1d(k\x03\x001Q0\n" + CUT)
+            own = sim.wait_receipt(3)
+        lines = read_text(copy)  # (tesseract reads the banner and the first line as one)
+        assert lines[0].endswith("COPY") and lines[-1] == "COPY" and "End" in lines, lines
+        assert codes(copy) == ["ORDER-77", "TILL-4242"]  # whole: its codes too
+        assert codes(own) == ["STORED-1"]  # the link's stored data, not the copy's
+
+
 def test_a_receipt_on_flash_survives_a_power_cut_and_comes_out_as_a_copy(tmp_path: Path):
     image = tmp_path / "journal.bin"
     with journaled(tmp_path, image) as sim:

@@ -104,6 +104,10 @@ def main():
     board.service = board.service_port > 0
     board.maintenance = "--maintenance" in flags
     board.serial = opts["--serial"]
+    if int(opts["--control-port"]):
+        # The control channel's code, compiled now while the heap is in one piece: after the
+        # App it could not find the few KB in one piece its compiler asks for.
+        import sim.control  # noqa: F401
     gc.collect()  # compiling the modules left the heap in pieces: one piece again
     try:
         app = App(board)

@@ -72,6 +72,26 @@ class Graphics:
         self.pdf417.reset()
         self.code2d = _PDF417
 
+    def keep_stored(self):
+        """The QR and PDF417 data stored and not yet printed, for `put_stored` after a copy
+        has used the buffers (once a copy: it allocates)."""
+        qr = bytes(self.qr_data[: self.qr_len]) if self.qr_len > 0 else self.qr_len
+        pdf = bytes(self.pdf417_data[: self.pdf417_len]) if self.pdf417_len > 0 else self.pdf417_len
+        return qr, pdf
+
+    def put_stored(self, stored):
+        qr, pdf = stored
+        if isinstance(qr, int):
+            self.qr_len = qr
+        else:
+            self.qr_data[: len(qr)] = qr
+            self.qr_len = len(qr)
+        if isinstance(pdf, int):
+            self.pdf417_len = pdf
+        else:
+            self.pdf417_data[: len(pdf)] = pdf
+            self.pdf417_len = len(pdf)
+
     def fit(self) -> bool:
         """Symbols too wide for the paper are fitted to it (the `fit` setting, on unless the
         settings say otherwise); off, they print nothing, as on Epson printers."""

@@ -46,7 +46,7 @@ class Recovery:
         self.errors = 0
         self._durable = True  # the last receipt that printed anything reached flash
         self.auth = None  # the service link's key and serial (service/auth.py), for codes
-        self.graphics = None  # for a code's QR symbol
+        self.graphics = None  # a copy's images and codes, and a verification code's QR symbol
 
     def attach(self, link, parser):
         """The link that feeds the journal and its parser (made after the recovery)."""
@@ -346,10 +346,16 @@ class Recovery:
         # never printed unmarked (ARCHITECTURE.md): a slip a customer holds must say it.
         settings = layout.settings
         below = settings is None or settings.values["copy_banner"]
+        gfx = self.graphics
+        # The copy's own images, barcodes and QR codes print: it is whole. The live link's
+        # symbol data stored and not yet printed (GS ( k fn 80) is kept for it.
+        stored = gfx.keep_stored() if gfx is not None else None
         try:
             layout.reset()
             await self._banner()
-            parser = Parser(layout)
+            if gfx is not None:
+                gfx.reset()
+            parser = Parser(layout, gfx)
             layout.tear_off = self._no_tear  # the receipt's own cut comes after the banner
             buf = self._copy
             for chunk in self.journal.chunks(number):
@@ -375,6 +381,9 @@ class Recovery:
                 del layout.tear_off
             except AttributeError:
                 pass  # already back to the layout's own
+            if gfx is not None:
+                gfx.reset()
+                gfx.put_stored(stored)
             if link is not None:
                 link.hold = False
         end = self.pushed()
