@@ -64,6 +64,33 @@ class Control:
             dead[d >> 3] |= 0x80 >> (d & 7)
         return {}
 
+    def cmd_head_fault(self, req):
+        """Break the head, or mend it: `fault` "cable_off" (the flex cable out: no dot heats,
+        no current), "group" (the 64 elements of driver group `group`, 0-5, dead), "upside_down"
+        (the roll loaded coated side down: blank print at normal current), "none" (cable
+        seated, every element alive, the roll the right way up)."""
+        head = self._board.print_head
+        paper = self._board.paper
+        fault = req.get("fault")
+        if fault == "cable_off":
+            head.cable = False
+        elif fault == "group":
+            group = int(req.get("group", 0))
+            if not 0 <= group < 6:
+                raise ValueError("group %d: the head has groups 0 to 5" % group)
+            for i in range(group * 8, group * 8 + 8):
+                head.dead[i] = 0xFF
+        elif fault == "upside_down":
+            paper.upside_down = True
+        elif fault == "none":
+            head.cable = True
+            for i in range(len(head.dead)):
+                head.dead[i] = 0
+            paper.upside_down = False
+        else:
+            raise ValueError("fault %r: cable_off, group, upside_down or none" % fault)
+        return {}
+
     def cmd_paper_out(self, req):
         """The roll ends after `after` more dot lines (0: now)."""
         self._board.paper.remaining = int(req.get("after", 0))
@@ -102,6 +129,7 @@ class Control:
             "receipts": s.receipts,
             "head_c": s.head_c,
             "supply_mv": s.supply_mv,
+            "dead_elements": self._app.engine.head_sense.dead_ranges(),
             "queued": len(self._app.engine.queue),
             # barcodes, QR and PDF417 codes too wide for the paper at any module size: their
             # text printed instead
@@ -136,6 +164,7 @@ class Control:
             "twin": {
                 "mechanism": b.mechanism.NAME,
                 "strobes": head.strobes,
+                "probes": head.probes,
                 "max_dots_at_once": head.max_dots_at_once,
                 "pulse_us": head.pulse_us,
                 "pulse_min_us": head.pulse_min_us,
