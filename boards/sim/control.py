@@ -65,30 +65,11 @@ class Control:
         return {}
 
     def cmd_head_fault(self, req):
-        """Break the head, or mend it: `fault` "cable_off" (the flex cable out: no dot heats,
-        no current), "group" (the 64 elements of driver group `group`, 0-5, dead), "upside_down"
-        (the roll loaded coated side down: blank print at normal current), "none" (cable
-        seated, every element alive, the roll the right way up)."""
-        head = self._board.print_head
-        paper = self._board.paper
-        fault = req.get("fault")
-        if fault == "cable_off":
-            head.cable = False
-        elif fault == "group":
-            group = int(req.get("group", 0))
-            if not 0 <= group < 6:
-                raise ValueError("group %d: the head has groups 0 to 5" % group)
-            for i in range(group * 8, group * 8 + 8):
-                head.dead[i] = 0xFF
-        elif fault == "upside_down":
-            paper.upside_down = True
-        elif fault == "none":
-            head.cable = True
-            for i in range(len(head.dead)):
-                head.dead[i] = 0
-            paper.upside_down = False
-        else:
-            raise ValueError("fault %r: cable_off, group, upside_down or none" % fault)
+        """Break the head or mend it (sim/head_faults.py)."""
+        from sim.head_faults import set_fault
+
+        b = self._board
+        set_fault(b.print_head, b.paper, req.get("fault"), int(req.get("group", 0)))
         return {}
 
     def cmd_paper_out(self, req):
@@ -129,7 +110,7 @@ class Control:
             "receipts": s.receipts,
             "head_c": s.head_c,
             "supply_mv": s.supply_mv,
-            "dead_elements": self._app.engine.head_sense.dead_ranges(),
+            "dead_elements": self._app.engine.dead_ranges(),
             "queued": len(self._app.engine.queue),
             # barcodes, QR and PDF417 codes too wide for the paper at any module size: their
             # text printed instead

@@ -263,7 +263,7 @@ class Head:
         if self._moved:
             self._begin(at)
             self._moved = False
-        on = self._alive()
+        on = _count(self.latched, self.dead) if self.cable else 0  # pyright: ignore[reportArgumentType]
         if on > self.max_dots_at_once:
             self.max_dots_at_once = on
         delivered = self._current(on) * pulse_us
@@ -278,10 +278,6 @@ class Head:
         if level > self._act_share:
             self._act_share = level
         self._heat(at, on, delivered)
-
-    def _alive(self) -> int:
-        """Latched dots that heat: none with the cable off."""
-        return _count(self.latched, self.dead) if self.cable else 0  # pyright: ignore[reportArgumentType]
 
     def _current(self, on: int) -> float:
         """The supply current for `on` dots (current_ma); return each dot's power (W)."""
@@ -317,7 +313,7 @@ class Head:
         window of the row)."""
         self.probes += 1
         self._settle(at)
-        on = self._alive()
+        on = _count(self.latched, self.dead) if self.cable else 0  # pyright: ignore[reportArgumentType]
         delivered = self._current(on) * pulse_us
         if delivered:
             self._heat(at, on, delivered)

@@ -13,7 +13,8 @@ from array import array
 
 from sim.clock import ticks_diff
 
-_SENSE_RING = const(256)  # samples of head current kept for the engine (a power of two)
+_SENSE_RING = const(128)  # samples of head current kept for the engine (a power of two;
+# more than a line's strobes: the engine reads them after each line)
 
 
 class Sequencer:

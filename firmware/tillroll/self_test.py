@@ -45,7 +45,7 @@ def dead_line(engine):
         return "Elements all alive"
     if hs.dead_count == len(hs.dead) * 8:
         return "Elements: no current (cable?)"
-    runs = hs.dead_ranges()
+    runs = engine.dead_ranges()
     text = " ".join("%d" % a if a == b else "%d-%d" % (a, b) for a, b in runs[:4])
     return "Dead %s%s" % (text, " ..." if len(runs) > 4 else "")
 

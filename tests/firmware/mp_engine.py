@@ -427,7 +427,7 @@ def test_a_dead_element_group_stops_printing_and_is_mapped():
             dead[i] = 0xFF
 
     def mend():
-        assert engine.head_sense.dead_ranges() == [[64, 127]]  # mapped as the fault began
+        assert engine.dead_ranges() == [[64, 127]]  # mapped as the fault began
         for i in range(8, 16):
             dead[i] = 0
 
@@ -457,11 +457,13 @@ def test_one_dead_element_prints_on_and_a_missing_supply_is_no_head_fault():
 
 
 def test_the_head_check_pulses_leave_no_mark():
+    from tillroll.engine.head_check import head_ok
+
     t = Twin()
     engine = t.engine()
     assert engine.map_elements() is not None and engine.head_sense.dead_count == 0
     for _ in range(20):  # a fault held for ten seconds: twenty checks of the whole head
-        assert engine.head_sense.head_ok()
+        assert head_ok(engine.head_sense)
         t.clock.advance(500000)
     engine.feed(2)
     run(engine, engine.drain)

@@ -26,8 +26,8 @@ from ..native import load
 from . import status as st
 from .dot_queue import END, FEED, DotQueue, free, put_line  # noqa: F401  # pyright: ignore[reportAttributeAccessIssue]  (put_line: engine.vpy)
 from .heat import T_MIN, Heat, pulse  # noqa: F401  # pyright: ignore[reportAttributeAccessIssue]  (engine.vpy)
-from .sense import HeadSense, sense_line  # noqa: F401  # pyright: ignore[reportAttributeAccessIssue]  (engine.vpy)
-from .strobe import lookahead, split  # noqa: F401  # pyright: ignore[reportAttributeAccessIssue]
+from .sense import HeadSense
+from .strobe import lookahead, sense_line, split  # noqa: F401  # pyright: ignore[reportAttributeAccessIssue]
 
 load(__file__, globals())  # its hot loops: engine.vpy
 
@@ -375,7 +375,18 @@ class Engine:
             return None
         if hs.mv < 0:
             hs.currents(self._sensors.supply_mv())
-        return hs.map_elements()
+        from .head_check import map_elements
+
+        return map_elements(hs)
+
+    def dead_ranges(self):
+        """The dead elements the last map found, as [first, last] runs; None without a map."""
+        hs = self.head_sense
+        if hs is None or hs.dead is None:
+            return None
+        from .head_check import dead_ranges
+
+        return dead_ranges(hs.dead)
 
     def _head_watch(self):
         """While a head fault holds: map the elements once (for the technician's status),
@@ -394,10 +405,12 @@ class Engine:
         self._probe_wait = _PROBE_EVERY_US
         if status.flags & (st.NO_SUPPLY | st.UNDERVOLTAGE):
             return  # no current to be had: nothing to learn
-        if hs.head_ok():
+        from .head_check import head_ok
+
+        if head_ok(hs):
             status.flags &= ~st.HEAD_FAULT
             self._mapped = False
-            hs.map_elements()
+            self.map_elements()
             self._planned_mv = -1000
 
     # ---- consumer side (mechanism) --------------------------------------------------------

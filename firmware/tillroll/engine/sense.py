@@ -1,30 +1,22 @@
-# pyright: reportUndefinedVariable=false
 """The head's current, sensed a sample a strobe: a blank receipt is a fault, not a receipt.
 
 A board whose head driver senses the current (an ADC on a shunt in the head supply, sampled
 once in each strobe) keeps the samples in `head.sense`, a power-of-two ring of mA, counts them
 in `head.sensed` (mod 2^16), and offers `head.probe(line, pulse_us)`: one pulse on the dots of a
 48-byte line, between printed lines, returning its sample. The engine notes what each strobe
-should draw at least (`sense_line`, sense.vpy, once a line: nothing allocated); a strobe that
+should draw at least (`sense_line` in strobe.vpy, once a line: nothing allocated); a strobe that
 draws too little stops printing with a head fault (docs/engine.md, "Head faults"). While it
 holds, the head is checked again with safe pulses, and the fault clears when it draws its
-current again. The self-test maps each element alone the same way.
+current again. The self-test maps each element alone the same way. Those checks, rarely run,
+are in head_check.py, imported when one is due.
 """
 
 from array import array
 
-from ..native import load
-
-load(__file__, globals())  # its hot loop: sense.vpy
-
-_PROBE_US = const(20)  # a safe pulse: a few per cent of any profile's need, too little to mark
-_PROBE_DOTS = const(32)  # the whole head is checked again 32 elements a pulse
-_LINE_BYTES = const(48)
-
 
 class HeadSense:
     def __init__(self, head, mechanism):
-        self._head = head
+        self.head = head
         self._m = mechanism
         self.samples = head.sense
         self.expect = array("H", [0] * len(self.samples))
@@ -50,49 +42,3 @@ class HeadSense:
             d = n - (n >> 3 if n > 64 else 8)
             ma = d * v * 1000 // (r0 + d * rc) if d > 0 and v > 0 else 0
             floor[n] = min(ma if ma > half else half, 0xFFFF)
-
-    def probe(self, line, dots: int) -> bool:
-        """One safe pulse on the `dots` dots of `line`: whether they drew their current."""
-        return self._head.probe(line, _PROBE_US) >= self.floor_ma[dots]
-
-    def head_ok(self) -> bool:
-        """The whole head, _PROBE_DOTS elements a pulse: whether every pulse drew its current."""
-        line = bytearray(_LINE_BYTES)
-        step = _PROBE_DOTS // 8
-        for at in range(0, _LINE_BYTES, step):
-            line[at : at + step] = b"\xff" * step
-            ok = self.probe(line, _PROBE_DOTS)
-            line[at : at + step] = bytes(step)
-            if not ok:
-                return False
-        return True
-
-    def map_elements(self):
-        """Each element alone: which draw no current. Kept in `dead` (leftmost first, a bit
-        each) and `dead_count`."""
-        dead = self.dead = bytearray(_LINE_BYTES)
-        line = bytearray(_LINE_BYTES)
-        count = 0
-        for d in range(_LINE_BYTES * 8):
-            bit = 0x80 >> (d & 7)
-            line[d >> 3] = bit
-            if not self.probe(line, 1):
-                dead[d >> 3] |= bit
-                count += 1
-            line[d >> 3] = 0
-        self.dead_count = count
-        return dead
-
-    def dead_ranges(self):
-        """The dead elements as [first, last] runs (allocates: for reports)."""
-        out = []
-        dead = self.dead
-        if dead is None:
-            return out
-        for d in range(_LINE_BYTES * 8):
-            if dead[d >> 3] & (0x80 >> (d & 7)):
-                if out and out[-1][1] == d - 1:
-                    out[-1][1] = d
-                else:
-                    out.append([d, d])
-        return out

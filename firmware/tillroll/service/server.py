@@ -253,7 +253,9 @@ class Service:
             "cover_closed": bool(s.cover_closed()),
             "supply_mv": s.supply_mv(),
             "head_c": app.engine.status.head_c,
-            "dead_elements": _dead(app.engine),
+            # from the last check of each element alone (the self-test, a head fault); None
+            # where the head's current is not sensed or no check ran yet
+            "dead_elements": app.engine.dead_ranges(),
             "receipts_printed": app.engine.receipts,
             "errors": app.errors,
             "journal": journal,
@@ -382,10 +384,3 @@ def _version():
 
     return VERSION
 
-
-def _dead(engine):
-    """The dead elements as [first, last] runs, from the last check of each element alone
-    (the self-test, a head fault); None where the head's current is not sensed or no check
-    ran yet."""
-    hs = engine.head_sense
-    return None if hs is None or hs.dead is None else hs.dead_ranges()
