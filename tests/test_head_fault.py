@@ -119,7 +119,9 @@ def test_dead_elements_show_on_the_self_test_page_and_in_the_status(tmp_path: Pa
         assert status["flags"] == []  # the page prints on: it is there to show the head
     assert "Dead 256-319" in read_text(png)
     im = Image.open(png).convert("L")
-    bars = [y for y in range(im.height) if sum(im.getpixel((x, y)) < 128 for x in range(384)) >= 300]
+    bars = [
+        y for y in range(im.height) if sum(im.getpixel((x, y)) < 128 for x in range(384)) >= 300
+    ]
     assert bars, "the solid bars came out"
     for y in bars:  # a white streak where the group is, black either side
         assert im.getpixel((255, y)) < 128 and im.getpixel((320, y)) < 128

@@ -383,4 +383,3 @@ def _version():
     from .. import VERSION
 
     return VERSION
-
