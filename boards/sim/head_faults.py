@@ -5,10 +5,8 @@ only then."""
 
 def set_fault(head, paper, fault, group=0):
     """Break the head or mend it: "cable_off" (no dot heats, no current), "group" (the 64
-    elements of driver group
-    `group`, 0-5, dead), "upside_down" (the roll coated side down: blank at normal
-    current),
-    "none" (cable seated, every element alive, the roll the right way up)."""
+    elements of driver group `group`, 0-5, dead), "upside_down" (the roll coated side down:
+    blank at normal current), "none" (cable seated, every element alive, the right way up)."""
     if fault == "cable_off":
         head.cable = False
     elif fault == "group":
