@@ -103,6 +103,7 @@ def test_status_needs_no_key_and_reads_every_sensor_and_fault(tmp_path, keys, ca
         assert lines["cover"] == "OPEN"
         assert lines["supply"] == "8.50 V"
         assert lines["journal"] == "0 receipts, 6% full"
+        assert lines["elements"] == "not checked (self-test checks them)"
         assert lines["key"] == "NOT provisioned"
         code, out, _ = tillroll(capsys, "status", "-p", m.url, "--json")
         st = json.loads(out)
@@ -494,6 +495,18 @@ def test_selftest_prints_the_page(shop, capsys):
     code, out, _ = tillroll(capsys, "selftest", "-p", shop.url)
     assert out == "self-test page printing\n"
     assert "TILLROLL SELF-TEST" in read_text(shop.sim.wait_receipt(3))
+
+
+def test_status_names_the_dead_elements_the_self_test_found(shop, capsys):
+    shop.sim.head_fault("group", group=5)  # elements 320-383
+    shop.sim.kill_dots([7])
+    tillroll(capsys, "selftest", "-p", shop.url)
+    shop.sim.wait_receipt(3)
+    code, out, err = tillroll(capsys, "status", "-p", shop.url)
+    assert code == 0, err
+    lines = dict(line.split(None, 1) for line in out.splitlines())
+    assert lines["elements"] == "65 DEAD: 7, 320-383"
+    assert lines["faults"] == "none"  # the page printed on; nothing was held
 
 
 def test_journal_wipe_is_confirmed_and_logged(shop, capsys):

@@ -12,6 +12,11 @@ WIRING (GPIO numbers of the RP2040; docs/hardware.md has the schematic notes)
     motor         GP6 A+, GP7 A-, GP8 B+, GP9 B- (to the stepper driver's inputs)
     thermistor    ADC0 (GP26): head NTC (30 kOhm, B 3950) to GND, 30 kOhm to 3.3 V
     head supply   ADC1 (GP27): VH through 47 kOhm over 10 kOhm to GND
+    head current  ADC2 (GP28): a 20 mOhm shunt in VH's ground return, amplified x20 (INA181A1):
+                  0.4 mV a mA, 8.25 A full scale, 2 mA an LSB (a dot draws about 44 mA);
+                  sampled once in each strobe by the head driver (engine/sense.py) once the
+                  PIO drivers land: `LineCounter` heats nothing, so it offers no `sense` and
+                  the engine checks no head current on this board yet
     paper         GP20: photo sensor, high while paper is under it
     near end      GP21: roll sensor, high while more than the near-end length is left
     cover         GP22: switch to GND, low while the cover is closed
@@ -73,7 +78,8 @@ class LineCounter:
     they take the engine's strobe plans and step periods and only count them, so the pins of
     the WIRING table above do not move yet and nothing is heated or fed."""
 
-    def __init__(self):
+    def __init__(self, current=None):
+        self.current = current  # the head-current ADC, for the PIO driver to sample
         self.lines = 0  # dot lines the engine handed the motor
         self.fired = 0  # dot lines with heat
         self.steps = 0
@@ -104,7 +110,7 @@ class Rp2PicoBoard:
         self.usb = start_usb(self.serial, development=variant.DEVELOPMENT)
         self.mechanism = __import__("mechanisms." + mechanism, None, None, ("NAME",))
         self.clock = RealClock()
-        drivers = LineCounter()
+        drivers = LineCounter(machine.ADC(28))
         self.head = drivers
         self.motor = drivers
         self.tear = TearCounter()

@@ -64,6 +64,14 @@ class Control:
             dead[d >> 3] |= 0x80 >> (d & 7)
         return {}
 
+    def cmd_head_fault(self, req):
+        """Break the head or mend it (sim/head_faults.py)."""
+        from sim.head_faults import set_fault
+
+        b = self._board
+        set_fault(b.print_head, b.paper, req.get("fault"), int(req.get("group", 0)))
+        return {}
+
     def cmd_paper_out(self, req):
         """The roll ends after `after` more dot lines (0: now)."""
         self._board.paper.remaining = int(req.get("after", 0))
@@ -102,6 +110,7 @@ class Control:
             "receipts": s.receipts,
             "head_c": s.head_c,
             "supply_mv": s.supply_mv,
+            "dead_elements": self._app.engine.dead_ranges(),
             "queued": len(self._app.engine.queue),
             # barcodes, QR and PDF417 codes too wide for the paper at any module size: their
             # text printed instead
@@ -136,6 +145,7 @@ class Control:
             "twin": {
                 "mechanism": b.mechanism.NAME,
                 "strobes": head.strobes,
+                "probes": head.probes,
                 "max_dots_at_once": head.max_dots_at_once,
                 "pulse_us": head.pulse_us,
                 "pulse_min_us": head.pulse_min_us,

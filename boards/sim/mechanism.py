@@ -48,6 +48,9 @@ _COOLING_S = 25.0  # time constant towards the room
 _ROLL_LINES = const(113000)  # 57 mm x 35 mm roll on a 12 mm core, 60 um paper: about 14 m
 _NEAR_END_LINES = const(12000)  # 1.5 m left: the roll's diameter is down to about 16 mm
 _PAST = const(4)  # activations the heat history looks back over
+# Heat a row got this long before the next strobe on it has left the coating: the paper
+# does not add up pulses across a stop (a head checked with short pulses while it waits).
+_COOLED_US = const(100000)
 
 
 class Paper:
@@ -76,6 +79,7 @@ class Paper:
         self.burnt = 0
         self.overburnt = 0
         self.tap = None  # sim.stream.LineStream: each row and tear-off, live to a host
+        self.upside_down = False  # loaded coated side down: the heat marks nothing
 
     @property
     def acc(self):
@@ -179,6 +183,13 @@ class Head:
         self.latched = bytearray(_LINE_BYTES)
         self.window = bytearray(_LINE_BYTES)  # dots latched and strobed in this activation
         self.dead = bytearray(_LINE_BYTES)  # 1 bits: elements that no longer heat
+        self.cable = True  # the flex cable seated: the head's supply and data reach it
+        # The head supply's current during the last strobe (mA), as a shunt in the supply
+        # line shows it: each alive dot on draws V / (RH + Ri + n Rc), V the datasheet's
+        # effective voltage (the same model as the heat).
+        self.current_ma = 0
+        self.probes = 0  # safe pulses (a head check): counted apart from printing strobes
+        self._heated_at = 0  # the last strobe that put heat into the row under the head
         self.temp_c = _ROOM_C
         self.held_c = None  # a temperature the head is kept at (control: head_temp, hold)
         self._t_at = clock.ticks_us()
@@ -252,13 +263,12 @@ class Head:
         if self._moved:
             self._begin(at)
             self._moved = False
-        on = _count(self.latched, self.dead)  # pyright: ignore[reportArgumentType]
+        on = _count(self.latched, self.dead) if self.cable else 0  # pyright: ignore[reportArgumentType]
         if on > self.max_dots_at_once:
             self.max_dots_at_once = on
-        mv = self._supply.mv
-        if not on or mv < 1000 or limit.effective_v(m, mv) <= 0:
+        delivered = self._current(on) * pulse_us
+        if not delivered:
             return
-        delivered = limit.dot_power_w(m, mv, on) * pulse_us / 1000  # mJ
         need = limit.energy_mj(m, self.temp_c) * self._c
         self.share = delivered / need if need > 0 else 65.0
         # The heat this activation leaves: it rises with the energy and levels off towards a
@@ -267,11 +277,47 @@ class Head:
         level = 1 - short * short
         if level > self._act_share:
             self._act_share = level
-        share = int(self.share * 1000)
-        _strobe(self.latched, self.dead, self._paper.acc, share if share < 0xFFFF else 0xFFFF)  # pyright: ignore[reportArgumentType]
+        self._heat(at, on, delivered)
+
+    def _current(self, on: int) -> float:
+        """The supply current for `on` dots (current_ma); return each dot's power (W)."""
+        m = self._m
+        mv = self._supply.mv
+        v = limit.effective_v(m, mv)
+        if not on or mv < 1000 or v <= 0:
+            self.current_ma = 0
+            return 0.0
+        self.current_ma = int(on * v * 1000 / (m.HEAD_R + m.DRIVER_R + m.COMMON_R * on))
+        return limit.dot_power_w(m, mv, on) / 1000  # mJ a us
+
+    def _heat(self, at, on, delivered):
+        """`delivered` mJ into each of the `on` alive latched dots: the row's share of its
+        need (nothing marks on paper loaded upside down), the head's warmth."""
+        need = limit.energy_mj(self._m, self.temp_c) * self._c
+        share = delivered / need if need > 0 else 65.0
+        acc = self._paper.acc
+        if ticks_diff(at, self._heated_at) > _COOLED_US:
+            for d in range(_DOTS):
+                acc[d] = 0
+        self._heated_at = at
+        if not self._paper.upside_down:
+            share = int(share * 1000)
+            _strobe(self.latched, self.dead, acc, share if share < 0xFFFF else 0xFFFF)  # pyright: ignore[reportArgumentType]
         joules = on * delivered / 1000
         self.energy_j += joules
         self.temp_c += joules / _HEAT_CAPACITY
+
+    def probe(self, pulse_us, at):
+        """A safe pulse on the latched dots at tick `at` (a head check): the current it
+        draws, and the little heat it gives; not a printing strobe (no activation, no
+        window of the row)."""
+        self.probes += 1
+        self._settle(at)
+        on = _count(self.latched, self.dead) if self.cable else 0  # pyright: ignore[reportArgumentType]
+        delivered = self._current(on) * pulse_us
+        if delivered:
+            self._heat(at, on, delivered)
+        return self.current_ma
 
     def thermistor_ohms(self):
         self._settle(self._clock.ticks_us())

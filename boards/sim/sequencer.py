@@ -9,7 +9,12 @@ strobed; the next group's data is shifted in while the current one heats (the tw
 the heating data); then the activation's share of motor steps, spread over its window.
 """
 
+from array import array
+
 from sim.clock import ticks_diff
+
+_SENSE_RING = const(128)  # samples of head current kept for the engine (a power of two;
+# more than a line's strobes: the engine reads them after each line)
 
 
 class Sequencer:
@@ -28,6 +33,10 @@ class Sequencer:
         self.lines = 0
         self._next = clock.ticks_us()
         self.first_at = -1  # when the first line's pins moved (tick), for the time a print took
+        # The head supply's shunt, sampled once in each strobe (a board's ADC, triggered
+        # with the strobe): mA, in a ring the engine reads; `sensed` counts them mod 2^16.
+        self.sense = array("H", [0] * _SENSE_RING)
+        self.sensed = 0
 
     def elapsed_us(self) -> int:
         """From the first line's start to the last one's end: the time printing took, as the
@@ -85,6 +94,10 @@ class Sequencer:
                 head.shift(self._groups, g * 48)
                 head.latch()
                 head.strobe(pulse, t + g * group_us)
+                n = self.sensed
+                ma = head.current_ma
+                self.sense[n & (_SENSE_RING - 1)] = ma if ma < 0xFFFF else 0xFFFF
+                self.sensed = (n + 1) & 0xFFFF
             if periods is not None:
                 for i in range(at + a * per_act, at + (a + 1) * per_act):
                     stepper.step(periods[i])
@@ -95,3 +108,15 @@ class Sequencer:
             t += window
         self._k = 0
         self.lines += 1
+
+    def probe(self, line, pulse_us):
+        """One safe pulse on the dots of `line` (48 bytes) once the lines queued before it
+        have played: the head current it drew (mA). The engine checks the head with these."""
+        head = self._head
+        now = self._clock.ticks_us()
+        at = self._next if ticks_diff(self._next, now) > 0 else now
+        head.shift(line, 0)
+        head.latch()
+        ma = head.probe(pulse_us, at)
+        self._next = (at + self._shift + pulse_us) & 0x3FFFFFFF
+        return ma

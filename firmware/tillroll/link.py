@@ -276,6 +276,8 @@ class DataLink:
 
     def _flush_due(self):
         due = self._due
+        if due and self.recovery is not None and self.recovery.waiting():
+            return  # a receipt a fault cut short is out whole only once its copy is
         done = self._engine.done()
         while due and due[0][0] <= done:
             _, reply, stream = due.pop(0)

@@ -1,6 +1,10 @@
 """The self-test page: what the module is and how it is set, then a dot pattern in which a dead
 heating element shows as a white streak down the solid bars and a gap in the staircase.
 
+Before it prints, each element is checked alone with a safe pulse (engine.map_elements: too
+short to mark the paper) on a board that senses the head's current; the elements that drew
+none are listed on the page ("Dead 64-127") and in the technician's status.
+
 Printed on FEED held at power-on, on GS ( A and DC2 T, and from the sim's control channel.
 """
 
@@ -28,13 +32,40 @@ def report(app):
         % ("fitted" if power_on(app.settings, "fit") else "not fitted", app.graphics.unfit),
         "Lines %d  Fed %d" % (engine.lines_printed, engine.lines_fed),
         "Receipts %d  Stops %d" % (engine.receipts, engine.pauses),
+        dead_line(engine),
     )
 
 
+def dead_line(engine):
+    """The dead elements as the page says them: runs, the first few."""
+    hs = engine.head_sense
+    if hs is None or hs.dead is None:
+        return "Elements not checked"
+    if not hs.dead_count:
+        return "Elements all alive"
+    if hs.dead_count == len(hs.dead) * 8:
+        return "Elements: no current (cable?)"
+    runs = engine.dead_ranges()
+    text = " ".join("%d" % a if a == b else "%d-%d" % (a, b) for a, b in runs[:4])
+    return "Dead %s%s" % (text, " ..." if len(runs) > 4 else "")
+
+
 async def print_page(app):
-    layout = app.layout
     engine = app.engine
     engine._check()  # fresh supply and temperature for the report
+    await engine.drain()  # the probes go between lines, with nothing in flight
+    engine.map_elements()
+    engine.sensing(False)  # the page is there to show a faulty head, not to stop for one
+    try:
+        await _page(app)
+    finally:
+        await engine.drain()
+        engine.sensing(True)
+
+
+async def _page(app):
+    layout = app.layout
+    engine = app.engine
     for text in report(app):
         while engine.free() < 64:
             await engine.wait_space()

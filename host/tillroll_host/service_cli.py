@@ -39,6 +39,7 @@ _FAULT_WORDS = {
     "no_supply": "no head supply",
     "undervoltage": "head supply too low to print",
     "low_supply": "head supply low (printing slower)",
+    "head_fault": "HEAD FAULT: strobes draw no current (cable, supply, dead elements)",
     "journal_wiped": "journal wiped",
 }
 
@@ -188,6 +189,7 @@ def cmd_status(args) -> int:
     print(f"cover      {'closed' if st['cover_closed'] else 'OPEN'}")
     print(f"supply     {st['supply_mv'] / 1000:.2f} V")
     print(f"head       {st['head_c']} C")
+    print(f"elements   {_elements(st.get('dead_elements'))}")
     print(f"journal    {journal}")
     print(f"clock      {_when(st['time'])}, up {st['uptime_s']} s")
     print(f"receipts   {st['receipts_printed']} since power-on, {st['errors']} task errors")
@@ -196,6 +198,17 @@ def cmd_status(args) -> int:
         key += ", maintenance mode"
     print(f"key        {key}")
     return 0
+
+
+def _elements(dead) -> str:
+    """The head's elements as the last check of each alone found them."""
+    if dead is None:
+        return "not checked (self-test checks them)"
+    if not dead:
+        return "all alive"
+    count = sum(b - a + 1 for a, b in dead)
+    runs = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in dead)
+    return f"{count} DEAD: {runs}"
 
 
 def cmd_log(args) -> int:

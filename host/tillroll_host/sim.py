@@ -221,6 +221,10 @@ class SimModule:
     def kill_dots(self, dots: list[int]) -> None:
         self.control("dead", dots=dots)
 
+    def head_fault(self, fault: str, group: int = 0) -> None:
+        """Break the twin's head ("cable_off", "group", "upside_down") or mend it ("none")."""
+        self.control("head_fault", fault=fault, group=group)
+
     def paper_out(self, after_lines: int = 0) -> None:
         self.control("paper_out", after=after_lines)
 

@@ -3,6 +3,7 @@ while printing. Runs on the sim's twin or on counting drivers, in virtual time."
 
 import asyncio
 import os
+from array import array
 
 import micropython
 
@@ -361,6 +362,114 @@ def test_a_low_supply_lowers_dots_at_once_then_stops():
     assert engine.lines_printed == 11
 
 
+# ---- head faults: the current each strobe draws ---------------------------------------------
+
+
+def text_like():
+    """A line with dots across the whole head, as a row of text has (96 dots)."""
+    line = bytearray(48)
+    for i in range(48):
+        line[i] = 0x11
+    return line
+
+
+def print_with_fault(t, engine, lines, line, fault, mend):
+    """Print `lines` copies of `line`; break the head with `fault()` after a third of them;
+    once the engine stops for it, check what it kept and mend it with `mend()`."""
+
+    async def produce():
+        for i in range(lines):
+            if i == lines // 3:
+                await engine.drain()
+                fault()
+            while engine.free() < 2:
+                await engine.wait_space()
+            engine.push_line(line, 0)
+        engine.end_receipt()
+        while not engine.status.flags & st.HEAD_FAULT:
+            await asyncio.sleep_ms(0)
+        assert engine.status.stopped() and engine.status.names() == ["head_fault"]
+        assert engine.lines_printed == lines // 3  # the line that came out blank is kept
+        assert len(engine.queue) == lines - lines // 3 + 1  # and every line after it, the end
+        for _ in range(3):  # it stays stopped while the head is broken, checking it now and then
+            await asyncio.sleep_ms(0)
+            t.clock.advance(600000)
+        assert engine.status.flags & st.HEAD_FAULT and engine.lines_printed == lines // 3
+        assert t.head.probes > 0
+        mend()
+
+    run(engine, produce)
+    assert engine.lines_printed == lines and not engine.status.flags
+    assert engine.pauses == 1
+
+
+def test_a_head_whose_cable_is_off_stops_printing_until_it_is_seated():
+    t = Twin()
+    engine = t.engine()
+
+    def off():
+        t.head.cable = False
+
+    def on():
+        t.head.cable = True
+
+    print_with_fault(t, engine, 30, text_like(), off, on)
+    assert engine.head_sense.dead_count == 0  # mapped again as the fault cleared: all alive
+
+
+def test_a_dead_element_group_stops_printing_and_is_mapped():
+    t = Twin()
+    engine = t.engine()
+    dead = t.head.dead
+
+    def kill():
+        for i in range(8, 16):  # elements 64-127: a driver group
+            dead[i] = 0xFF
+
+    def mend():
+        assert engine.dead_ranges() == [[64, 127]]  # mapped as the fault began
+        for i in range(8, 16):
+            dead[i] = 0
+
+    print_with_fault(t, engine, 30, text_like(), kill, mend)
+
+
+def test_one_dead_element_prints_on_and_a_missing_supply_is_no_head_fault():
+    t = Twin()
+    engine = t.engine()
+    t.head.dead[5] = 0x10  # element 43: a streak for the self-test, not a stop
+    solid = bytearray(b"\xff" * 48)
+
+    async def produce():
+        for _ in range(10):
+            engine.push_line(solid, 0)
+        await engine.drain()
+        assert not engine.status.flags
+        t.supply.mv = 0  # strobes draw nothing, but the supply says why
+        engine.push_line(solid, 0)
+        while not engine.status.stopped():
+            await asyncio.sleep_ms(0)
+        assert engine.status.names() == ["no_supply"]
+        t.supply.mv = 8500
+
+    run(engine, produce)
+    assert engine.lines_printed == 11 and not engine.status.flags
+
+
+def test_the_head_check_pulses_leave_no_mark():
+    from tillroll.engine.head_check import head_ok
+
+    t = Twin()
+    engine = t.engine()
+    assert engine.map_elements() is not None and engine.head_sense.dead_count == 0
+    for _ in range(20):  # a fault held for ten seconds: twenty checks of the whole head
+        assert head_ok(engine.head_sense)
+        t.clock.advance(500000)
+    engine.feed(2)
+    run(engine, engine.drain)
+    assert t.paper.burnt == 0 and t.head.probes == 384 + 20 * 12
+
+
 # ---- no allocation --------------------------------------------------------------------------
 
 
@@ -396,6 +505,54 @@ def test_printing_dot_lines_allocates_nothing_in_steady_state():
     assert engine.lines_printed == 64
     assert hw.torn == 1
     assert hw.fired == engine.strobes > 0
+
+
+class Sensing(Counting):
+    """Counting drivers that sense the head's current as the sim's do: a sample a strobe."""
+
+    def __init__(self):
+        super().__init__()
+        self.sense = array("H", [0] * 256)
+        self.sensed = 0
+        self._k = 0
+
+    def fire(self, groups, k, first_us, pulse_us, activations, window_us):
+        self.fired += k * activations
+        self._k = k * activations
+
+    def run(self, steps, line_us, periods=None, at=0):
+        self.steps += steps
+        for _ in range(self._k):
+            self.sense[self.sensed & 255] = 0xFFFF  # plenty: never short
+            self.sensed = (self.sensed + 1) & 0xFFFF
+        self._k = 0
+
+
+def test_sensing_the_head_current_allocates_nothing_either():
+    hw = Sensing()
+    engine = Engine(hw, hw, hw, hw, VirtualClock(), ltp02_245, 64)
+    text = text_like()
+    solid = bytearray(b"\xff" * 48)
+
+    async def produce():
+        for _ in range(8):
+            engine.push_line(text, 0)
+            engine.push_line(solid, 0)
+        await engine.drain()
+        micropython.heap_lock()
+        try:
+            for _ in range(24):
+                engine.push_line(text, 0)
+                engine.push_line(solid, 0)
+            engine.end_receipt()
+            while len(engine.queue):
+                await asyncio.sleep_ms(0)
+        finally:
+            micropython.heap_unlock()
+
+    run(engine, produce)
+    assert engine.lines_printed == 64 and not engine.status.flags
+    assert hw.sensed == hw.fired == engine.strobes > 0
 
 
 def test_queue_keeps_order_and_kinds():

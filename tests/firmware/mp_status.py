@@ -104,6 +104,18 @@ def test_a_hot_head_or_a_bad_supply_is_an_automatically_recoverable_error():
         assert asb(r) == b"\x18\x40\x00\x00", mv
 
 
+def test_a_head_fault_is_an_unrecoverable_error():
+    # DLE EOT 1: offline (0x08). DLE EOT 2: an error (bit 6, 0x40). DLE EOT 3: unrecoverable
+    # (bit 5, 0x20), not automatically recoverable (bit 6). ASB: offline in the first byte,
+    # unrecoverable (bit 5) in the second.
+    r, engine, _, _ = report()
+    engine.status.flags = st.HEAD_FAULT
+    assert eot(r) == [0x1A, 0x52, 0x32, 0x12]
+    assert asb(r) == b"\x18\x20\x00\x00"
+    engine.status.flags = st.HEAD_FAULT | st.OVERHEAT  # both kinds at once: both bits
+    assert r.realtime(3) == 0x72 and asb(r)[1] == 0x60
+
+
 def test_a_low_supply_prints_on_and_is_no_error():
     r, _, sensors, _ = report()
     sensors.mv = 4000  # under the range by less than 10 %: fewer dots at once
@@ -124,7 +136,7 @@ def test_every_reply_keeps_the_identification_bits():
     for paper_in in (True, False):
         for near in (True, False):
             for closed in (True, False):
-                for flags in (0, st.OVERHEAT):
+                for flags in (0, st.OVERHEAT, st.HEAD_FAULT):
                     sensors.paper_in, sensors.near, sensors.closed = paper_in, near, closed
                     engine.status.flags = flags
                     for b in eot(r):

@@ -26,7 +26,8 @@ from ..native import load
 from . import status as st
 from .dot_queue import END, FEED, DotQueue, free, put_line  # noqa: F401  # pyright: ignore[reportAttributeAccessIssue]  (put_line: engine.vpy)
 from .heat import T_MIN, Heat, pulse  # noqa: F401  # pyright: ignore[reportAttributeAccessIssue]  (engine.vpy)
-from .strobe import lookahead, split  # noqa: F401  # pyright: ignore[reportAttributeAccessIssue]
+from .sense import HeadSense
+from .strobe import lookahead, sense_line, split  # noqa: F401  # pyright: ignore[reportAttributeAccessIssue]
 
 load(__file__, globals())  # its hot loops: engine.vpy
 
@@ -70,7 +71,11 @@ _STEP_AT = const(23)  # where the next line's step periods go in _steps
 _HALF = const(24)  # 1: the last step lay between the ramp entries _RAMP - 1 and _RAMP
 _LAST = const(25)  # the last step's period (us); 0: at rest
 _FLOOR = const(26)  # no step is faster than this (supply, speed setting)
-_STATE = const(27)
+_SENSE = const(27)  # head current sensed: the sample ring's length - 1; 0: not sensed
+_PLANNED = const(28)  # strobes whose least current is noted (mod 2^16)
+_CHECKED = const(29)  # strobes whose sample was compared (mod 2^16)
+_STATE = const(30)
+_PROBE_EVERY_US = const(500000)  # while a head fault holds, the head is checked this often
 
 
 class Engine:
@@ -129,6 +134,18 @@ class Engine:
         state[_RAMP] = 0
         state[_IDLE] = _IDLE_US
         state[_SINCE] = _CHECK_US
+        # Head current (sense.py): on a board whose head driver senses it.
+        self.head_sense = None
+        if getattr(head, "sense", None) is not None:
+            self.head_sense = HeadSense(head, m)
+        hs = self.head_sense
+        small = array("H", (0, 0))
+        self._samples = hs.samples if hs else small
+        self._expect = hs.expect if hs else small
+        self._floor_ma = hs.floor_ma if hs else small
+        self._probe_wait = _PROBE_EVERY_US
+        self._mapped = False
+        self.sensing(True)
         self._floor_us = 0  # no step is faster than this (supply, speed setting)
         self._planned_mv = -1000
         self._planned_t = -1000
@@ -266,6 +283,8 @@ class Engine:
         if cap < self._cap_floor:
             cap = self._cap_floor
         self._st[_CAP] = cap
+        if self.head_sense is not None:
+            self.head_sense.currents(mv)
         pps = m.max_pps(mv)
         floor = (1000000 + pps - 1) // pps if pps > 0 else 65535
         slowest = self._rated_step_us * 100 // self.speed
@@ -331,6 +350,69 @@ class Engine:
 
     _check = _check  # native: engine.vpy
 
+    def _head_short(self):
+        """A strobe drew too little current (engine.vpy): a head fault, unless the supply went
+        (which reads the same, and clears by itself)."""
+        status = self.status
+        stops = self._check()
+        if stops & (st.NO_SUPPLY | st.UNDERVOLTAGE):
+            return
+        if not stops:
+            self.pauses += 1
+        status.flags |= st.HEAD_FAULT
+
+    def sensing(self, on: bool):
+        """Head-current checks on or off (off while the self-test page prints: it is there to
+        show a faulty head, not to stop for one)."""
+        state = self._st
+        state[_SENSE] = len(self._samples) - 1 if on and self.head_sense else 0
+        state[_PLANNED] = state[_CHECKED] = getattr(self._head, "sensed", 0)
+
+    def map_elements(self):
+        """Each element checked alone with a safe pulse (sense.py); None without a sense."""
+        hs = self.head_sense
+        if hs is None:
+            return None
+        if hs.mv < 0:
+            hs.currents(self._sensors.supply_mv())
+        from .head_check import map_elements
+
+        return map_elements(hs)
+
+    def dead_ranges(self):
+        """The dead elements the last map found, as [first, last] runs; None without a map."""
+        hs = self.head_sense
+        if hs is None or hs.dead is None:
+            return None
+        from .head_check import dead_ranges
+
+        return dead_ranges(hs.dead)
+
+    def _head_watch(self):
+        """While a head fault holds: map the elements once (for the technician's status),
+        then check the head again every _PROBE_EVERY_US (a cable reseated, a head replaced)
+        and clear the fault once it draws its current again."""
+        status = self.status
+        hs = self.head_sense
+        if hs is None:
+            return
+        if not self._mapped:
+            self._mapped = True
+            self.map_elements()
+        self._probe_wait -= _POLL_US
+        if self._probe_wait > 0:
+            return
+        self._probe_wait = _PROBE_EVERY_US
+        if status.flags & (st.NO_SUPPLY | st.UNDERVOLTAGE):
+            return  # no current to be had: nothing to learn
+        from .head_check import head_ok
+
+        if head_ok(hs):
+            status.flags &= ~st.HEAD_FAULT
+            self._mapped = False
+            self.map_elements()
+            self._planned_mv = -1000
+
     # ---- consumer side (mechanism) --------------------------------------------------------
 
     def drop_current(self):
@@ -373,6 +455,8 @@ class Engine:
                 state[_LAST] = 0
                 idle = state[_IDLE] + _POLL_US
                 state[_IDLE] = idle if idle < _IDLE_US else _IDLE_US
+                if status.flags & st.HEAD_FAULT:
+                    self._head_watch()
                 await clock.sleep_us(_POLL_US)
             else:
                 await clock.wait()

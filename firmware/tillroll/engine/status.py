@@ -10,7 +10,8 @@ OVERHEAT = const(0x04)  # head above its stop temperature; resumes below the res
 NO_SUPPLY = const(0x08)  # no head supply at all
 UNDERVOLTAGE = const(0x10)  # supply too far below the mechanism's range to print
 LOW_SUPPLY = const(0x20)  # below the range: printing with fewer dots heated at once
-STOPS = const(0x1F)
+HEAD_FAULT = const(0x40)  # a strobe drew (far) less current than its dots need: nothing printed
+STOPS = const(0x5F)
 
 NAMES = (
     (PAPER_OUT, "paper_out"),
@@ -19,6 +20,7 @@ NAMES = (
     (NO_SUPPLY, "no_supply"),
     (UNDERVOLTAGE, "undervoltage"),
     (LOW_SUPPLY, "low_supply"),
+    (HEAD_FAULT, "head_fault"),
 )
 
 

@@ -3,7 +3,8 @@
 
 A line of n black dots is heated in k = ceil(n / cap) sub-strobes, the fewest that keep the dots
 heated at once under the supply-current cap: the data is masked into k group lines of about n / k
-dots each (masking works on any head, one DST line or six STB blocks alike).
+dots each (masking works on any head, one DST line or six STB blocks alike). `sense_line`
+compares the head current each of a line's strobes drew with what its dots need (sense.py).
 """
 
 from ..native import load

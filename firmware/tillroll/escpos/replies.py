@@ -9,7 +9,9 @@ Automatic Status Back is 0xx1xx00b and its other three 0xx0xxxx, GS r and GS I n
 The module has no drawer connector, no cutter and no ink: the drawer bit reads low, the cutter
 error never sets, DLE EOT 7 and 8 (ink, slip) are not answered. Errors map as Epson's thermal
 models do: a hot head and a head supply out of range are automatically recoverable errors
-(printing stops and resumes by itself); none of ours is unrecoverable.
+(printing stops and resumes by itself). A head fault (strobes that draw no current: its cable
+off, an element group dead) is an unrecoverable error: waiting or DLE ENQ does not mend a
+head, a technician must (the module resumes by itself once its head checks good again).
 """
 
 from .. import VERSION
@@ -20,11 +22,13 @@ _COVER = const(0x04)  # DLE EOT 2
 _PAPER_STOP = const(0x20)  # DLE EOT 2: printing stopped by the paper end
 _ERROR = const(0x40)  # DLE EOT 2: an error occurred
 _AUTO_RECOVERABLE = const(0x40)  # DLE EOT 3, second ASB byte
+_UNRECOVERABLE = const(0x20)  # DLE EOT 3, second ASB byte
 _NEAR_END = const(0x0C)  # DLE EOT 4
 _PAPER_END = const(0x60)  # DLE EOT 4
 _RT_FIXED = const(0x12)  # bits 1 and 4 of every DLE EOT reply
 _ASB_FIXED = const(0x10)  # bit 4 of the first ASB byte
 _AUTO_ERRORS = const(0x1C)  # OVERHEAT | NO_SUPPLY | UNDERVOLTAGE
+_ERRORS = const(0x5C)  # the automatically recoverable ones and HEAD_FAULT
 _NO_SUPPLY_MV = const(1000)  # as the engine: below this there is no head supply at all
 
 MAKER = "Tillroll"
@@ -51,7 +55,7 @@ class Report:
         (the engine reads them only while it prints; the head's temperature keeps the
         engine's stop-and-resume hysteresis)."""
         s = self._sensors
-        flags = self._engine.status.flags & st.OVERHEAT
+        flags = self._engine.status.flags & (st.OVERHEAT | st.HEAD_FAULT)
         if not s.paper():
             flags |= st.PAPER_OUT
         if not s.cover_closed():
@@ -95,11 +99,13 @@ class Report:
                 b |= 0x08
             if f & st.PAPER_OUT:
                 b |= _PAPER_STOP
-            if f & _AUTO_ERRORS:
+            if f & _ERRORS:
                 b |= _ERROR
         elif n == 3:
             if f & _AUTO_ERRORS:
                 b |= _AUTO_RECOVERABLE
+            if f & st.HEAD_FAULT:
+                b |= _UNRECOVERABLE
         elif n == 4:
             if self.near_end():
                 b |= _NEAR_END
@@ -131,7 +137,10 @@ class Report:
         if self.feeding:
             b |= 0x40
         out[0] = b
-        out[1] = _AUTO_RECOVERABLE if f & _AUTO_ERRORS else 0
+        b = _AUTO_RECOVERABLE if f & _AUTO_ERRORS else 0
+        if f & st.HEAD_FAULT:
+            b |= _UNRECOVERABLE
+        out[1] = b
         b = 0
         if self.near_end():
             b |= 0x03

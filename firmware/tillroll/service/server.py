@@ -253,6 +253,9 @@ class Service:
             "cover_closed": bool(s.cover_closed()),
             "supply_mv": s.supply_mv(),
             "head_c": app.engine.status.head_c,
+            # from the last check of each element alone (the self-test, a head fault); None
+            # where the head's current is not sensed or no check ran yet
+            "dead_elements": app.engine.dead_ranges(),
             "receipts_printed": app.engine.receipts,
             "errors": app.errors,
             "journal": journal,
