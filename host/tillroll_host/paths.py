@@ -23,9 +23,7 @@ BOARD_HEAP = "160k"
 # 150 KB), where a device runs it in place from ROMFS or frozen flash, and the sim carries the
 # mechanism twin and its control channel (about 40 KB of code and its buffers). What the
 # firmware itself allocates is held to the board's budget by tests/firmware/mp_memory.py.
-# 392 KB since the head-current check (its bytecode and the twin's current model): at 384 KB
-# the sim with its service link no longer found one piece for the control channel's code.
-SIM_HEAP = "392k"
+SIM_HEAP = "384k"
 
 
 def micropython() -> str:
