@@ -8,6 +8,7 @@ class LayoutRecorder:
         self.calls = []
         self.full = False
         self.tabs = []
+        self.settings = None  # no settings store, as a layout without one
 
     def busy(self):
         return self.full
