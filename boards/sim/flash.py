@@ -93,21 +93,32 @@ class Tear:
             for i in range(n):
                 old[i] &= ~self._bits(old[i] & ~new[i], eighths) & 0xFF
             return
+        # The bytes the program changes, counted and then walked again: no list of them (a
+        # sweep of many boots on a board-sized heap has no room to spare for one).
+        changed = 0
+        for i in range(n):
+            if old[i] & ~new[i] & 0xFF:
+                changed += 1
         if shape == 1:
-            changed = [i for i in range(n) if old[i] & ~new[i] & 0xFF]
-            k = self.below(len(changed) + 1)
-            for j in range(k):
-                old[changed[j]] &= new[changed[j]]
-            if k < len(changed):
-                i = changed[k]
-                old[i] &= ~self._bits(old[i] & ~new[i], 4) & 0xFF
+            k = self.below(changed + 1)  # the first k changed bytes done, the next one partly
+            seen = 0
+            for i in range(n):
+                if old[i] & ~new[i] & 0xFF:
+                    if seen < k:
+                        old[i] &= new[i]
+                    elif seen == k:
+                        old[i] &= ~self._bits(old[i] & ~new[i], 4) & 0xFF
+                        return
+                    seen += 1
             return
-        spared = [i for i in range(n) if old[i] & ~new[i] & 0xFF]
-        keep = spared[self.below(len(spared))] if spared else -1
+        keep = self.below(changed) if changed else -1  # the one changed byte left partly done
+        seen = 0
         for i in range(n):
             clear = old[i] & ~new[i] & 0xFF
-            if i == keep:
-                clear &= ~(1 << self.below(8)) & 0xFF  # (a bit of it, if set, stays 1)
+            if clear:
+                if seen == keep:
+                    clear &= ~(1 << self.below(8)) & 0xFF  # (a bit of it, if set, stays 1)
+                seen += 1
             old[i] &= ~clear & 0xFF
 
     def erase(self, block):

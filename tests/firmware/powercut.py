@@ -264,6 +264,10 @@ class Boot:
         for _ in range(20):
             await asyncio.sleep_ms(1)  # the journal hears of the fault
         self.board.paper.remaining = 113000
+        while not sending.done():  # its ID comes once it is out whole, unless the power goes
+            if self.flash.dead:
+                raise PowerCut("while printing")
+            await asyncio.sleep_ms(1)
         await sending
         await self.settle()
         await self.send(MAIN[2])

@@ -460,13 +460,16 @@ class Journal:
     def printed(self, number: int, copy: bool = False):
         self._finishing = number
         try:
-            p = self._state(number, r.COPY_PRINTED if copy else r.PRINTED, 0, 0)
+            self._state(number, r.COPY_PRINTED if copy else r.PRINTED, 0, 0)
         finally:
+            # Kept in RAM even when the flash failed (the error goes on to the caller): a copy
+            # that printed is not printed again and again, only once more after a restart.
             self._finishing = 0
-        if p >= 0:
-            self._ix[p + _INFO] = (
-                PRINTED | ((self._ix[p + _INFO] >> 16) + (1 if copy else 0)) << 16
-            )
+            p = self._find(number)  # a block dropped for the record moves the index
+            if p >= 0 and self.mounted:
+                self._ix[p + _INFO] = (
+                    PRINTED | ((self._ix[p + _INFO] >> 16) + (1 if copy else 0)) << 16
+                )
 
     def cancelled(self, number: int):
         """The host cleared it before it printed: kept, never printed again by itself."""
