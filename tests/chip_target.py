@@ -40,6 +40,15 @@ TEST_TIMEOUT_S = 900.0  # wall time: the emulator runs several times slower than
 UNIX_ONLY = {
     "mp_flash": "checks the sim's NOR flash model, which the chip replaces by its flash",
     "mp_memory": "builds the whole sim board (its twin and links) around the App",
+    "mp_connections.test_a_break_in_the_middle_of_a_raster_image_leaves_the_next_receipt_whole": (
+        "builds the whole sim board around the App"
+    ),
+    "mp_connections.test_a_usb_re_enumeration_the_board_reports_acts_as_a_break": (
+        "builds the whole sim board around the App"
+    ),
+    "mp_service.test_the_service_link_adds_little_to_the_apps_memory": (
+        "builds the whole sim board around the App"
+    ),
     "mp_uart": "moves megabytes through a model of a UART in virtual time: minutes of emulation",
     "mp_journal.test_power_cuts_sampled_from_a_fixed_seed_lose_nothing": "a power-cut sweep",
     "mp_journal.test_the_sweep_catches_a_commit_written_before_its_data": "a power-cut sweep",
