@@ -113,7 +113,10 @@ def _qr(text: bytes) -> bytes:
     n = len(text) + 3
     return (
         b"\x1d(k\x03\x001C\x06"  # module 6 dots
-        + b"\x1d(k" + bytes((n & 0xFF, n >> 8)) + b"1P0" + text  # store
+        + b"\x1d(k"
+        + bytes((n & 0xFF, n >> 8))
+        + b"1P0"
+        + text  # store
         + b"\x1d(k\x03\x001Q0"  # print
     )
 

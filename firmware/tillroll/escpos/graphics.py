@@ -76,7 +76,9 @@ class Graphics:
         """The QR and PDF417 data stored and not yet printed, for `put_stored` after a copy
         has used the buffers (once a copy: it allocates)."""
         qr = bytes(self.qr_data[: self.qr_len]) if self.qr_len > 0 else self.qr_len
-        pdf = bytes(self.pdf417_data[: self.pdf417_len]) if self.pdf417_len > 0 else self.pdf417_len
+        pdf = (
+            bytes(self.pdf417_data[: self.pdf417_len]) if self.pdf417_len > 0 else self.pdf417_len
+        )
         return qr, pdf
 
     def put_stored(self, stored):
