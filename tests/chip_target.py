@@ -156,7 +156,7 @@ class ChipTarget:
     def __init__(
         self,
         files: dict[str, bytes] | None = None,
-        rom: tuple[int, int] = (FLASH.journal_at, FLASH.journal),
+        rom: tuple[int, int] = (FLASH.update_at, FLASH.update),
         echo: bool = False,
     ):
         self.dir = Path(tempfile.mkdtemp(prefix="tillroll-chip-"))

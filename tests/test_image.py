@@ -45,7 +45,9 @@ def test_the_flash_map_is_the_same_in_the_build_the_board_and_the_image_tool():
     assert _define(header, "MICROPY_HW_FLASH_STORAGE_BYTES") == FLASH.storage
     assert _const(board, "FILESYSTEM_AT") == 0
     assert _const(board, "FILESYSTEM_BYTES") == FLASH.filesystem
-    assert _const(board, "JOURNAL_AT") == FLASH.filesystem
+    assert _const(board, "UPDATE_AT") == FLASH.update_at - FLASH.filesystem_at
+    assert _const(board, "UPDATE_BYTES") == FLASH.update
+    assert _const(board, "JOURNAL_AT") == FLASH.journal_at - FLASH.filesystem_at
     assert _const(board, "JOURNAL_BYTES") == FLASH.journal
     assert FLASH.firmware + FLASH.romfs + FLASH.storage == FLASH.size == 2 * 1024 * 1024
 
@@ -68,6 +70,7 @@ def test_the_whole_module_image_writes_firmware_fonts_and_erases_filesystem_and_
     assert got[: len(romfs)] == romfs
     for start, size in (
         (FLASH.filesystem_at, FLASH.filesystem),
+        (FLASH.update_at, FLASH.update),
         (FLASH.journal_at, FLASH.journal),
     ):
         for off in range(0, size, 256):

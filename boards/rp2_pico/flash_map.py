@@ -6,6 +6,8 @@ same numbers; tests/test_build.py checks that they agree.
 """
 
 FILESYSTEM_AT = const(0)
-FILESYSTEM_BYTES = const(128 * 1024)  # littlefs at /: settings, NV logos
-JOURNAL_AT = const(128 * 1024)
-JOURNAL_BYTES = const(256 * 1024)  # the receipt journal: 64 erase blocks of 4 KiB
+FILESYSTEM_BYTES = const(64 * 1024)  # littlefs at /: settings, NV logos
+UPDATE_AT = const(64 * 1024)
+UPDATE_BYTES = const(192 * 1024)  # the update slot: a signed update's ROMFS (docs/update.md)
+JOURNAL_AT = const(256 * 1024)
+JOURNAL_BYTES = const(128 * 1024)  # the receipt journal: 32 erase blocks of 4 KiB

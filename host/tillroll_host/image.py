@@ -33,8 +33,9 @@ class FlashMap:
     size: int = 2048 * KIB
     firmware: int = 512 * KIB  # MicroPython with Tillroll frozen in, from offset 0
     romfs: int = 1152 * KIB  # the fonts, read in place (vfs.VfsRom at /rom)
-    filesystem: int = 128 * KIB  # littlefs at / : settings, NV logos
-    journal: int = 256 * KIB  # the receipt journal's own region, never formatted
+    filesystem: int = 64 * KIB  # littlefs at / : settings, NV logos
+    update: int = 192 * KIB  # the update slot: a signed update's ROMFS (docs/update.md)
+    journal: int = 128 * KIB  # the receipt journal's own region, never formatted
 
     @property
     def romfs_at(self) -> int:
@@ -45,13 +46,18 @@ class FlashMap:
         return self.firmware + self.romfs
 
     @property
-    def journal_at(self) -> int:
+    def update_at(self) -> int:
         return self.filesystem_at + self.filesystem
 
     @property
+    def journal_at(self) -> int:
+        return self.update_at + self.update
+
+    @property
     def storage(self) -> int:
-        """MicroPython's MICROPY_HW_FLASH_STORAGE_BYTES: the filesystem and the journal."""
-        return self.filesystem + self.journal
+        """MicroPython's MICROPY_HW_FLASH_STORAGE_BYTES: the filesystem, the update slot and
+        the journal."""
+        return self.filesystem + self.update + self.journal
 
 
 FLASH = FlashMap()
@@ -181,8 +187,8 @@ def add_region(pages: dict[int, bytes], at: int, data: bytes, size: int | None =
 def make_images(firmware_uf2: Path, romfs: Path, out_dir: Path, name: str) -> dict[str, Path]:
     """Two UF2 files from MicroPython's image and the fonts' ROMFS:
 
-    - `NAME.uf2` writes a new module whole: firmware, fonts, an empty filesystem and an empty
-      journal (both erased: the board formats the filesystem at its first boot);
+    - `NAME.uf2` writes a new module whole: firmware, fonts, an empty filesystem, update slot
+      and journal (erased: the board formats the filesystem at its first boot);
     - `NAME-update.uf2` writes the firmware and fonts only, so a module in the field keeps its
       journal and settings."""
     pages = uf2_pages(firmware_uf2.read_bytes())
@@ -195,6 +201,7 @@ def make_images(firmware_uf2: Path, romfs: Path, out_dir: Path, name: str) -> di
     update = dict(pages)
     whole = dict(pages)
     add_region(whole, FLASH.filesystem_at, b"", FLASH.filesystem)
+    add_region(whole, FLASH.update_at, b"", FLASH.update)
     add_region(whole, FLASH.journal_at, b"", FLASH.journal)
     written = {"whole": out_dir / f"{name}.uf2", "update": out_dir / f"{name}-update.uf2"}
     written["whole"].write_bytes(uf2_write(whole))

@@ -334,10 +334,9 @@ def journal_flash():
     if _ON_CHIP:
         import rp2
 
-        from rp2_pico.flash_map import JOURNAL_AT
+        from rp2_pico.flash_map import JOURNAL_AT, JOURNAL_BYTES
 
-        # The journal's region less its last 64 KiB, where the bench's own modules are.
-        return rp2.Flash(start=JOURNAL_AT, len=192 * 1024)
+        return rp2.Flash(start=JOURNAL_AT, len=JOURNAL_BYTES)
     from sim.flash import NorFlash
 
     path = "/tmp/tillroll-bench-journal.bin"

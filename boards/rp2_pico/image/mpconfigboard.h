@@ -7,8 +7,9 @@
 
 // The fonts, read in place: 1152 KiB just below the storage region.
 #define MICROPY_HW_ROMFS_BYTES                  (1152 * 1024)
-// Storage: the littlefs filesystem (128 KiB, settings and NV logos) and the receipt journal
-// (256 KiB, its own region, never formatted by the firmware).
+// Storage: the littlefs filesystem (64 KiB, settings and NV logos), the update slot (192 KiB,
+// a signed update's ROMFS) and the receipt journal (128 KiB, its own region, never formatted
+// by the firmware).
 #define MICROPY_HW_FLASH_STORAGE_BYTES          (384 * 1024)
 
 // No built-in USB serial: the REPL's CDC would take the first interface, and ESC/POS bytes
