@@ -7,6 +7,7 @@
 //       [--uart-port U] [--printer-port P] [--control-port C] [--cdc-order data,repl,service]
 //       [--board rp2_pico|none] [--idle real|skip] [--flash-timing typical|none] [--strict-flash]
 //       [--gc-symbols JSON] [--verbose]
+//   node boards/rp2040_chip/chip.mjs --uf2 X --flash F --write-only
 //
 // Prints `listening for NAME on HOST:PORT ...` for each port, `ready: ...` once the USB host has
 // configured the device (again after each boot), `stats: {...}` on SIGUSR1 and on exit
@@ -46,6 +47,7 @@ const OPTIONS = {
   'flash-timing': { type: 'string', default: 'typical' },
   'strict-flash': { type: 'boolean', default: false },
   'gc-symbols': { type: 'string' },
+  'write-only': { type: 'boolean', default: false },
   verbose: { type: 'boolean', default: false },
 };
 
@@ -78,7 +80,9 @@ async function main() {
   if (!['typical', 'none'].includes(args['flash-timing'])) fail('--flash-timing: typical or none');
   const board = BOARDS[args.board];
   if (!board) fail(`--board ${args.board}: one of ${Object.keys(BOARDS).join(', ')}`);
+  if (args['write-only'] && !(args.uf2 && args.flash)) fail('--write-only: give --uf2 and --flash');
   const flash = openFlash(args);
+  if (args['write-only']) return; // the UF2 is in the flash file, as a flasher leaves it
   const emulator = new Emulator({
     rom: readBootrom(args.bootrom),
     flash,

@@ -85,6 +85,15 @@ def node() -> str:
     return found
 
 
+def write_uf2(flash: Path, uf2: Path) -> None:
+    """Write a UF2 into a chip's kept flash as a UF2 flasher does (each sector it touches
+    erased, then written; the rest as it was), without booting it."""
+    cmd = [node(), str(CHIP_MAIN), "--flash", str(flash), "--uf2", str(uf2), "--write-only"]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    if done.returncode:
+        raise FatalError(f"cannot write {uf2} into {flash}: {done.stderr.strip()}")
+
+
 def _die_with_parent() -> None:
     """In the chip's process, before it runs: SIGTERM when the process that started it ends
     (Linux), so a test run that dies leaves no emulator running."""
