@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from . import __version__, cjkc, fontc, fontset, service_cli
+from . import flash as flashing
 from .chip import ChipModule, image_path
 from .errors import FatalError
 from .paths import micropython_env
@@ -272,6 +273,19 @@ def cmd_fonts(args) -> int:
     return 0
 
 
+def cmd_flash(args) -> int:
+    """Write a UF2 file to a module in BOOTSEL mode (docs/technician.md, "Flashing a module")."""
+    flashing.flash(
+        Path(args.file),
+        drive=args.drive,
+        picotool=args.picotool,
+        factory=args.factory,
+        yes=args.yes,
+        progress=service_cli.Progress("flashing"),
+    )
+    return 0
+
+
 def _setting_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--chars",
@@ -458,6 +472,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-o", "--output", default="firmware/fonts", help="folder (firmware/fonts)")
     p.set_defaults(func=cmd_fonts)
+
+    p = sub.add_parser(
+        "flash",
+        help="write a UF2 image to a module in BOOTSEL mode",
+        description="Write a UF2 file (out/firmware/tillroll-rp2_pico.uf2) to a module in "
+        "BOOTSEL mode: hold BOOTSEL while plugging it in. A module in the field keeps its "
+        "settings, update slot and journal: only the firmware and fonts are written (the "
+        "blocks below the filesystem at 0x1A0000). --factory writes every block, erasing "
+        "them. The image goes to the RPI-RP2 drive (found among mounted drives, or --drive), "
+        "or through `picotool load` (--picotool, or when no drive is mounted).",
+    )
+    p.add_argument("file", metavar="FILE.uf2", help="the UF2 image")
+    p.add_argument("--drive", metavar="DIR", help="the RPI-RP2 drive's folder (found if mounted)")
+    p.add_argument(
+        "--picotool", action="store_true", help="load with `picotool load -x` (on PATH)"
+    )
+    p.add_argument(
+        "--factory",
+        action="store_true",
+        help="write every block: erases the settings, update slot and journal (a new module)",
+    )
+    p.add_argument("--yes", action="store_true", help="for --factory: do not ask")
+    p.set_defaults(func=cmd_flash)
     service_cli.add_commands(sub)
     return ap
 

@@ -140,7 +140,7 @@ def build_romfs(out: Path) -> int:
 
 
 # UF2 (Microsoft's USB Flashing Format): 512-byte blocks of 256 bytes of payload each.
-_UF2_MAGIC = (0x0A324655, 0x9E5D5157, 0x0AB16F30)
+UF2_MAGIC = (0x0A324655, 0x9E5D5157, 0x0AB16F30)
 _UF2_FAMILY = 0x2000  # the family-ID field is valid
 RP2040_FAMILY = 0xE48BFF56
 _PAGE = 256
@@ -152,7 +152,7 @@ def uf2_pages(data: bytes) -> dict[int, bytes]:
     for i in range(0, len(data) - len(data) % 512, 512):
         start = struct.unpack_from("<IIIIIIII", data, i)
         end = struct.unpack_from("<I", data, i + 508)[0]
-        if start[:2] != _UF2_MAGIC[:2] or end != _UF2_MAGIC[2]:
+        if start[:2] != UF2_MAGIC[:2] or end != UF2_MAGIC[2]:
             raise FatalError(f"block {i // 512} of the UF2 file is not a UF2 block")
         _, _, flags, address, size = start[:5]
         if flags & 1:  # "not main flash": comments and the like
@@ -170,9 +170,9 @@ def uf2_write(pages: dict[int, bytes], family: int = RP2040_FAMILY) -> bytes:
         if len(payload) != _PAGE or address % _PAGE:
             raise FatalError(f"page at 0x{address:08x} is not a whole aligned page")
         block = struct.pack(
-            "<IIIIIIII", *_UF2_MAGIC[:2], _UF2_FAMILY, address, _PAGE, n, len(order), family
+            "<IIIIIIII", *UF2_MAGIC[:2], _UF2_FAMILY, address, _PAGE, n, len(order), family
         )
-        out += block + payload + bytes(476 - _PAGE) + struct.pack("<I", _UF2_MAGIC[2])
+        out += block + payload + bytes(476 - _PAGE) + struct.pack("<I", UF2_MAGIC[2])
     return bytes(out)
 
 
