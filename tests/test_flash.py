@@ -233,14 +233,16 @@ def test_picotool_loads_it_when_no_drive_is_mounted(tmp_path, whole, capsys, mon
         a: p for a, p in WHOLE.items() if a - XIP_BASE < FLASH.filesystem_at
     }
     assert out.splitlines()[-1] == (
-        "4 blocks (1 KiB of flash) written to picotool; the module restarts with it"
+        "4 blocks (1 KiB of flash) written to the module through picotool; the module restarts with it"
     )
     tool.write_text(
         f"#!{sys.executable}\nprint('No accessible RP-series devices in BOOTSEL mode')\n"
         "raise SystemExit(249)\n"
     )
     code, _, err = tillroll(capsys, "flash", whole, "--picotool")
-    assert code == 2 and err.startswith("tillroll: picotool load failed (status 249)"), err
+    assert code == 2 and err.startswith(
+        "tillroll: picotool load failed (status 249, its words above)"
+    ), err
 
 
 # ---- on the emulated RP2040 -------------------------------------------------------------------

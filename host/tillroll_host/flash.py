@@ -189,7 +189,7 @@ class Picotool:
         self.exe = exe
 
     def __str__(self) -> str:
-        return "picotool"
+        return "the module through picotool"
 
     def write(self, name: str, data: bytes, progress: Callable[[int, int], None]) -> None:
         with tempfile.TemporaryDirectory(prefix="tillroll-flash-") as tmp:
@@ -199,8 +199,8 @@ class Picotool:
             done = subprocess.run([self.exe, "load", "-x", str(path)])
         if done.returncode:
             raise FatalError(
-                f"picotool load failed (status {done.returncode}); is the module in BOOTSEL "
-                f"mode? {BOOTSEL_HOW}"
+                f"picotool load failed (status {done.returncode}, its words above); is the "
+                f"module in BOOTSEL mode? {BOOTSEL_HOW}"
             )
 
 
