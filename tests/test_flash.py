@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from test_chip import _journal_rows, exchange
+
 from tillroll_host import cli
 from tillroll_host import flash as flashing
 from tillroll_host.chip import ChipModule, image_path, write_uf2

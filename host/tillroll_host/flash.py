@@ -24,7 +24,7 @@ from glob import glob
 from pathlib import Path
 
 from .errors import FatalError
-from .image import UF2_MAGIC, FLASH, RP2040_FAMILY, XIP_BASE, uf2_write
+from .image import FLASH, RP2040_FAMILY, UF2_MAGIC, XIP_BASE, uf2_write
 
 _BLOCK = 512
 _PAGE = 256
