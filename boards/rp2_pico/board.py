@@ -29,7 +29,7 @@ import machine
 import rp2
 
 from rp2_pico import variant
-from rp2_pico.flash_map import JOURNAL_AT, JOURNAL_BYTES
+from rp2_pico.flash_map import JOURNAL_AT, JOURNAL_BYTES, UPDATE_AT, UPDATE_BYTES
 from tillroll.clock import RealClock
 
 _ADC_FULL = const(65535)
@@ -131,6 +131,8 @@ class Rp2PicoBoard:
         self.nv_dir = "/nv"
         self.journal_flash = rp2.Flash(start=JOURNAL_AT, len=JOURNAL_BYTES)
         self.journal_mark_path = "/journal.mark"  # on littlefs, apart from the journal's region
+        self.name = "rp2_pico"  # what an update bundle names as its board
+        self.update_flash = rp2.Flash(start=UPDATE_AT, len=UPDATE_BYTES)
         self.copy_banner = "COPY"
         self.resume_at_line = False
         self.idle_ms = 0
@@ -141,6 +143,15 @@ class Rp2PicoBoard:
         self.wall_clock_known = False  # no battery clock: the host sets it
         self.uart = None  # made in serve(), with the flow control the settings name
         self._nv_dir_made()
+
+    def update_rom(self, size):
+        """The update slot's image, read in place (a buffer over flash)."""
+        from tillroll.update.slot import IMAGE_AT
+
+        return rp2.Flash(start=UPDATE_AT + IMAGE_AT, len=UPDATE_BYTES - IMAGE_AT)
+
+    def restart(self):
+        machine.reset()
 
     def _uart(self, flow: str):
         """UART0 with the `flow` setting's flow control: RTS/CTS by the UART itself (it

@@ -18,11 +18,14 @@ WIRING (simulated)
                 held 5 s at power-on (--maintenance): maintenance mode
     flash       a directory standing for the module's flash (NV logos): <out>/flash or --flash
     journal     sim.flash.NorFlash in <journal file>, 4 KiB blocks (power cut at the Nth op)
+    update slot sim.flash.NorFlash in <update file>, 48 blocks of 4 KiB as on the board; the
+                boot code in main.py runs an update from it (tillroll/update/slot.py)
 """
 
 import asyncio
 
 from sim.clock import VirtualClock
+from sim.flash import power_cut
 from sim.mechanism import Head, Paper, Sensors, Stepper, Supply, TearBar
 from sim.sequencer import Sequencer
 from tillroll.clock import RealClock
@@ -34,6 +37,8 @@ def mechanism(name):
     """The profile module of a mechanism, imported only when it is the one in use."""
     return __import__("mechanisms." + MECHANISMS[name], None, None, ("NAME",))
 
+
+_RESTART = const(75)  # the exit status of a restart: `tillroll sim` starts the module again
 
 # Head to tear bar on the sim's case: the last printed line must clear the bar (12 mm).
 _TEAR_LINES = const(96)
@@ -114,7 +119,7 @@ class SimBoard:
             self.journal_flash = NorFlash(
                 journal_path, journal_blocks, cut_at=cut_at, torn=torn, tear_seed=tear_seed
             )
-            self.journal_flash.on_cut = _power_cut
+            self.journal_flash.on_cut = power_cut
         self.copy_banner = "COPY"
         self.resume_at_line = False
         self.idle_ms = 0
@@ -124,6 +129,9 @@ class SimBoard:
         self.service = False
         self.maintenance = False  # FEED held 5 s at power-on: a key may be provisioned
         self.serial = "SIM00001"
+        self.name = "sim"  # what an update bundle names as its board
+        self.update_flash = None  # the update slot (main.py's boot code opens it)
+        self.rom = None  # RAM for its image (main.py)
         self.wall_clock_known = True  # the host's clock: the sim knows the time from start
         self.service_key_path = state_dir + "/service.key" if state_dir else None
         self.counters_path = state_dir + "/counters" if state_dir else None
@@ -187,15 +195,22 @@ class SimBoard:
             writer.close()
             await writer.wait_closed()
 
+    def update_rom(self, size):
+        """The update slot's image as a buffer (the chip's is flash, read in place): read into
+        the RAM the boot code set aside, which no update uses while the frozen firmware runs."""
+        from tillroll.update.slot import BLOCK, IMAGE_AT
+
+        self.update_flash.readblocks(IMAGE_AT // BLOCK, self.rom)
+        return self.rom
+
+    def restart(self):
+        """The module restarts itself (machine.reset() on a board)."""
+        print("restart")
+        raise SystemExit(_RESTART)
+
     def close(self):
         self.paper.close()
         if self.journal_flash is not None:
             self.journal_flash.close()
-
-
-def _power_cut():
-    # The supply is gone: the process stops where it is, nothing flushed or closed.
-    import os
-
-    print("power cut")
-    os.system("kill -9 $PPID")
+        if self.update_flash is not None:
+            self.update_flash.close()

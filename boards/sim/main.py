@@ -29,14 +29,16 @@
 --service-port N   the service link on <host>:N (docs/service-protocol.md; default off)
 --maintenance      FEED held 5 s at power-on: maintenance mode (a service key may be set)
 --serial TEXT      the module's serial number (default SIM00001)
+--update FILE      the update slot's NOR flash image (kept between runs; default: no slot)
+--update-cut-at N  power cut at the Nth program or erase of the update slot (tests)
+
+Exit status 75: the module restarted itself (an update); `tillroll sim` starts it again.
 """
 
 import gc
 import sys
 
-from sim.board import MECHANISMS, SimBoard, mechanism
-from tillroll.app import App
-
+_UPDATE_BLOCKS = const(48)  # the update slot: 192 KiB, as on the board (rp2_pico/flash_map.py)
 _FLAGS = ("--real-time", "--feed-held", "--resume-at-line", "--torn", "--maintenance")
 
 
@@ -65,6 +67,8 @@ def _options(argv):
         "--tear-seed": "0",
         "--service-port": "0",
         "--serial": "SIM00001",
+        "--update": None,
+        "--update-cut-at": "0",
     }
     flags = set()
     i = 0
@@ -82,16 +86,46 @@ def _options(argv):
         if opts[name] is not None and opts[name] not in allowed:
             print("%s is one of %s" % (name, ", ".join(allowed)))
             raise SystemExit(2)
-    if opts["--mechanism"] not in MECHANISMS:
-        print("unknown mechanism %s; one of %s" % (opts["--mechanism"], ", ".join(MECHANISMS)))
-        raise SystemExit(2)
     return opts, flags
+
+
+def _boot(opts, flags):
+    """The board's boot code: the update slot's update, if it is to run, ahead of the firmware
+    (tillroll/update/slot.py). Runs before any of the firmware's modules is imported."""
+    from sim.flash import NorFlash, power_cut
+    from tillroll import VERSION
+    from tillroll.update import slot
+
+    flash = NorFlash(
+        opts["--update"],
+        _UPDATE_BLOCKS,
+        cut_at=int(opts["--update-cut-at"]),
+        torn="--torn" in flags,
+        tear_seed=int(opts["--tear-seed"]),
+    )
+    flash.on_cut = power_cut
+    # The chip runs the image in place from flash; the unix port from a copy in RAM, made now
+    # while the heap is in one piece. A module running its frozen firmware reads an update it
+    # receives into it, to check its files.
+    rom = bytearray(_UPDATE_BLOCKS * slot.BLOCK - slot.IMAGE_AT)
+    ticket = slot.choose(flash, VERSION)
+    if ticket is not None:
+        flash.readblocks(slot.IMAGE_AT // slot.BLOCK, rom)
+        slot.run_from(rom)
+    return flash, rom
 
 
 def main():
     opts, flags = _options(sys.argv[1:])
+    update_flash, update_rom = _boot(opts, flags) if opts["--update"] else (None, None)
+    from sim.board import MECHANISMS, SimBoard, mechanism
+    from tillroll.app import App
+
+    if opts["--mechanism"] not in MECHANISMS:
+        print("unknown mechanism %s; one of %s" % (opts["--mechanism"], ", ".join(MECHANISMS)))
+        raise SystemExit(2)
     try:
-        board = _board(opts, flags)
+        board = _board(opts, flags, SimBoard, mechanism)
     except ValueError as e:  # a journal file that is not the size of its region
         print("tillroll sim: %s" % e)
         raise SystemExit(2) from None
@@ -104,6 +138,8 @@ def main():
     board.service = board.service_port > 0
     board.maintenance = "--maintenance" in flags
     board.serial = opts["--serial"]
+    board.update_flash = update_flash
+    board.rom = update_rom
     if int(opts["--control-port"]):
         # The control channel's code, compiled now while the heap is in one piece: after the
         # App it could not find the few KB in one piece its compiler asks for.
@@ -125,7 +161,7 @@ def main():
         board.close()
 
 
-def _board(opts, flags):
+def _board(opts, flags, SimBoard, mechanism):
     return SimBoard(
         out_dir=opts["--out"],
         font_dir=opts["--fonts"],
@@ -148,4 +184,19 @@ def _board(opts, flags):
     )
 
 
-main()
+def _start():
+    try:
+        main()
+    except Exception as e:
+        # A board resets when its firmware stops, and its boot code rolls an update on
+        # trial back; the sim restarts when it was running one.
+        import tillroll
+
+        sys.print_exception(e)
+        if tillroll.__file__.startswith("/app/"):
+            print("restart")
+            raise SystemExit(75) from None
+        raise
+
+
+_start()

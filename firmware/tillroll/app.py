@@ -25,6 +25,8 @@ from .render.layout import Layout
 from .render.logo_store import LogoStore
 from .settings import Settings
 
+_CONFIRM_MS = const(5000)  # an update on trial confirms a healthy boot after this long
+
 
 class App:
     def __init__(self, board):
@@ -180,6 +182,16 @@ class App:
             asyncio.create_task(self.recovery.run())
         if self.service is not None:
             asyncio.create_task(self.service.watch())
+        if getattr(self.board, "update_flash", None) is not None:
+            asyncio.create_task(self._confirm_update())
+
+    async def _confirm_update(self):
+        # An update on trial has come up: its links are served and nothing has stopped it for
+        # this long. Until then a restart rolls it back (update/slot.py).
+        await asyncio.sleep_ms(_CONFIRM_MS)
+        from .update import slot
+
+        slot.confirm(self.board.update_flash)
 
     async def _run_engine(self):
         # The engine must outlive a fault in one dot line: log it, drop that line, go on.

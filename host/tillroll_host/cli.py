@@ -24,7 +24,7 @@ from .errors import FatalError
 from .paths import micropython_env
 from .pty_bridge import PtyBridge
 from .render import render
-from .sim import SimModule, free_port, sim_command
+from .sim import RESTART, SimModule, free_port, sim_command
 
 
 def cmd_sim(args) -> int:
@@ -64,6 +64,9 @@ def cmd_sim(args) -> int:
         sim_args += ["--service-port", str(args.service_port), "--serial", args.serial]
         if args.maintenance:
             sim_args.append("--maintenance")
+    if args.update:
+        Path(args.update).parent.mkdir(parents=True, exist_ok=True)
+        sim_args += ["--update", args.update]
     line_port = free_port() if args.pty else 0
     if line_port:  # the pty is a serial line, not a sender: never closed for idling
         sim_args += ["--line-port", str(line_port)]
@@ -78,7 +81,9 @@ def cmd_sim(args) -> int:
         if args.pty:
             bridge = _bridge_when_listening(line_port, args.host, proc)
             print(f"pty: {bridge.path}", flush=True)
-        return proc.wait()
+        while proc.wait() == RESTART:  # the module restarted itself (an update): as a board
+            proc = subprocess.Popen(cmd, env={**os.environ, **micropython_env()})
+        return proc.returncode
     except KeyboardInterrupt:
         proc.send_signal(signal.SIGINT)
         return proc.wait()
@@ -399,6 +404,12 @@ def build_parser() -> argparse.ArgumentParser:
         "the service key",
     )
     p.add_argument("--serial", default="SIM00001", help="the module's serial number (SIM00001)")
+    p.add_argument(
+        "--update",
+        metavar="FILE",
+        help="the update slot's flash image, kept between runs: `tillroll update` installs "
+        "signed bundles into it (docs/update.md)",
+    )
     p.add_argument(
         "--chip",
         choices=["rp2040"],

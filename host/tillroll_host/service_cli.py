@@ -781,3 +781,6 @@ def add_commands(sub) -> None:
         parents=[port],
     )
     p.set_defaults(func=cmd_provision)
+    from . import update_cli
+
+    update_cli.add_commands(sub, port)

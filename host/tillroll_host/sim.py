@@ -14,13 +14,18 @@ import time
 from pathlib import Path
 
 from .errors import FatalError
-from .paths import FONTS, SIM_HEAP, SIM_MAIN, micropython, micropython_env
+from .paths import FONTS, SIM_HEAP, SIM_MAIN, SIM_UPDATE_HEAP, micropython, micropython_env
 from .pty_bridge import PtyBridge
 
 _RECEIPT = re.compile(r"^receipt (\d+): (.+)$")
 
 
+RESTART = 75  # the sim's exit status when the module restarts itself (an update)
+
+
 def sim_command(args: list[str], heap: str = SIM_HEAP) -> list[str]:
+    if "--update" in args and heap == SIM_HEAP:
+        heap = SIM_UPDATE_HEAP
     return [micropython(), "-X", f"heapsize={heap}", str(SIM_MAIN), "--fonts", str(FONTS), *args]
 
 
@@ -78,6 +83,9 @@ class SimModule:
         self.output: list[str] = []
         self._changed = threading.Condition()
         self._proc: subprocess.Popen | None = None
+        self._cmd: list[str] = []
+        self._stopping = False
+        self.restarts = 0  # times the module restarted itself
 
     def start(self, timeout: float = 10.0) -> SimModule:
         self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -101,13 +109,8 @@ class SimModule:
             cmd = [sys.executable, "-m", "tillroll_host.cli", "sim", *args]
         else:
             cmd = sim_command(args)
-        self._proc = subprocess.Popen(
-            cmd,
-            env={**os.environ, **micropython_env()},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        self._cmd = cmd
+        self._proc = self._spawn()
         threading.Thread(target=self._read_output, daemon=True).start()
         with self._changed:
             if not self._changed.wait_for(self._listening_or_dead, timeout):
@@ -120,23 +123,51 @@ class SimModule:
             self.pty_path = self._bridge.path
         return self
 
+    def _spawn(self) -> subprocess.Popen:
+        return subprocess.Popen(
+            self._cmd,
+            env={**os.environ, **micropython_env()},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
     def _listening_or_dead(self) -> bool:
         return any("listening" in line for line in self.output) or self._proc.poll() is not None
 
     def _read_output(self):
-        assert self._proc is not None and self._proc.stdout is not None
-        for line in self._proc.stdout:
-            line = line.rstrip("\n")
-            if self.echo:
-                print(line, flush=True)
+        while True:
+            proc = self._proc
+            assert proc is not None and proc.stdout is not None
+            for line in proc.stdout:
+                line = line.rstrip("\n")
+                if self.echo:
+                    print(line, flush=True)
+                with self._changed:
+                    self.output.append(line)
+                    m = _RECEIPT.match(line)
+                    if m:
+                        self.receipts.append(Path(m.group(2)))
+                    self._changed.notify_all()
+            # The module restarted itself (an update): it starts again, as a board does.
+            if proc.wait() != RESTART or self._stopping:
+                break
             with self._changed:
-                self.output.append(line)
-                m = _RECEIPT.match(line)
-                if m:
-                    self.receipts.append(Path(m.group(2)))
-                self._changed.notify_all()
+                self.restarts += 1
+                self._proc = self._spawn()
         with self._changed:
             self._changed.notify_all()
+
+    def wait_restarted(self, count: int, timeout: float = 60.0) -> None:
+        """Wait until the module has restarted itself `count` times and listens again."""
+
+        def up() -> bool:
+            listening = sum(1 for line in self.output if line.startswith("listening"))
+            return self.restarts >= count and listening > count
+
+        with self._changed:
+            if not self._changed.wait_for(up, timeout):
+                raise FatalError(f"the module did not restart {count} times in {timeout:.0f} s")
 
     def wait_line(self, prefix: str, timeout: float = 30.0) -> str:
         """Wait for a line of the module's output starting with `prefix`; return the line."""
@@ -267,6 +298,7 @@ class SimModule:
 
     def stop(self, timeout: float = 10.0) -> int:
         """Stop the module the way Ctrl-C does and wait for it; return its exit status."""
+        self._stopping = True
         proc = self._proc
         if self._bridge is not None:
             self._bridge.stop()
