@@ -1,0 +1,1 @@
+"""Signed firmware updates (docs/update.md)."""
