@@ -18,6 +18,9 @@
 - chip_cpu_load, chip_ms_per_line: the share of the receipt's emulated time the CPU ran, and
   that time a dot line (the drivers only count lines, so the engine paces the paper at the
   mechanism's speed where the CPU keeps up).
+- chip_update_verify_ms: one Ed25519 verification of a signed update manifest
+  (bench_update.py), by the chip's own clock (the emulated time: cycles / 125 MHz), this tree's
+  firmware/tillroll/update package run in place from the tests' ROMFS as frozen code runs.
 - k_cycles_per_line: K's estimate of the same stage (the unix port's time x K), and
   k_over_chip, the estimate over the chip's figure; k_boot_ms, K's estimate of the App's
   start against the chip's time from USB up to ready.
@@ -42,6 +45,7 @@ from tillroll_host.chip import ChipModule, elf_path, image_path  # noqa: E402
 from tillroll_host.image import FLASH  # noqa: E402
 from tillroll_host.paths import (  # noqa: E402
     BOARDS,
+    FIRMWARE,
     FONTS,
     ROOT,
     SIM_HEAP,
@@ -171,6 +175,26 @@ def chip_stages() -> tuple[dict[tuple[str, str], tuple[int, int]], int]:
     finally:
         target.stop()
     return _stage_rows(out.splitlines()), hz
+
+
+def chip_update_verify_ms() -> float:
+    """bench_update.py on the development image: the milliseconds of one verification."""
+    update = FIRMWARE / "tillroll" / "update"
+    paths = {"bench_update": HERE / "bench_update.py"}
+    paths |= {
+        f"update/{name}": update / f"{name}.py" for name in ("__init__", "ed25519", "sha512")
+    }
+    target = ChipTarget(files=board_files(paths, {}), rom=_BENCH_ROM).start()
+    try:
+        repl = target.repl
+        assert repl is not None
+        repl.soft_reset()
+        out = repl.run(
+            "import sys\nsys.path.insert(0, '/t')\nimport bench_update\nbench_update.main()", 600
+        )
+    finally:
+        target.stop()
+    return json.loads(out.strip().splitlines()[-1])["verify_us"] / 1000
 
 
 # ---- the whole firmware: boot, heap, cycles while printing -------------------------------------
@@ -325,6 +349,11 @@ def figures(k: float) -> list[dict]:
         )
         lines[case] = chip[(case, "parser")][1]
     rows += firmware_figures(lines, k)
+    rows.append(
+        row(
+            "chip_update_verify_ms", "95-byte manifest", round(chip_update_verify_ms()), None, "ms"
+        )
+    )
     rows.append(row("chip_clock_hz", "machine.freq()", hz, None, "Hz"))
     return rows
 
