@@ -77,10 +77,10 @@ def cmd_update(args) -> int:
             serial = link.serial_number
         if args.json:
             print(json.dumps(st, indent=2, sort_keys=True))
+        elif args.remove and st["from"] == "update":
+            print(f"module {serial}: update slot cleared; restarting into its frozen firmware")
         elif args.remove:
-            print(
-                f"module {serial}: update slot cleared; its frozen firmware runs from its next start"
-            )
+            print(f"module {serial}: update slot cleared; it runs its frozen firmware")
         else:
             print(f"module {serial} {_describe(st)}")
         return 0

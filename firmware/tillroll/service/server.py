@@ -370,6 +370,8 @@ class Service:
             from ..update import slot
 
             slot.clear(rx.flash)
+            if slot.running_from_slot():
+                self._restart()  # into the frozen firmware
         return rx.status()
 
     def _restart(self):
