@@ -15,7 +15,10 @@ APT_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim xfonts-bas
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # The board image: MicroPython v1.28.0 from third_party/, built with Debian's Arm toolchain.
+# MAKER_KEY: the maker's public key (tillroll keygen), whose signed updates the image takes;
+# none: the test key in tests/keys, which anyone can sign with (docs/update.md).
 BOARD    ?= rp2_pico
+MAKER_KEY ?=
 RP2      := $(OUT)/rp2
 MPY_SRC  := $(RP2)/src/micropython
 FW_OUT   := $(OUT)/firmware
@@ -28,6 +31,7 @@ SUBMAKE  := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -j$$(nproc)
 FW_INPUTS := $(shell find firmware/tillroll boards/$(BOARD) boards/mechanisms -type f \
     \( -name '*.py' -o -name '*.vpy' -o -name '*.h' -o -name '*.cmake' -o -name '*.csv' \)) \
     Makefile firmware/fonts host/tillroll_host/image.py $(RP2)/.extracted $(RP2)/picotool/.built \
+    $(MAKER_KEY) \
     $(MPY_SRC)/mpy-cross/build/mpy-cross
 
 .PHONY: all demo test test-chip bench powercut fuzz font apt firmware stock-firmware firmware-apt clean help
@@ -37,7 +41,7 @@ help:
 	@echo "make test   run every test (installs what it needs first)"
 	@echo "make test-chip  every firmware test that fits the chip, on the emulated RP2040"
 	@echo "make bench  speed and memory figures -> $(OUT)/bench.json (docs/benchmarks.md)"
-	@echo "make powercut  every power-cut point of the journal's sweeps (TEARS=2 shapes each; docs/journal.md)"
+	@echo "make powercut  every power-cut point of the journal's and the update's sweeps (TEARS=2 shapes each)"
 	@echo "make fuzz   a long random fuzzing run (EXAMPLES=5000); findings -> $(OUT)/fuzz-failures"
 	@echo "make firmware  the RP2040 images (BOARD=rp2_pico) -> $(FW_OUT)/ (docs/hardware.md)"
 	@echo "make font   rebuild firmware/fonts from Debian's font packages (see firmware/fonts)"
@@ -91,8 +95,9 @@ bench: $(BIN)/.installed node_modules/.installed firmware
 test-chip: $(BIN)/.installed node_modules/.installed firmware
 	$(BIN)/python -m pytest tests/firmware --target=rp2040
 
-powercut: $(BIN)/.installed
+powercut: $(BIN)/.installed firmware
 	$(BIN)/python tests/sweep.py --tears $${TEARS:-2}
+	TILLROLL_SWEEP_FULL=1 $(BIN)/python -m pytest -q tests/test_update.py -k cut_at_its
 
 font: $(BIN)/.installed apt
 	$(BIN)/tillroll fonts -o firmware/fonts
@@ -156,7 +161,8 @@ $(FW_OUT)/fonts.romfs: $(wildcard firmware/fonts/*) host/tillroll_host/image.py 
 # whole-module and update UF2s and a size report. $(1): name suffix, $(2): stage flags.
 define board_image
 $(FW_OUT)/tillroll-$(BOARD)$(1).uf2: $(FW_INPUTS) $(FW_OUT)/fonts.romfs $(BIN)/.installed | $(RP2)/.toolchain
-	$(BIN)/python -m tillroll_host.image stage $(RP2)/frozen$(1) --board $(BOARD) $(2)
+	$(BIN)/python -m tillroll_host.image stage $(RP2)/frozen$(1) --board $(BOARD) $(2) \
+	    $(if $(MAKER_KEY),--maker-key $(MAKER_KEY))
 	TILLROLL_FROZEN_DIR=$(abspath $(RP2))/frozen$(1) $(NETLESS) sh -c 'tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " " \
 	    > $(RP2)/build$(1).net && $(subst $$,$$$$,$(SUBMAKE)) -C $(MPY_SRC)/ports/rp2 \
 	    BOARD_DIR=$(abspath boards/$(BOARD)/image) BUILD=$(abspath $(RP2))/build$(1) \

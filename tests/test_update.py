@@ -161,7 +161,10 @@ def test_an_update_installs_confirms_its_start_and_keeps_the_journal(shop, bundl
         ("manifest-byte", "signature: not signed by this module's maker key"),
         ("other-key", "signature: not signed by this module's maker key"),
         ("file-hash", "image: tillroll/app.mpy differs from the manifest"),
-        ("0.0.9", f"version 0.0.9 is not newer than the running {FROZEN} (force to install it)"),
+        (
+            "0.0.9",
+            f"version 0.0.9 is not newer than the running {FROZEN} (tillroll update --force installs it)",
+        ),
         ("rp2_pico", "bundle for board rp2_pico; this module is sim"),
     ],
 )
@@ -337,3 +340,32 @@ def test_an_update_cut_at_its_flash_operations_boots_the_old_or_the_new_firmware
     assert boots <= {
         (v, w) for v in (FROZEN, "0.2.0", "0.3.0") for w in (FROZEN, "0.2.0", "0.3.0")
     }
+
+
+def test_keygen_makes_a_maker_key_whose_bundles_carry_it(tmp_path, capsys):
+    key = tmp_path / "maker.key"
+    code, out, err = tillroll(capsys, "keygen", "-o", str(key))
+    assert code == 0, err
+    public = (tmp_path / "maker.pub").read_text().strip()
+    assert out.splitlines() == [
+        f"maker key in {key}; public key {public} in {tmp_path / 'maker.pub'}",
+        f"build images that take its updates: make firmware MAKER_KEY={tmp_path / 'maker.pub'}",
+    ]
+    assert oct(key.stat().st_mode & 0o777) == "0o600"
+    code, out, err = tillroll(capsys, "keygen", "-o", str(key))
+    assert (code, err) == (
+        2,
+        f"tillroll: {key} exists: a maker key is never overwritten (--force to do it)\n",
+    )
+    # An image staged with it, and a bundle it signs, take updates from it and from no other.
+    files = bd.firmware_files("sim", None, maker_key=bytes.fromhex(public))
+    text = files["tillroll/update/maker_key.py"]
+    assert f'PUBLIC_KEY = "{public}"' in text and "TEST_KEY = False" in text
+    from tillroll_host.image import main as image_main
+
+    assert (
+        image_main(["stage", str(tmp_path / "frozen"), "--maker-key", str(tmp_path / "maker.pub")])
+        == 0
+    )
+    staged = (tmp_path / "frozen" / "tillroll" / "update" / "maker_key.py").read_text()
+    assert staged == text

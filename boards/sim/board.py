@@ -25,7 +25,7 @@ WIRING (simulated)
 import asyncio
 
 from sim.clock import VirtualClock
-from sim.flash import power_cut
+from sim.flash import NorFlash, power_cut
 from sim.mechanism import Head, Paper, Sensors, Stepper, Supply, TearBar
 from sim.sequencer import Sequencer
 from tillroll.clock import RealClock
@@ -82,6 +82,8 @@ class SimBoard:
         first_receipt=1,
         tear_seed=0,
         keep_dots=False,
+        update_flash=None,
+        update_rom=None,
     ):
         if mechanism is None:
             mechanism = globals()["mechanism"]("ltp02-245")
@@ -114,8 +116,6 @@ class SimBoard:
         self.feed_held = feed_held  # FEED held at power-on: print the self-test page
         self.journal_flash = None
         if journal_path:
-            from sim.flash import NorFlash
-
             self.journal_flash = NorFlash(
                 journal_path, journal_blocks, cut_at=cut_at, torn=torn, tear_seed=tear_seed
             )
@@ -130,8 +130,8 @@ class SimBoard:
         self.maintenance = False  # FEED held 5 s at power-on: a key may be provisioned
         self.serial = "SIM00001"
         self.name = "sim"  # what an update bundle names as its board
-        self.update_flash = None  # the update slot (main.py's boot code opens it)
-        self.rom = None  # RAM for its image (main.py)
+        self.update_flash = update_flash  # the update slot, opened by main.py's boot code
+        self.rom = update_rom  # RAM for its image (main.py)
         self.wall_clock_known = True  # the host's clock: the sim knows the time from start
         self.service_key_path = state_dir + "/service.key" if state_dir else None
         self.counters_path = state_dir + "/counters" if state_dir else None
@@ -200,8 +200,10 @@ class SimBoard:
         the RAM the boot code set aside, which no update uses while the frozen firmware runs."""
         from tillroll.update.slot import BLOCK, IMAGE_AT
 
-        self.update_flash.readblocks(IMAGE_AT // BLOCK, self.rom)
-        return self.rom
+        flash, rom = self.update_flash, self.rom
+        assert flash is not None and rom is not None
+        flash.readblocks(IMAGE_AT // BLOCK, rom)
+        return rom
 
     def restart(self):
         """The module restarts itself (machine.reset() on a board)."""

@@ -125,7 +125,7 @@ def main():
         print("unknown mechanism %s; one of %s" % (opts["--mechanism"], ", ".join(MECHANISMS)))
         raise SystemExit(2)
     try:
-        board = _board(opts, flags, SimBoard, mechanism)
+        board = _board(opts, flags, SimBoard, mechanism, update_flash, update_rom)
     except ValueError as e:  # a journal file that is not the size of its region
         print("tillroll sim: %s" % e)
         raise SystemExit(2) from None
@@ -138,8 +138,6 @@ def main():
     board.service = board.service_port > 0
     board.maintenance = "--maintenance" in flags
     board.serial = opts["--serial"]
-    board.update_flash = update_flash
-    board.rom = update_rom
     if int(opts["--control-port"]):
         # The control channel's code, compiled now while the heap is in one piece: after the
         # App it could not find the few KB in one piece its compiler asks for.
@@ -161,8 +159,10 @@ def main():
         board.close()
 
 
-def _board(opts, flags, SimBoard, mechanism):
+def _board(opts, flags, SimBoard, mechanism, update_flash, update_rom):
     return SimBoard(
+        update_flash=update_flash,
+        update_rom=update_rom,
         out_dir=opts["--out"],
         font_dir=opts["--fonts"],
         data_port=int(opts["--data-port"]),

@@ -111,15 +111,17 @@ def new_signing_key() -> bytes:
     return os.urandom(32)
 
 
-def firmware_files(board: str, version: str | None, development: bool = False) -> dict[str, str]:
+def firmware_files(
+    board: str, version: str | None, development: bool = False, maker_key: bytes | None = None
+) -> dict[str, str]:
     """What an update carries for `board`, as sources (path -> text): the firmware package
-    with its native code inlined, the mechanism profiles and, on a real board, its package.
-    The boot code is not among them."""
+    with its native code inlined (and `maker_key` as the key it takes updates from), the
+    mechanism profiles and, on a real board, its package. The boot code is not among them."""
     if board not in BOARDS:
         raise FatalError(f"no board {board}; one of {', '.join(BOARDS)}")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        stage_frozen(root, "rp2_pico", development)
+        stage_frozen(root, "rp2_pico", development, maker_key)
         files = {}
         for path in sorted(root.rglob("*.py")):
             rel = path.relative_to(root).as_posix()
@@ -169,8 +171,11 @@ def compile_files(files: dict[str, str], arch: str, progress=None) -> dict[str, 
 def build(
     board: str, key_path: Path, version: str | None = None, development=False, progress=None
 ):
-    """A signed bundle of the firmware for `board`."""
-    return build_from(board, firmware_files(board, version, development), key_path, progress)
+    """A signed bundle of the firmware for `board`. It takes later updates from the key that
+    signs it."""
+    public = public_key(load_signing_key(key_path))
+    sources = firmware_files(board, version, development, public)
+    return build_from(board, sources, key_path, progress)
 
 
 def build_from(board: str, sources: dict[str, str], key_path: Path, progress=None) -> Bundle:

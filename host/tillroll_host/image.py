@@ -83,10 +83,41 @@ def inline_native(source: str, vpy: str, name: str) -> str:
     return _NATIVE_LOAD.sub(lambda _: vpy.rstrip("\n") + "\n", source, count=1)
 
 
-def stage_frozen(dest: Path, board: str, development: bool) -> list[Path]:
+def maker_key_module(public_key: bytes, test: bool) -> str:
+    """firmware/tillroll/update/maker_key.py for an image or bundle that takes updates signed
+    by the key whose public half is `public_key` (docs/update.md)."""
+    what = "the TEST key (tests/keys): anyone can sign updates" if test else "the maker's key"
+    return (
+        f'"""The maker\'s Ed25519 public key: updates signed with it are taken; {what}.\n\n'
+        'Written by the image build (host/tillroll_host/image.py)."""\n\n'
+        f'PUBLIC_KEY = "{public_key.hex()}"\nTEST_KEY = {test}\n'
+    )
+
+
+def read_public_key(path: Path) -> bytes:
+    """A maker's public key file (`tillroll keygen` writes NAME.pub): 64 hex digits."""
+    try:
+        text = "".join(
+            ln.strip() for ln in Path(path).read_text().splitlines() if not ln.startswith("#")
+        )
+        key = bytes.fromhex(text)
+    except (OSError, ValueError) as e:
+        raise FatalError(f"cannot read the maker's public key in {path}: {e}") from None
+    if len(key) != 32:
+        raise FatalError(f"{path}: a public key is 32 bytes (64 hex digits)")
+    return key
+
+
+TEST_MAKER_KEY = "b477341edbc1b2d1855d0407cfceb8ef7a0c22c3f1f17c3570007f9771012f08"
+
+
+def stage_frozen(
+    dest: Path, board: str, development: bool, maker_key: bytes | None = None
+) -> list[Path]:
     """Write the tree a board's manifest freezes: `tillroll` (native code inlined) and the
-    board's package. Files are rewritten only when their text changes, so an unchanged tree
-    leaves the image build with nothing to do."""
+    board's package; with `maker_key`, the maker's public key in place of the test key.
+    Files are rewritten only when their text changes, so an unchanged tree leaves the image
+    build with nothing to do."""
     wanted: dict[Path, str] = {}
     package = FIRMWARE / "tillroll"
     for source in sorted(package.rglob("*.py")):
@@ -95,6 +126,9 @@ def stage_frozen(dest: Path, board: str, development: bool) -> list[Path]:
         if vpy.exists():
             text = inline_native(text, vpy.read_text(), str(source.relative_to(FIRMWARE)))
         wanted[dest / source.relative_to(FIRMWARE)] = text
+    if maker_key is not None:
+        text = maker_key_module(maker_key, maker_key.hex() == TEST_MAKER_KEY)
+        wanted[dest / "tillroll" / "update" / "maker_key.py"] = text
     board_dir = BOARDS / board
     for source in sorted(board_dir.glob("*.py")):
         if source.name == "variant.py":
@@ -219,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     stage.add_argument("dest", type=Path)
     stage.add_argument("--board", default="rp2_pico")
     stage.add_argument("--development", action="store_true")
+    stage.add_argument("--maker-key", type=Path, help="the maker's public key (default: test)")
     romfs = sub.add_parser("romfs", help="the fonts as a ROMFS image")
     romfs.add_argument("out", type=Path)
     images = sub.add_parser("images", help="the whole-module and update UF2 files")
@@ -229,7 +264,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.step == "stage":
-            stage_frozen(args.dest, args.board, args.development)
+            key = read_public_key(args.maker_key) if args.maker_key else None
+            stage_frozen(args.dest, args.board, args.development, key)
+            if key is None or key.hex() == TEST_MAKER_KEY:
+                print("maker key: the TEST key (tests/keys): anyone can sign updates for it")
+            else:
+                print(f"maker key: {key.hex()}")
         elif args.step == "romfs":
             print(f"romfs: {build_romfs(args.out)} bytes of {FLASH.romfs}")
         else:

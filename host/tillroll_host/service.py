@@ -115,15 +115,20 @@ class ServiceLink:
     # ---- frames ---------------------------------------------------------------------------
 
     def request(self, command: int, payload: bytes = b"") -> tuple[int, bytes]:
-        """Send one request; return (status, body) of its reply."""
+        """Send one request; return (status, body) of its reply. A reply with another sequence
+        number is a late one to an earlier request (one the host gave up waiting for, perhaps
+        on an earlier connection to the same port): it is skipped."""
         self._seq = (self._seq + 1) & 0xFF
         try:
             self._port.write(frame(command, payload, self._seq))
-            head = self._read(HEADER)
-            if head[:2] != b"TS":
-                raise FatalError(f"{self.url}: not a Tillroll service link (got {head[:2]!r})")
-            version, cmd, seq, length = struct.unpack_from("<BBBH", head, 2)
-            rest = self._read(length + 2)
+            while True:
+                head = self._read(HEADER)
+                if head[:2] != b"TS":
+                    raise FatalError(f"{self.url}: not a Tillroll service link (got {head[:2]!r})")
+                version, cmd, seq, length = struct.unpack_from("<BBBH", head, 2)
+                rest = self._read(length + 2)
+                if seq == self._seq or cmd == 0xFF:
+                    break
         except (serial.SerialException, OSError) as e:
             raise FatalError(f"{self.url}: {_short(e)}") from None
         if crc16(head[2:] + rest[:length]) != struct.unpack_from("<H", rest, length)[0]:
@@ -135,6 +140,22 @@ class ServiceLink:
         if cmd == 0xFF:
             raise FatalError(f"{self.url}: {json.loads(rest[1:length]).get('error')}")
         return rest[0], rest[1:length]
+
+    def patient(self, seconds: float):
+        """A context in which replies may take up to `seconds` (a module checking a signature
+        or hashing an image)."""
+        import contextlib
+
+        @contextlib.contextmanager
+        def waiting():
+            before = self._port.timeout
+            self._port.timeout = seconds
+            try:
+                yield self
+            finally:
+                self._port.timeout = before
+
+        return waiting()
 
     def _read(self, n: int) -> bytes:
         data = self._port.read(n)

@@ -27,6 +27,7 @@ UPDATE_FINISH = 0x64
 UPDATE_CLEAR = 0x65
 BLOCK = 1024
 _PIECE = 1024
+_SLOW_S = 120.0  # the longest a module takes over a check
 _CONFIRM_S = 5.0  # the module confirms a healthy boot after this long (tillroll/app.py)
 
 
@@ -56,7 +57,8 @@ def _begin(link: ServiceLink, b: bd.Bundle, force: bool) -> bool:
     """Send the manifest and its signature; True if the module restarts first."""
     for off in range(0, len(b.manifest), _PIECE):
         _call(link, UPDATE_MANIFEST, struct.pack("<I", off) + b.manifest[off : off + _PIECE])
-    reply = _call(link, UPDATE_BEGIN, b.signature + bytes([1 if force else 0]))
+    with link.patient(_SLOW_S):  # the module checks the signature: about 1.2 s on an RP2040
+        reply = _call(link, UPDATE_BEGIN, b.signature + bytes([1 if force else 0]))
     return bool(reply.get("restart"))
 
 
@@ -114,7 +116,8 @@ def cmd_update(args) -> int:
                 piece = b.image[have : have + BLOCK]
                 have = _call(link, UPDATE_BLOCK, struct.pack("<I", have) + piece)["have"]
                 progress(have, len(b.image))
-            _call(link, UPDATE_FINISH)
+            with link.patient(_SLOW_S):  # the module hashes the image and every file
+                _call(link, UPDATE_FINISH)
             break
         except ServiceError:
             raise

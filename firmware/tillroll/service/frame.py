@@ -7,6 +7,8 @@ answered with an error and the reader looks for the next b"TS".
 
 import struct
 
+from ..native import load
+
 VERSION = const(1)
 HEADER = const(7)  # b"TS", version, command, sequence, length
 MAX_PAYLOAD = const(2048)
@@ -14,13 +16,7 @@ MAX_PAYLOAD = const(2048)
 BAD_FRAME = const(0xFF)  # the command of a reply to a frame that could not be read
 
 
-def crc16(buf, start: int, end: int, crc: int = 0xFFFF) -> int:
-    """CRC-16/CCITT-FALSE (poly 1021h, init FFFFh): check value 29B1h for b"123456789"."""
-    for i in range(start, end):
-        crc ^= buf[i] << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
-    return crc
+load(__file__, globals())  # crc16(buf, start, end): frame.vpy
 
 
 class Framer:

@@ -19,11 +19,11 @@ _SIGNED = b"tillroll update\x00"  # then the manifest's SHA-256: what the maker'
 
 
 class Receiver:
-    def __init__(self, flash, board_name, version, rom=None):
+    def __init__(self, flash, board_name, version, rom):
         self.flash = flash  # the update slot
         self.board_name = board_name
         self.version = version  # of the firmware running now
-        self._rom = rom  # the image as a buffer, for its files: rom() -> bytes-like
+        self._rom = rom  # the image as a buffer, for its files: rom(size) -> bytes-like
         self.manifest = bytearray()
         self.ticket = None  # of the update being received
         self.have = 0  # image bytes programmed
@@ -50,7 +50,7 @@ class Receiver:
         if not verify(key, _SIGNED + digest, bytes(signature)):
             raise ValueError("signature: not signed by this module's maker key")
         try:
-            m = json.loads(self.manifest)
+            m = json.loads(bytes(self.manifest))
             version = m["version"]
             board = m["board"]
             size, image_hex = m["image"]
@@ -61,7 +61,7 @@ class Receiver:
             raise ValueError("bundle for board %s; this module is %s" % (board, self.board_name))
         if not force and not sl.newer(version, self.version):
             raise ValueError(
-                "version %s is not newer than the running %s (force to install it)"
+                "version %s is not newer than the running %s (tillroll update --force installs it)"
                 % (version, self.version)
             )
         if size > self.capacity():
@@ -112,16 +112,16 @@ class Receiver:
             raise ValueError("the image is not all here (%d bytes)" % self.have)
         if sl.image_sha256(self.flash, t.image_bytes) != t.image_sha:
             raise ValueError("image: SHA-256 differs from the manifest's")
-        self._check_files(json.loads(self.manifest)["files"])
+        self._check_files(t, json.loads(bytes(self.manifest))["files"])
         sl.record(self.flash, sl.STAGED)
         self.ticket = None
         self.manifest = bytearray()
         return t.version
 
-    def _check_files(self, files):
+    def _check_files(self, t, files):
         import vfs
 
-        rom = vfs.VfsRom(self._rom(self.ticket.image_bytes))
+        rom = vfs.VfsRom(self._rom(t.image_bytes))  # pyright: ignore[reportAttributeAccessIssue]
         found = _files(rom, "")
         if sorted(found) != sorted(files):
             raise ValueError("image: its files are not the manifest's")

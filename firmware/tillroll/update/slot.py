@@ -186,7 +186,7 @@ def run_from(rom):
 
     import vfs
 
-    vfs.mount(vfs.VfsRom(rom), "/app")
+    vfs.mount(vfs.VfsRom(rom), "/app")  # pyright: ignore[reportAttributeAccessIssue]
     sys.path.insert(0, "/app")
     for name in list(sys.modules):
         if name.split(".")[0] in ("tillroll", "mechanisms", "rp2_pico"):
