@@ -351,7 +351,7 @@ class Service:
                 rx.block(offset, payload[4:])
                 return {"have": rx.have}
             rx.manifest_piece(offset, bytes(payload[4:]))
-            return {"manifest": len(rx.manifest)}
+            return {"manifest": rx.manifest_bytes}
         if cmd == UPDATE_BEGIN:
             import binascii
 

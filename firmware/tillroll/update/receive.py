@@ -24,22 +24,30 @@ class Receiver:
         self.board_name = board_name
         self.version = version  # of the firmware running now
         self._rom = rom  # the image as a buffer, for its files: rom(size) -> bytes-like
-        self.manifest = bytearray()
+        self._buf = None  # the manifest, made at the first one: one piece of heap, never grown
+        self.manifest_bytes = 0
         self.ticket = None  # of the update being received
         self.have = 0  # image bytes programmed
 
     def capacity(self):
         return self.flash.ioctl(4, 0) * sl.BLOCK - sl.IMAGE_AT
 
+    @property
+    def manifest(self):
+        return memoryview(self._buf)[: self.manifest_bytes] if self._buf else b""
+
     def manifest_piece(self, offset, data):
         if offset == 0:
-            self.manifest = bytearray()
+            if self._buf is None:
+                self._buf = bytearray(MANIFEST_MAX)
+            self.manifest_bytes = 0
             self.ticket = None
-        if offset != len(self.manifest):
-            raise ValueError("manifest piece at %d, expected %d" % (offset, len(self.manifest)))
+        if offset != self.manifest_bytes:
+            raise ValueError("manifest piece at %d, expected %d" % (offset, self.manifest_bytes))
         if offset + len(data) > MANIFEST_MAX:
             raise ValueError("manifest above %d bytes" % MANIFEST_MAX)
-        self.manifest.extend(data)
+        self._buf[offset : offset + len(data)] = data  # pyright: ignore[reportOptionalSubscript]
+        self.manifest_bytes += len(data)
 
     def begin(self, signature, force, key):
         """Check the manifest and its signature; True if the module must restart first (it
@@ -50,7 +58,7 @@ class Receiver:
         if not verify(key, _SIGNED + digest, bytes(signature)):
             raise ValueError("signature: not signed by this module's maker key")
         try:
-            m = json.loads(bytes(self.manifest))
+            m = json.loads(self.manifest)  # pyright: ignore[reportArgumentType]
             version = m["version"]
             board = m["board"]
             size, image_hex = m["image"]
@@ -112,10 +120,10 @@ class Receiver:
             raise ValueError("the image is not all here (%d bytes)" % self.have)
         if sl.image_sha256(self.flash, t.image_bytes) != t.image_sha:
             raise ValueError("image: SHA-256 differs from the manifest's")
-        self._check_files(t, json.loads(bytes(self.manifest))["files"])
+        self._check_files(t, json.loads(self.manifest)["files"])  # pyright: ignore[reportArgumentType]
         sl.record(self.flash, sl.STAGED)
         self.ticket = None
-        self.manifest = bytearray()
+        self.manifest_bytes = 0
         return t.version
 
     def _check_files(self, t, files):
