@@ -95,9 +95,10 @@ bench: $(BIN)/.installed node_modules/.installed firmware
 test-chip: $(BIN)/.installed node_modules/.installed firmware
 	$(BIN)/python -m pytest tests/firmware --target=rp2040
 
-powercut: $(BIN)/.installed firmware
+powercut: $(BIN)/.installed node_modules/.installed firmware
 	$(BIN)/python tests/sweep.py --tears $${TEARS:-2}
-	TILLROLL_SWEEP_FULL=1 $(BIN)/python -m pytest -q tests/test_update.py -k cut_at_its
+	TILLROLL_SWEEP_FULL=1 $(BIN)/python -m pytest -q tests/test_update.py tests/test_chip_update.py \
+	    -k "cut_at_its or sampled"
 
 font: $(BIN)/.installed apt
 	$(BIN)/tillroll fonts -o firmware/fonts

@@ -10,6 +10,7 @@ These boot the UF2 files `make firmware` writes (`make test` builds them first).
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -105,3 +106,66 @@ def test_a_power_cut_in_the_middle_of_an_update_leaves_the_chip_on_its_frozen_fi
         code, out, err = tillroll(capsys, "update", str(update_0_2_0), "-p", url, "--wait", "300")
         assert code == 0, err
         assert _runs(capsys, url) == "runs 0.2.0 from its update slot; slot: 0.2.0, good"
+
+
+_SWEEP = os.environ.get("TILLROLL_SWEEP_FULL") == "1"
+
+
+@pytest.mark.skipif(
+    not _SWEEP,
+    reason="about 15 minutes on the emulated chip: `make powercut` runs it "
+    "(every operation is cut on the sim's flash model in test_update.py)",
+)
+def test_power_cuts_sampled_across_an_update_on_the_chip(
+    tmp_path, monkeypatch, capsys, update_0_2_0
+):
+    """The power goes, torn, at flash operations spread over a whole update on the chip (its
+    first, a quarter, half and three quarters in, and the last three: STAGED, TRYING, GOOD):
+    each time the chip comes back on the old firmware or the new one, with its receipt."""
+    monkeypatch.setenv("TILLROLL_KEYS", str(tmp_path / "keys"))
+    base = tmp_path / "base.bin"
+    chip = ChipModule(base, uf2=image_path(), service=True, feed_held=True)
+    with chip:
+        url = f"socket://127.0.0.1:{chip.service_port}"
+        wait_running(chip)
+        assert tillroll(capsys, "provision", "-p", url)[0] == 0
+        send(chip.data_port, b"\x1b@Corner Shop 1843\nTea 1.20\n" + CUT)
+        receipt = _printed(capsys, url, 1)
+    # One uncut update counts its flash operations: the cut points are chosen from them.
+    flash = tmp_path / "flash.bin"
+    flash.write_bytes(base.read_bytes())
+    with ChipModule(flash, service=True, feed_held=True) as chip:
+        wait_running(chip)
+        before = chip.control("stats")["flash_ops"]
+        assert tillroll(capsys, "update", str(update_0_2_0), "-p", url_of(chip))[0] == 0
+        total = chip.control("stats")["flash_ops"] - before
+    points = sorted({1, total // 4, total // 2, 3 * total // 4, total - 2, total - 1, total})
+    seen = []
+    for n in points:
+        flash.write_bytes(base.read_bytes())
+        with ChipModule(flash, service=True, feed_held=True) as chip:
+            url = url_of(chip)
+            wait_running(chip)
+            chip.control("power_cut_at", n=n, effect="torn", op="any")
+            tillroll(capsys, "update", str(update_0_2_0), "-p", url, "--wait", "30")
+            deadline = time.monotonic() + 300
+            while not any(line.startswith("power cut at") for line in chip.output):
+                assert time.monotonic() < deadline, f"cut {n} of {total} never came"
+                time.sleep(1)
+            chip.control("power_on")
+            wait_running(chip)
+            runs = _runs(capsys, url)
+            assert runs.startswith(("runs 0.1.0 from its frozen", "runs 0.2.0 from its update")), (
+                runs
+            )
+            assert _printed(capsys, url, 1) == receipt
+            seen.append((n, runs))
+    with capsys.disabled():
+        print(f"\n{total} flash operations in an update; cut at:")
+        for n, runs in seen:
+            print(f"  {n}: {runs}")
+    assert seen[0][1].startswith("runs 0.1.0") and seen[-1][1].startswith("runs 0.2.0")
+
+
+def url_of(chip: ChipModule) -> str:
+    return f"socket://127.0.0.1:{chip.service_port}"
