@@ -79,7 +79,6 @@ SMOKE = {
     ],
     "mp_journal": ["test_journaling_text_allocates_nothing_between_flash_writes"],
     "mp_status": ["test_real_time_commands_act_in_any_chunking"],
-    "mp_service": ["test_crc16_gives_the_ccitt_false_check_value"],
 }
 
 

@@ -272,7 +272,9 @@ class ServiceLink:
         dots: bytes,
         progress: Callable[[int, int], None] | None = None,
     ) -> None:
-        piece = 900  # hex doubles it: a piece and its JSON fit a frame
+        # Hex doubles it: a piece and its JSON take half a frame, a piece of heap a module whose
+        # heap is in pieces still has.
+        piece = 512
         offset = 0
         while True:
             chunk = dots[offset : offset + piece]

@@ -35,11 +35,7 @@ LOGO_LIST = const(0x40)
 LOGO_PUT = const(0x41)
 LOGO_DELETE = const(0x42)
 SELF_TEST = const(0x50)
-UPDATE_STATUS = const(0x60)
-UPDATE_MANIFEST = const(0x61)  # u32 offset, a piece of the manifest
-UPDATE_BEGIN = const(0x62)  # the 64-byte signature, u8 flags (1: force)
-UPDATE_BLOCK = const(0x63)  # u32 offset, a block of the image
-UPDATE_FINISH = const(0x64)
+UPDATE_STATUS = const(0x60)  # to UPDATE_CLEAR: update/commands.py
 UPDATE_CLEAR = const(0x65)
 
 # Reply status (the payload's first byte)
@@ -51,7 +47,6 @@ WAIT = const(3)
 _PUBLIC = (STATUS, CHALLENGE, AUTH, PROVISION)
 _POLL_MS = const(250)
 _PAGE_MAX = const(32)
-_RESTART_MS = const(300)  # for the reply to reach the host before the module restarts
 
 
 class _Session:
@@ -75,7 +70,7 @@ class Service:
         self._busy = False
         self._boot = time.ticks_ms()
         self.wipes = 0
-        self._receiver = None  # an update being received (update/receive.py)
+        self.receiver = None  # an update being received (update/receive.py)
 
     # ---- the watch: faults into the log, counters to storage -------------------------------
 
@@ -148,7 +143,9 @@ class Service:
             if cmd == JOURNAL_READ:
                 return self._journal_read(framer)
             if UPDATE_STATUS <= cmd <= UPDATE_CLEAR:
-                return framer.reply(cmd, OK, _json(self._update(cmd, framer.payload())))
+                from ..update.commands import answer  # imported by a module's first update
+
+                return framer.reply(cmd, OK, _json(answer(self, cmd, framer.payload())))
             args = _args(framer.payload())
             reply = self._handle(cmd, args, session)
             if reply is None:
@@ -333,56 +330,6 @@ class Service:
         n = j.read(int(args["number"]), int(args.get("offset", 0)), body[:size])
         return framer.reply(JOURNAL_READ, OK, None, n)
 
-    # ---- updates (docs/update.md) -------------------------------------------------------------
-
-    def _update(self, cmd, payload):
-        rx = self._receiver
-        if rx is None:
-            flash = getattr(self._board, "update_flash", None)
-            if flash is None:
-                raise ValueError("no update slot on this module")
-            from ..update.receive import Receiver
-
-            rx = Receiver(flash, self._board.name, _version(), self._board.update_rom)
-            self._receiver = rx
-        if cmd == UPDATE_MANIFEST or cmd == UPDATE_BLOCK:
-            offset = int.from_bytes(payload[:4], "little")
-            if cmd == UPDATE_BLOCK:
-                rx.block(offset, payload[4:])
-                return {"have": rx.have}
-            rx.manifest_piece(offset, bytes(payload[4:]))
-            return {"manifest": rx.manifest_bytes}
-        if cmd == UPDATE_BEGIN:
-            import binascii
-
-            from ..update.maker_key import PUBLIC_KEY
-
-            key = binascii.unhexlify(PUBLIC_KEY)
-            if rx.begin(payload[:64], len(payload) > 64 and payload[64] & 1, key):
-                self._restart()
-                return {"restart": True}
-            return {"have": 0}
-        if cmd == UPDATE_FINISH:
-            version = rx.finish()
-            self._restart()
-            return {"staged": version, "restart": True}
-        if cmd == UPDATE_CLEAR:
-            from ..update import slot
-
-            slot.clear(rx.flash)
-            if slot.running_from_slot():
-                self._restart()  # into the frozen firmware
-        return rx.status()
-
-    def _restart(self):
-        """Restart the module once this reply is out."""
-
-        async def later():
-            await asyncio.sleep_ms(_RESTART_MS)
-            self._board.restart()
-
-        asyncio.create_task(later())
-
     # ---- NV logos ---------------------------------------------------------------------------
 
     def _store(self):
@@ -432,7 +379,9 @@ def _logo_name(key: str) -> str:
 
 
 def _args(payload):
-    return json.loads(bytes(payload)) if len(payload) else {}
+    # Parsed where it lies in the frame's buffer: a copy would want a piece of heap as long as
+    # the frame (2 KB for a logo's row data), which a heap in pieces may not have.
+    return json.loads(payload) if len(payload) else {}  # pyright: ignore[reportArgumentType]
 
 
 def _json(obj):
