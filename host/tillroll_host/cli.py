@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import __version__, cjkc, fontc, fontset, service_cli
+from . import __version__, cjkc, deploy, fontc, fontset, service_cli
 from . import flash as flashing
 from .chip import ChipModule, image_path
 from .errors import FatalError
@@ -507,6 +507,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", action="store_true", help="for --factory: do not ask")
     p.set_defaults(func=cmd_flash)
     service_cli.add_commands(sub)
+    deploy.add_commands(sub)
     return ap
 
 
