@@ -62,13 +62,17 @@ def test_an_update_installs_on_the_chip_and_keeps_its_journal(
         send(chip.data_port, b"\x1b@Corner Shop 1843\nTea 1.20\n" + CUT)
         before = _printed(capsys, url, 1)
         assert _runs(capsys, url) == "runs 0.1.0 from its frozen firmware"
-        boots = chip.control("stats")["boots"]
+        stats = chip.control("stats")
+        boots = stats["boots"]
         started = time.monotonic()
         code, out, err = tillroll(capsys, "update", str(update_0_2_0), "-p", url, "--wait", "300")
         wall = time.monotonic() - started
         assert code == 0, err + chip.stop()[-3000:]
+        took = chip.control("stats")["emulated_ms"] - stats["emulated_ms"]
         with capsys.disabled():
-            print(f"\nupdate on the emulated chip: {wall:.0f} s wall")
+            print(
+                f"\nupdate on the emulated chip: {took / 1000:.1f} s of its time, {wall:.0f} s wall"
+            )
         assert out.splitlines()[-1].endswith("runs 0.2.0: confirmed a healthy start"), out
         assert chip.control("stats")["boots"] == boots + 1  # one watchdog reset, into it
         assert _runs(capsys, url) == "runs 0.2.0 from its update slot; slot: 0.2.0, good"
