@@ -19,14 +19,20 @@ def _boot():
     from tillroll import VERSION
     from tillroll.update import slot
 
+    image = None
     try:
-        if slot.choose(rp2.Flash(start=UPDATE_AT, len=UPDATE_BYTES), VERSION) is None:
-            return
-        image = rp2.Flash(start=UPDATE_AT + slot.IMAGE_AT, len=UPDATE_BYTES - slot.IMAGE_AT)
+        if slot.choose(rp2.Flash(start=UPDATE_AT, len=UPDATE_BYTES), VERSION) is not None:
+            image = rp2.Flash(start=UPDATE_AT + slot.IMAGE_AT, len=UPDATE_BYTES - slot.IMAGE_AT)
     except Exception as e:  # the slot must never keep the frozen firmware from running
         print("boot: update slot: %r" % e)
-        return
-    slot.run_from(image)
+    if image is not None:
+        slot.run_from(image)
+    else:  # the frozen firmware: the boot code's modules leave the heap
+        import sys
+
+        for name in list(sys.modules):
+            if name.startswith("tillroll"):
+                del sys.modules[name]
 
 
 try:

@@ -142,6 +142,10 @@ def main():
         # The control channel's code, compiled now while the heap is in one piece: after the
         # App it could not find the few KB in one piece its compiler asks for.
         import sim.control  # noqa: F401
+    if board.service:
+        # So is the service link's native CRC (frame.vpy), which the unix port compiles when
+        # it is imported; a board has it frozen.
+        import tillroll.service.frame  # noqa: F401
     gc.collect()  # compiling the modules left the heap in pieces: one piece again
     try:
         app = App(board)

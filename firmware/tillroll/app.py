@@ -182,7 +182,7 @@ class App:
             asyncio.create_task(self.recovery.run())
         if self.service is not None:
             asyncio.create_task(self.service.watch())
-        if getattr(self.board, "update_flash", None) is not None:
+        if __file__.startswith("/app/"):  # an update runs (update/slot.py)
             asyncio.create_task(self._confirm_update())
 
     async def _confirm_update(self):

@@ -79,13 +79,26 @@ os.dupterm(_Repl(os.dupterm(None)))
 """
 
 
-def test_boot(rom: tuple[int, int, str] | None = None) -> str:
+def test_boot(rom: tuple[int, int, str] | None = None, scratch: bool = False) -> str:
     """The test mode's boot.py; `rom` (XIP address, length, mount point): a ROMFS image in the
-    flash to mount, so test modules run in place from flash as the frozen firmware does."""
+    flash to mount, so test modules run in place from flash as the frozen firmware does. With
+    `scratch`, /tmp is a littlefs of its own over the journal's region (128 KiB), which tests
+    of the sim's flash files need and the 64 KiB filesystem has no room for."""
     mount = ""
+    if scratch:
+        mount += (
+            "    import rp2, vfs\n"
+            "    from rp2_pico.flash_map import JOURNAL_AT, JOURNAL_BYTES\n\n"
+            "    _f = rp2.Flash(start=JOURNAL_AT, len=JOURNAL_BYTES)\n"
+            "    try:\n"
+            '        vfs.mount(vfs.VfsLfs2(_f, progsize=256), "/tmp")\n'
+            "    except OSError:\n"
+            "        vfs.VfsLfs2.mkfs(_f, progsize=256)\n"
+            '        vfs.mount(vfs.VfsLfs2(_f, progsize=256), "/tmp")\n'
+        )
     if rom is not None:
         at, length, where = rom
-        mount = (
+        mount += (
             "    import uctypes, vfs\n\n"
             f"    vfs.mount(vfs.VfsRom(uctypes.bytearray_at({at:#x}, {length:#x})), {where!r})\n"
         )
@@ -279,9 +292,10 @@ class ChipRepl:
         before sending anything large. A test mode's REPL starts that way."""
         self.run(REPL_READER + _READER_IN_PLACE, paced=True)
 
-    def test_mode(self, rom: tuple[int, int, str] | None = None) -> None:
-        """Restart the chip into test mode (see the module's doc; `rom`: see test_boot)."""
-        self.put("/boot.py", test_boot(rom).encode())
+    def test_mode(self, rom: tuple[int, int, str] | None = None, scratch: bool = False) -> None:
+        """Restart the chip into test mode (see the module's doc; `rom`, `scratch`: see
+        test_boot)."""
+        self.put("/boot.py", test_boot(rom, scratch).encode())
         self.run(f"import machine\nmachine.mem32[{_SCRATCH0:#x}] = {_TEST_MARK:#x}")
         self.soft_reset()
 

@@ -165,7 +165,8 @@ def chip_stages() -> tuple[dict[tuple[str, str], tuple[int, int]], int]:
         "sim/clock": BOARDS / "sim" / "clock.py",
     }
     files = board_files(paths, {"TILLROLL_FONTS": "/rom/fonts"})
-    target = ChipTarget(files=files, rom=_BENCH_ROM).start()
+    # No scratch /tmp: the bench's journal is the journal's own region.
+    target = ChipTarget(files=files, rom=_BENCH_ROM, scratch=False).start()
     try:
         repl = target.repl
         assert repl is not None

@@ -7,6 +7,8 @@ answered with an error and the reader looks for the next b"TS".
 
 import struct
 
+from ..native import load
+
 VERSION = const(1)
 HEADER = const(7)  # b"TS", version, command, sequence, length
 MAX_PAYLOAD = const(2048)
@@ -14,30 +16,7 @@ MAX_PAYLOAD = const(2048)
 BAD_FRAME = const(0xFF)  # the command of a reply to a frame that could not be read
 
 
-def _table():
-    """The CRC of each byte value, high byte first: a byte at a time instead of a bit (a 1 KiB
-    update block took tens of ms a bit at a time on the chip)."""
-    t = bytearray(512)
-    for i in range(256):
-        crc = i << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
-        t[2 * i] = crc >> 8
-        t[2 * i + 1] = crc & 0xFF
-    return t
-
-
-_TABLE = _table()
-
-
-def crc16(buf, start: int, end: int) -> int:
-    """CRC-16/CCITT-FALSE (poly 1021h, init FFFFh): check value 29B1h for b"123456789"."""
-    t = _TABLE
-    crc = 0xFFFF
-    for i in range(start, end):
-        j = ((crc >> 8) ^ buf[i]) << 1
-        crc = (((crc & 0xFF) ^ t[j]) << 8) | t[j + 1]
-    return crc
+load(__file__, globals())  # crc16(buf, start, end): frame.vpy
 
 
 class Framer:
