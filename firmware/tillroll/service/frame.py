@@ -1,3 +1,4 @@
+# pyright: reportUndefinedVariable=false
 """Service link framing: b"TS", version, command, sequence, payload length (u16 LE), payload,
 CRC-16/CCITT-FALSE (u16 LE) over everything from the version to the payload's end.
 
