@@ -6,7 +6,8 @@
 //       [--bootrom third_party/rp2040-bootrom-b1.bin] [--repl-port K] [--service-port M]
 //       [--uart-port U] [--printer-port P] [--control-port C] [--cdc-order data,repl,service]
 //       [--board rp2_pico|none] [--idle real|skip] [--flash-timing typical|none] [--strict-flash]
-//       [--gc-symbols JSON] [--verbose]
+//       [--gc-symbols JSON] [--twin ltp02-245|jx-2r-01|pt486f-b --paper DIR
+//       [--tear-idle-ms MS] [--micropython PATH]] [--verbose]
 //   node boards/rp2040_chip/chip.mjs --uf2 X --flash F --write-only
 //
 // Prints `listening for NAME on HOST:PORT ...` for each port, `ready: ...` once the USB host has
@@ -21,6 +22,7 @@ import { serveControl } from './control.mjs';
 import { Emulator } from './emulator.mjs';
 import { NorFlash } from './flash.mjs';
 import { GcProbe } from './gc_probe.mjs';
+import { MechanismPins, Twin } from './mechanism_pins.mjs';
 import { readBootrom } from './rom.mjs';
 import { TcpPort } from './tcp_bridge.mjs';
 import { uf2Blocks } from './uf2.mjs';
@@ -48,6 +50,10 @@ const OPTIONS = {
   'strict-flash': { type: 'boolean', default: false },
   'gc-symbols': { type: 'string' },
   'write-only': { type: 'boolean', default: false },
+  twin: { type: 'string' },
+  paper: { type: 'string' },
+  micropython: { type: 'string', default: 'micropython' },
+  'tear-idle-ms': { type: 'string', default: '0' },
   verbose: { type: 'boolean', default: false },
 };
 
@@ -94,6 +100,8 @@ async function main() {
     gcProbe: args['gc-symbols'] ? new GcProbe(JSON.parse(args['gc-symbols'])) : null,
   });
   const wake = () => emulator.wake();
+  const mechanism = args.twin ? startTwin(args) : null;
+  emulator.mechanism = mechanism;
   const order = args['cdc-order'].split(',');
   const ports = {};
   for (const name of [...USB_PORTS, 'uart']) {
@@ -115,6 +123,7 @@ async function main() {
     if (on) {
       bootWall = performance.now();
       applyBoard(emulator.mcu, board);
+      mechanism?.attach(emulator.mcu, emulator.totals.ns);
     }
     else {
       for (const name of USB_PORTS) ports[name]?.detach({ hangUp: true });
@@ -139,10 +148,12 @@ async function main() {
     // Save once a burst of programs and erases is over (a slice with none).
     if (args.flash && flash.dirty && flash.ops === opsSeen) flash.save(args.flash);
     opsSeen = flash.ops;
+    mechanism?.tick();
   };
 
   const stop = () => {
     emulator.powerOff('exit');
+    mechanism?.twin.close();
     if (args.flash && flash.dirty) flash.save(args.flash);
     say(`stats: ${JSON.stringify(emulator.stats())}`);
     process.exit(0);
@@ -151,6 +162,25 @@ async function main() {
   process.on('SIGINT', stop);
   process.on('SIGUSR1', () => say(`stats: ${JSON.stringify(emulator.stats())}`));
   emulator.powerOn();
+}
+
+/** The mechanism twin on the chip's pins (mechanism_pins.mjs): the sim's models, in a
+ * MicroPython process, fed what the head's and the motor's pins did. */
+function startTwin(args) {
+  if (!args.paper) fail('--twin: give --paper DIR for what it prints');
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  const env = {
+    ...process.env,
+    MICROPYPATH: process.env.MICROPYPATH ?? `${root}out/mpy:${root}boards:.frozen`,
+  };
+  const script = `${root}boards/sim/pin_twin.py`;
+  const argv = [args.micropython, '-X', 'heapsize=512k', script, args.twin, args.paper];
+  const twin = new Twin({ argv, env, log });
+  const onReceipt = (n, path, rows) => say(`receipt ${n}: ${path} (${rows} dot lines)`);
+  const pins = new MechanismPins(twin, { tearIdleMs: Number(args['tear-idle-ms']), onReceipt });
+  twin.onSense = (ohms, paper, nearEnd) => pins.sense(ohms, paper, nearEnd);
+  say(`twin: ${args.twin} on the pins, paper in ${args.paper}`);
+  return pins;
 }
 
 main().catch((e) => fail(e.message));

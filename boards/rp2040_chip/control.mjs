@@ -11,11 +11,23 @@
 //                           where the power goes: none of it happens (default), half of it
 //                           ("torn", or "torn": true), or all of it; then the chip stays off
 //                           until power_on. n 0: no cut.
+//   {"cmd": "power_cut_in", "ms": T}
+//                           the power goes T emulated ms from now (a cut, as power_cut_at's)
 //   {"cmd": "usb"}          the interfaces found when the device was enumerated
 //   {"cmd": "heap", "reset": false}
 //                           with --gc-symbols: the image's free heap now, the lowest it has been
 //                           (since power-on or the last reset), gc_alloc calls, collections;
 //                           reset: true starts the lowest and the counts again from now
+//
+// With --twin (the mechanism twin on the head's and motor's pins), as the sim's commands:
+//   {"cmd": "image", "path": P}   what came out since the last tear-off, as a PNG: {"rows"}
+//   {"cmd": "tear_off"}           the paper is torn off at the bar
+//   {"cmd": "mechanism"}          the twin's counters and the pins' (steps, strobes, ...)
+//   {"cmd": "supply", "mv": N}    the head supply, on its ADC pin and in the twin
+//   {"cmd": "paper_out", "after": N} / {"cmd": "load_paper", "lines": N}
+//   {"cmd": "cover", "open": B}   the cover switch's pin
+//   {"cmd": "head_temp", "c": C, "hold": B}
+// Commands of the sim that a chip cannot take are refused by name (`refused` below).
 
 import net from 'node:net';
 
@@ -30,7 +42,9 @@ export function serveControl(emulator, host, port) {
       emulator.flash.cutAt(Number(req.n), effect, req.op ?? 'any');
       return { cut: emulator.flash.cut };
     },
+    power_cut_in: (req) => (emulator.cutIn(Number(req.ms)), {}),
     usb: () => ({ usb: emulator.usb?.describe() ?? null }),
+    ...twinCommands(emulator),
     heap: (req) => {
       const probe = emulator.gcProbe;
       if (!probe) throw new Error('no heap probe: start the chip with --gc-symbols');
@@ -48,7 +62,8 @@ export function serveControl(emulator, host, port) {
       while ((nl = text.indexOf('\n')) >= 0) {
         const line = text.slice(0, nl);
         text = text.slice(nl + 1);
-        if (line.trim()) socket.write(JSON.stringify(answer(commands, line)) + '\n');
+        if (line.trim())
+          answer(commands, line).then((reply) => socket.write(JSON.stringify(reply) + '\n'));
       }
     });
   });
@@ -58,13 +73,59 @@ export function serveControl(emulator, host, port) {
   });
 }
 
-function answer(commands, line) {
+async function answer(commands, line) {
   try {
     const req = JSON.parse(line);
     const command = commands[req.cmd];
+    if (REFUSED[req.cmd]) return { ok: false, error: `${req.cmd}: ${REFUSED[req.cmd]}` };
     if (!command) return { ok: false, error: `unknown command ${JSON.stringify(req.cmd)}` };
-    return { ok: true, ...command(req) };
+    return { ok: true, ...(await command(req)) };
   } catch (e) {
     return { ok: false, error: `${e.name}: ${e.message}` };
   }
+}
+
+// The sim's commands a chip cannot take, and why.
+const REFUSED = {
+  dead: 'the chip cannot kill heating elements: it only drives the pins',
+  head_fault: 'no head-current sense on the chip board yet (board.py, WIRING)',
+  power_cut: 'the chip has power_cut_at (at a flash operation) and power_off instead',
+  dots: 'the chip prints what comes over its links only',
+  stream: 'no live row stream from the chip: read the image',
+  time: 'the chip keeps its own clock; the host sets it over the service link',
+};
+
+/** The mechanism twin's commands (chip.mjs --twin): none without it. */
+function twinCommands(emulator) {
+  const pins = () => {
+    if (!emulator.mechanism) throw new Error('no mechanism twin: start the chip with --twin');
+    return emulator.mechanism;
+  };
+  const ask = async (line) => {
+    const m = pins();
+    m.tick(); // everything the pins did so far goes first
+    return m.twin.ask(line);
+  };
+  return {
+    image: async (req) => ({ rows: Number((await ask(`I ${req.path}`))[0]), path: req.path }),
+    tear_off: () => (pins().tick(), pins().tearOff()),
+    mechanism: async () => {
+      const f = (await ask('C')).map(Number);
+      const names = ['steps', 'lost_steps', 'ramp_violations', 'strobes', 'rows'];
+      const twin = Object.fromEntries(names.map((n, i) => [n, f[i]]));
+      Object.assign(twin, { overspeed_steps: f[5], pulse_min_us: f[6], pulse_max_us: f[7] });
+      return { twin, pins: pins().counts };
+    },
+    supply: (req) => (pins().supply(Number(req.mv)), {}),
+    paper_out: (req) => (pins().twin.send(`O ${Number(req.after ?? 0)}`), {}),
+    load_paper: (req) => (pins().twin.send(`O ${Number(req.lines ?? 113000)}`), {}),
+    cover: (req) => {
+      emulator.mcu?.gpio[22].setInputValue(!!req.open); // to GND: low while closed
+      return {};
+    },
+    head_temp: (req) => {
+      pins().twin.send(`H ${Number(req.c)}${req.hold ? ' hold' : ''}`);
+      return {};
+    },
+  };
 }

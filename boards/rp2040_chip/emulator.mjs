@@ -165,6 +165,17 @@ export class Emulator {
     this.timer = setTimeout(() => this._slice(), 0);
   }
 
+  /** The power goes `ms` emulated milliseconds from now (the board's hold-up after its supply
+   * fell), as a cut: the chip stays off until powered on. */
+  cutIn(ms) {
+    const mcu = this.mcu;
+    if (!mcu) throw new Error('the chip is off');
+    const at = mcu.clock.nanos + ms * 1e6;
+    mcu.clock.createAlarm(() => {
+      if (this.mcu === mcu) this._powerCut(`${ms} ms after the supply fell (${at / 1e6} ms)`);
+    }).schedule(ms * 1e6);
+  }
+
   stats() {
     const mcu = this.mcu;
     const cycles = this.totals.cycles + (mcu ? this.cycles : 0);

@@ -14,9 +14,9 @@ WIRING (GPIO numbers of the RP2040; docs/hardware.md has the schematic notes)
     head supply   ADC1 (GP27): VH through 47 kOhm over 10 kOhm to GND
     head current  ADC2 (GP28): a 20 mOhm shunt in VH's ground return, amplified x20 (INA181A1):
                   0.4 mV a mA, 8.25 A full scale, 2 mA an LSB (a dot draws about 44 mA);
-                  sampled once in each strobe by the head driver (engine/sense.py) once the
-                  PIO drivers land: `LineCounter` heats nothing, so it offers no `sense` and
-                  the engine checks no head current on this board yet
+                  to be sampled once in each strobe (engine/sense.py): the head driver
+                  (print_drivers.py) does not sample it yet, so it offers no `sense` and the
+                  engine checks no head current on this board
     paper         GP20: photo sensor, high while paper is under it
     near end      GP21: roll sensor, high while more than the near-end length is left
     cover         GP22: switch to GND, low while the cover is closed
@@ -73,26 +73,6 @@ class Sensors:
         return _NTC_PULLUP * raw // (_ADC_FULL - raw)
 
 
-class LineCounter:
-    """The head and motor drivers, until the PIO drivers land ("The print path at the pins"):
-    they take the engine's strobe plans and step periods and only count them, so the pins of
-    the WIRING table above do not move yet and nothing is heated or fed."""
-
-    def __init__(self, current=None):
-        self.current = current  # the head-current ADC, for the PIO driver to sample
-        self.lines = 0  # dot lines the engine handed the motor
-        self.fired = 0  # dot lines with heat
-        self.steps = 0
-
-    def fire(self, groups, k, first_us, pulse_us, activations, window_us):
-        if k:
-            self.fired += 1
-
-    def run(self, steps, line_us, periods=None, at=0):
-        self.lines += 1
-        self.steps += steps
-
-
 class TearCounter:
     def __init__(self):
         self.receipts = 0
@@ -110,7 +90,10 @@ class Rp2PicoBoard:
         self.usb = start_usb(self.serial, development=variant.DEVELOPMENT)
         self.mechanism = __import__("mechanisms." + mechanism, None, None, ("NAME",))
         self.clock = RealClock()
-        drivers = LineCounter(machine.ADC(28))
+        from rp2_pico.print_drivers import PrintDrivers
+
+        machine.Pin(14, machine.Pin.OUT, value=1)  # VH: the head's supply on
+        drivers = PrintDrivers(self.mechanism, current=machine.ADC(28))
         self.head = drivers
         self.motor = drivers
         self.tear = TearCounter()

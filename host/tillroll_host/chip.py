@@ -107,7 +107,9 @@ def _die_with_parent() -> None:
 class ChipModule:
     """The emulated chip in a child process. `uf2` is written into the flash at start (as a
     UF2 flasher would; None: the flash file as it is, a module switched on again). With
-    `heap_elf` (the image's ELF) the chip's free heap is watched (`control("heap")`)."""
+    `heap_elf` (the image's ELF) the chip's free heap is watched (`control("heap")`). With
+    `twin` (a mechanism: ltp02-245, jx-2r-01, pt486f-b) the sim's mechanism twin is driven by
+    the head's and the motor's pins, and what it prints goes to `paper` (a directory)."""
 
     def __init__(
         self,
@@ -123,6 +125,8 @@ class ChipModule:
         heap_elf: Path | None = None,
         service: bool = False,
         feed_held: bool = False,
+        twin: str | None = None,
+        paper: Path | None = None,
     ):
         self.flash = Path(flash)
         self.uf2 = uf2
@@ -141,6 +145,18 @@ class ChipModule:
         self.extra_args = list(extra_args or [])
         if heap_elf is not None:  # the heap probe: `control("heap")`
             self.extra_args += ["--gc-symbols", json.dumps(gc_symbols(heap_elf))]
+        self.env = {**os.environ}
+        if twin is not None:
+            from .paths import firmware_mpy, micropython, micropython_env
+
+            if paper is None:
+                raise FatalError("a twin needs a directory for its paper")
+            Path(paper).mkdir(parents=True, exist_ok=True)
+            firmware_mpy()
+            self.env.update(micropython_env())
+            self.extra_args += ["--twin", twin, "--paper", str(paper)]
+            self.extra_args += ["--micropython", micropython()]
+        self.paper = paper
         self.output: list[str] = []
         self._changed = threading.Condition()
         self._proc: subprocess.Popen | None = None
@@ -172,7 +188,7 @@ class ChipModule:
         self._proc = subprocess.Popen(
             self.command(),
             cwd=ROOT,
-            env={**os.environ},
+            env=self.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

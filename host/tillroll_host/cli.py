@@ -151,7 +151,7 @@ def cmd_sim_web(args) -> int:
 
 # What the unix-port sim offers and the emulated chip does not (yet): refused by name.
 _NOT_ON_CHIP = {
-    "mechanism": "the image is built for the LTP02-245",
+    "mechanism": "the image's profile is the LTP02-245 (its `mechanism` setting)",
     "real_time": "the chip always runs at its own pace",
     "feed_held": "not wired in the harness yet",
     "flash": "NV logos live in the chip's flash (--state)",
@@ -179,6 +179,10 @@ def cmd_sim_chip(args) -> int:
         uf2 = image_path(args.dev, update=True)  # keeps the journal and settings
     else:
         uf2 = None  # switched on again as it was
+    out = Path(args.out)
+    extra = ["--tear-idle-ms", "1000"]  # the cashier takes the receipt once the paper stops
+    if args.control_port:
+        extra += ["--control-port", str(args.control_port)]
     chip = ChipModule(
         flash,
         uf2=uf2,
@@ -186,7 +190,9 @@ def cmd_sim_chip(args) -> int:
         host=args.host,
         repl=args.dev,
         echo=True,
-        extra_args=["--control-port", str(args.control_port)] if args.control_port else [],
+        extra_args=extra,
+        twin=args.mechanism,
+        paper=out,
     )
     if args.control_port:
         chip.control_port = args.control_port
@@ -195,6 +201,11 @@ def cmd_sim_chip(args) -> int:
         chip.feed_held = args.maintenance
     what = "development" if args.dev else "production"
     print(f"tillroll sim --chip {args.chip}: the {what} image, flash kept in {flash}", flush=True)
+    print(
+        f"tillroll sim: receipts go to {out.resolve()}/receipt-NNNN.png, printed by the pins; "
+        "Ctrl-C stops",
+        flush=True,
+    )
     bridge = service_bridge = None
     try:
         chip.start()

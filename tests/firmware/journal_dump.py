@@ -12,5 +12,8 @@ flash = NorFlash(sys.argv[1], int(sys.argv[2]))
 journal = Journal(flash)
 print(json.dumps({"mounted": journal.mount(), "problems": journal.status()}))
 for number, time, state, first in journal.rows():
-    print(json.dumps({"number": number, "time": time, "state": state, "first_line": first}))
+    info = journal.info(number)
+    row = {"number": number, "time": time, "state": state, "first_line": first}
+    row.update(reason=info[1], line=info[3])  # why it was interrupted (bits), the dot line
+    print(json.dumps(row))
 flash.close()

@@ -1,0 +1,299 @@
+# pyright: reportUndefinedVariable=false
+"""The head and motor drivers of a Pico: three PIO state machines move the pins, three DMA
+channels feed them, and the CPU only writes each dot line's words.
+
+The engine hands over one dot line at a time, as to the sim's sequencer: `fire(groups, k,
+first, pulse, activations, window)`, the strobe plan, then `run(steps, line_us, periods, at)`,
+the motion with each step's period. Here that becomes words in three rings:
+
+- the motor (SM 2, 1 MHz): a word a step, `opens | wait << 1 | phases << 26` (30 bits: a small
+  int, so writing one allocates nothing); the step is the
+  moment its four phase pins change, at the end of its period (as the sim's sequencer plays
+  it: an activation heats, then its steps move the paper on). A step whose period opens a
+  heating activation raises PIO IRQ 0 (STEP) as the period begins.
+- the shifter (SM 0, 16 MHz: the data clock is 8 MHz): a word `opens << 31 | (bits - 1)`, then the
+  group's 48 bytes as 12 words, first dot first. It shifts them in on CLK/DAT (the head's latch
+  still holds the group that heats), waits for the strobe before to end (IRQ 1, DONE) and, for
+  an activation's first group, for its step (STEP), then latches (/LAT low 0.5 us) and starts
+  the strobe (IRQ 2, START).
+- the strobe (SM 1, 16 MHz): a word a group, `pulse | gap << 16` in cycles; it takes the word
+  before it waits for START, so it never waits for data with the strobe on: STB is high for
+  exactly the pulse (1/16 us), then low for at least the gap, then DONE.
+
+The shifter and the strobe keep the engine's timing (engine.vpy, `activation_us`): the next
+group's data shifts in while a group heats, so a group takes its pulse and the gap. A ring runs
+dry only if the engine falls behind: the state machines stall where they wait for a word (the
+motor holds its phases, the strobe is off), which the paper shows as a pause.
+
+Nothing here allocates per line: the rings and the DMA channels are made once.
+"""
+
+from array import array
+
+import machine
+import rp2
+from micropython import const
+from uctypes import addressof
+
+_HEAD_HZ = const(16_000_000)
+_MOTOR_HZ = const(1_000_000)
+_BITS = const(384)
+_LINE = const(48)
+_PIO0_TXF = const(0x50200010)  # SM n's TX FIFO: + 4 n
+_DMA_BUSY = const(1 << 24)
+_STROBE_ON = const(2)  # STB high to low: the heat loop's count + 2 cycles
+_GAP_OVERHEAD = const(16)  # STB low to the next group's STB high, beyond the gap's count
+_MOTOR_OVERHEAD = const(5)  # a step's instructions beyond its wait loop (+1 when it opens)
+
+# The phase pins (A+, A-, B+, B-: bits 0-3) step by step: two phases on at a time (2-2) for a
+# mechanism with 2 steps a dot line, one and two in turn (1-2, half steps) for one with 4.
+_FULL = b"\x05\x06\x0a\x09"
+_HALF = b"\x01\x05\x04\x06\x02\x0a\x08\x09"
+
+
+@rp2.asm_pio(
+    out_init=rp2.PIO.OUT_LOW,
+    set_init=rp2.PIO.OUT_HIGH,
+    sideset_init=rp2.PIO.OUT_LOW,
+    out_shiftdir=rp2.PIO.SHIFT_LEFT,
+    autopull=True,
+    pull_thresh=32,
+    fifo_join=rp2.PIO.JOIN_TX,
+)
+def _shifter():
+    wrap_target()
+    out(y, 1)  # 1: this group opens an activation
+    out(x, 31)  # bits - 1
+    label("bit")
+    out(pins, 1).side(0)  # DAT, then CLK's rising edge
+    jmp(x_dec, "bit").side(1)
+    wait(1, irq, 1).side(0)  # DONE: the strobe before ended
+    jmp(not_y, "latch")
+    wait(1, irq, 0)  # STEP: the activation's step
+    label("latch")
+    set(pins, 0)[7]  # /LAT low: the head latches what was shifted in
+    set(pins, 1)
+    irq(2)  # START
+    wrap()
+
+
+@rp2.asm_pio(
+    set_init=rp2.PIO.OUT_LOW,
+    out_shiftdir=rp2.PIO.SHIFT_RIGHT,
+    autopull=True,
+    pull_thresh=32,
+    fifo_join=rp2.PIO.JOIN_TX,
+)
+def _strobe():
+    irq(1)  # DONE: no strobe before the first
+    wrap_target()
+    out(x, 16)  # the pulse
+    out(y, 16)  # the gap
+    wait(1, irq, 2)  # START
+    set(pins, 1)  # STB on
+    label("heat")
+    jmp(x_dec, "heat")
+    set(pins, 0)  # STB off
+    label("gap")
+    jmp(y_dec, "gap")
+    irq(1)  # DONE
+    wrap()
+
+
+@rp2.asm_pio(
+    out_init=(rp2.PIO.OUT_LOW,) * 4,
+    out_shiftdir=rp2.PIO.SHIFT_RIGHT,
+    autopull=True,
+    pull_thresh=30,
+    fifo_join=rp2.PIO.JOIN_TX,
+)
+def _motor():
+    wrap_target()
+    out(y, 1)
+    jmp(not_y, "period")
+    irq(0)  # STEP: an activation opens; its strobes fire while the step's period runs
+    label("period")
+    out(x, 25)
+    label("wait")
+    jmp(x_dec, "wait")
+    out(pins, 4)  # the step, at its period's end: the phases' new levels
+    wrap()
+
+
+@micropython.viper
+def _put_group(ring: ptr32, w: int, mask: int, first: int, src: ptr8, at: int) -> int:
+    """The shifter's words for one group (the 48 bytes at src[at:], first dot first); return
+    the ring's new write index."""
+    ring[w] = (first << 31) | (_BITS - 1)
+    w = (w + 1) & mask
+    i = 0
+    while i < _LINE:
+        j = at + i
+        ring[w] = (src[j] << 24) | (src[j + 1] << 16) | (src[j + 2] << 8) | src[j + 3]
+        w = (w + 1) & mask
+        i += 4
+    return w
+
+
+class Feed:
+    """A ring of words that a DMA channel moves into a state machine's TX FIFO, paced by its
+    DREQ. The CPU writes at `w`; the channel is given the words written so far, up to the
+    ring's end, and again at each segment's end (its interrupt)."""
+
+    def __init__(self, sm: int, words: int):
+        self.words = array("I", bytes(4 * words))  # words: a power of two
+        self._base = addressof(self.words)
+        self._mask = words - 1
+        self.w = 0
+        self._sent = 0  # words before this one were given to the channel
+        dma = rp2.DMA()
+        self._dma = dma
+        self._regs = dma.registers
+        dma.config(
+            write=_PIO0_TXF + 4 * sm,
+            ctrl=dma.pack_ctrl(size=2, inc_write=False, treq_sel=sm, irq_quiet=False),
+        )
+        dma.irq(handler=self._next, hard=True)  # hard: a segment follows the last at once
+
+    def _next(self, _dma):
+        self.send()
+
+    def free(self) -> int:
+        """Words the CPU may write: those the channel has read are free again."""
+        regs = self._regs
+        if regs[3] & _DMA_BUSY:
+            done = (regs[0] - self._base) >> 2
+        else:
+            done = self._sent
+        return (done - self.w - 1) & self._mask
+
+    def send(self):
+        """Give the channel the words written and not yet given, if it is idle."""
+        regs = self._regs
+        if regs[3] & _DMA_BUSY:
+            return
+        start = self._sent
+        end = self.w
+        if start == end:
+            return
+        n = (end - start) if end > start else (self._mask + 1 - start)
+        self._sent = (start + n) & self._mask
+        regs[14] = n  # AL3_TRANS_COUNT
+        regs[15] = self._base + 4 * start  # AL3_READ_ADDR_TRIG: go
+
+    def room(self, n: int):
+        """Wait (asleep) until `n` words are free: only when the engine is further ahead of
+        the mechanism than a ring holds."""
+        while self.free() < n:
+            self.send()
+            machine.idle()
+
+    def close(self):
+        self._dma.irq(None)
+        self._dma.close()
+
+
+class PrintDrivers:
+    """The head and the motor of one mechanism, on the pins of board.py's WIRING table."""
+
+    def __init__(self, mechanism, clk=10, dat=11, lat=12, stb=13, phases=6, current=None):
+        m = mechanism
+        self.current = current  # the head-current ADC (not sampled yet)
+        self._table = _HALF if m.STEPS_PER_LINE == 4 else _FULL
+        self._phase = 0
+        self._gap = m.GAP_US * (_HEAD_HZ // 1_000_000) - _GAP_OVERHEAD
+        # A strobe's pulse is at least the data's shift (the next group shifts in while it
+        # heats): a shorter one is stretched to it and counted. The profiles never plan one.
+        self._min_pulse = _BITS * 2 + 16  # cycles
+        self.stretched = 0
+        self.lines = 0  # dot lines the engine handed the motor
+        self.fired = 0  # dot lines with heat
+        self.steps = 0
+        self._groups = None
+        self._k = 0
+        self._first = 0
+        self._pulse = 0
+        self._activations = 1
+        self.shift = Feed(0, 4096)
+        self.strobes = Feed(1, 512)
+        self.motor = Feed(2, 512)
+        pin = machine.Pin
+        self._sms = (
+            rp2.StateMachine(
+                0, _shifter, freq=_HEAD_HZ, out_base=pin(dat), set_base=pin(lat), sideset_base=pin(clk)
+            ),
+            rp2.StateMachine(1, _strobe, freq=_HEAD_HZ, set_base=pin(stb)),
+            rp2.StateMachine(2, _motor, freq=_MOTOR_HZ, out_base=pin(phases)),
+        )
+        for sm in self._sms:
+            sm.active(1)
+
+    # the head driver
+    def fire(self, groups, k, first_us, pulse_us, activations, window_us):
+        self._groups = groups
+        self._k = k
+        self._first = first_us
+        self._pulse = pulse_us
+        self._activations = activations
+
+    # the motor driver
+    def run(self, steps, line_us, periods=None, at=0):
+        """The line's steps, and its strobes at its activations' first steps."""
+        k = self._k
+        acts = self._activations if k else 1
+        per_act = steps // acts
+        motor = self.motor
+        motor.room(steps)
+        ring = motor.words
+        mask = len(ring) - 1
+        w = motor.w
+        table = self._table
+        phase = self._phase
+        for i in range(steps):
+            period = periods[at + i] if periods is not None else line_us // steps
+            opens = 1 if k and i % per_act == 0 else 0
+            phase = (phase + 1) % len(table)
+            wait = period - _MOTOR_OVERHEAD - opens
+            ring[w] = opens | (wait if wait > 0 else 0) << 1 | table[phase] << 26
+            w = (w + 1) & mask
+        self._phase = phase
+        if k:
+            self._heat(k, acts)
+            self.fired += 1
+        motor.w = w  # the steps go last: their STEP finds the groups queued
+        motor.send()
+        self.lines += 1
+        self.steps += steps
+        self._k = 0
+
+    def _heat(self, k, acts):
+        shift = self.shift
+        strobes = self.strobes
+        shift.room(acts * k * (1 + _LINE // 4))
+        strobes.room(acts * k)
+        ring = shift.words
+        mask = len(ring) - 1
+        w = shift.w
+        sring = strobes.words
+        smask = len(sring) - 1
+        sw = strobes.w
+        groups = self._groups
+        for a in range(acts):
+            pulse = (self._first if a == 0 else self._pulse) * (_HEAD_HZ // 1_000_000)
+            if pulse < self._min_pulse:
+                pulse = self._min_pulse
+                self.stretched += 1
+            for g in range(k):
+                w = int(_put_group(ring, w, mask, 1 if g == 0 else 0, groups, g * _LINE))
+                sring[sw] = (pulse - _STROBE_ON) | self._gap << 16
+                sw = (sw + 1) & smask
+        shift.w = w
+        strobes.w = sw
+        strobes.send()
+        shift.send()
+
+    def close(self):
+        for sm in self._sms:
+            sm.active(0)
+        for feed in (self.shift, self.strobes, self.motor):
+            feed.close()
