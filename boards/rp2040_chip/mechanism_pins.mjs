@@ -72,10 +72,11 @@ export class MechanismPins {
 
   edge(pin, high, ns) {
     const w = this.wiring;
-    const was = this.levels.get(pin);
-    if (was === high) return;
-    this.levels.set(pin, high);
+    if (this.levels.get(pin) === high) return;
+    // A step's four pins move in one PIO cycle, one listener call each: the step is whole
+    // once an edge of a later cycle comes (or the slice ends), before that edge counts.
     if (this.phaseAt >= 0 && ns !== this.phaseAt) this._step();
+    this.levels.set(pin, high);
     if (pin === w.clk && high) this._clock();
     else if (pin === w.lat && !high) this._latch(ns);
     else if (pin === w.stb) this._strobe(high, ns);

@@ -6,7 +6,7 @@ The engine hands over one dot line at a time, as to the sim's sequencer: `fire(g
 first, pulse, activations, window)`, the strobe plan, then `run(steps, line_us, periods, at)`,
 the motion with each step's period. Here that becomes words in three rings:
 
-- the motor (SM 2, 1 MHz): a word a step, `opens | wait << 1 | phases << 26` (30 bits: a small
+- the motor (SM 2, 16 MHz): a word a step, `opens | wait << 1 | phases << 26` (30 bits: a small
   int, so writing one allocates nothing); the step is the
   moment its four phase pins change, at the end of its period (as the sim's sequencer plays
   it: an activation heats, then its steps move the paper on). A step whose period opens a
@@ -35,8 +35,7 @@ import rp2
 from micropython import const
 from uctypes import addressof
 
-_HEAD_HZ = const(16_000_000)
-_MOTOR_HZ = const(1_000_000)
+_PIO_HZ = const(16_000_000)  # every state machine: 1/16 us a tick, the data clock 8 MHz
 _BITS = const(384)
 _LINE = const(48)
 _PIO0_TXF = const(0x50200010)  # SM n's TX FIFO: + 4 n
@@ -201,7 +200,7 @@ class PrintDrivers:
         self.current = current  # the head-current ADC (not sampled yet)
         self._table = _HALF if m.STEPS_PER_LINE == 4 else _FULL
         self._phase = 0
-        self._gap = m.GAP_US * (_HEAD_HZ // 1_000_000) - _GAP_OVERHEAD
+        self._gap = m.GAP_US * (_PIO_HZ // 1_000_000) - _GAP_OVERHEAD
         # A strobe's pulse is at least the data's shift (the next group shifts in while it
         # heats): a shorter one is stretched to it and counted. The profiles never plan one.
         self._min_pulse = _BITS * 2 + 16  # cycles
@@ -220,10 +219,10 @@ class PrintDrivers:
         pin = machine.Pin
         self._sms = (
             rp2.StateMachine(
-                0, _shifter, freq=_HEAD_HZ, out_base=pin(dat), set_base=pin(lat), sideset_base=pin(clk)
+                0, _shifter, freq=_PIO_HZ, out_base=pin(dat), set_base=pin(lat), sideset_base=pin(clk)
             ),
-            rp2.StateMachine(1, _strobe, freq=_HEAD_HZ, set_base=pin(stb)),
-            rp2.StateMachine(2, _motor, freq=_MOTOR_HZ, out_base=pin(phases)),
+            rp2.StateMachine(1, _strobe, freq=_PIO_HZ, set_base=pin(stb)),
+            rp2.StateMachine(2, _motor, freq=_PIO_HZ, out_base=pin(phases)),
         )
         for sm in self._sms:
             sm.active(1)
@@ -253,7 +252,7 @@ class PrintDrivers:
             period = periods[at + i] if periods is not None else line_us // steps
             opens = 1 if k and i % per_act == 0 else 0
             phase = (phase + 1) % len(table)
-            wait = period - _MOTOR_OVERHEAD - opens
+            wait = period * (_PIO_HZ // 1_000_000) - _MOTOR_OVERHEAD - opens
             ring[w] = opens | (wait if wait > 0 else 0) << 1 | table[phase] << 26
             w = (w + 1) & mask
         self._phase = phase
@@ -279,7 +278,7 @@ class PrintDrivers:
         sw = strobes.w
         groups = self._groups
         for a in range(acts):
-            pulse = (self._first if a == 0 else self._pulse) * (_HEAD_HZ // 1_000_000)
+            pulse = (self._first if a == 0 else self._pulse) * (_PIO_HZ // 1_000_000)
             if pulse < self._min_pulse:
                 pulse = self._min_pulse
                 self.stretched += 1

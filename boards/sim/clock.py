@@ -35,6 +35,12 @@ class VirtualClock:
     def wait(self):
         return asyncio.sleep_ms(0)  # virtual time: the mechanism is always caught up
 
+    def ahead_us(self) -> int:
+        return 0
+
+    def drain(self) -> int:
+        return 0
+
     def sleep_us(self, us: int):
         self.advance(us)
         return asyncio.sleep_ms(0)

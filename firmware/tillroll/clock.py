@@ -22,6 +22,19 @@ class RealClock:
             self._due = now  # after an idle spell, start from now
         self._due = time.ticks_add(self._due, us)  # pyright: ignore[reportArgumentType]
 
+    def ahead_us(self) -> int:
+        """Work queued for the mechanism and not yet played (us)."""
+        d = time.ticks_diff(self._due, time.ticks_us())
+        return d if d > 0 else 0
+
+    def drain(self) -> int:
+        """Block (no other task runs) until the mechanism has played what is queued; return
+        the us waited."""
+        us = self.ahead_us()
+        if us:
+            time.sleep_us(us)
+        return us
+
     def wait(self):
         """An awaitable that returns when the mechanism has caught up with the deadline."""
         ms = time.ticks_diff(self._due, time.ticks_us()) // 1000

@@ -413,6 +413,26 @@ class Engine:
             self.map_elements()
             self._planned_mv = -1000
 
+    # ---- the mechanism standing ------------------------------------------------------------
+
+    def standing(self) -> bool:
+        """Nothing queued and nothing left to play: the motor stands, the head is cold."""
+        return not len(self.queue) and not self._clock.ahead_us()
+
+    def stand(self):
+        """Block until the mechanism has played every line planned, and take it as standing:
+        for a flash erase, which stops the CPU for tens of ms (docs/hardware.md, "Flash writes
+        while printing"). No line is cut short mid-way; the next one starts from rest, its
+        first pulse for a head that has rested (the erase is about as long as the heat
+        history is)."""
+        self._clock.drain()
+        state = self._st
+        state[_RAMP] = 0
+        state[_HALF] = 0
+        state[_LAST] = 0
+        state[_IDLE] = _IDLE_US
+        state[_SINCE] = _CHECK_US
+
     # ---- consumer side (mechanism) --------------------------------------------------------
 
     def drop_current(self):

@@ -120,6 +120,13 @@ class Journal:
             print("journal: damaged: %s" % "; ".join(log.problems))
         return True
 
+    def prepare(self) -> bool:
+        """While the mechanism stands: erase the block the journal writes next, so that no
+        erase is due while a receipt prints. True if one was erased."""
+        if not self.mounted or self.offline:
+            return False
+        return self.log.erase_ahead()
+
     def format(self) -> bool:
         """Erase the whole region and start an empty journal: a technician's decision (every
         receipt on it is lost), never taken by the firmware itself."""

@@ -2,8 +2,11 @@
 
 Blocks are used oldest to newest by their block sequence; records are appended into erased
 space only, so a power cut can tear at most the record being written. A new block is erased
-right before use; when none is free, the oldest block goes, but only if its owner says it may
-(`may_drop`): the log never drops what the journal still needs, it reports Full instead. A
+ahead while the mechanism stands (`erase_ahead`: an erase stops the CPU for tens of ms, which
+a printing mechanism cannot wait out), else right before use, after `before_erase` (the owner
+lets the mechanism come to rest); when none is free, the oldest block goes, but only if its
+owner says it may (`may_drop`): the log never drops what the journal still needs, it reports
+Full instead. A
 block that held records is retired before its erase (its header's magic programmed to zero),
 so an erase cut short, whatever it leaves, is never read as records again.
 Mounting never writes and never formats: damage is counted and described in `problems`, and
@@ -37,6 +40,10 @@ def _no_erase(b: int):
 
 
 def _no_damage():
+    pass
+
+
+def _nothing():
     pass
 
 
@@ -80,6 +87,8 @@ class Log:
         self.on_drop = _dropped  # on_drop(block_seq): just before a block goes
         self.on_erase = _no_erase  # on_erase(b) before block b is erased, on_erase(-1) after
         self.on_damage = _no_damage  # where, in log order, records are missing or unreadable
+        self.before_erase = _nothing  # an erase that was not done ahead is due
+        self.ready = -1  # a free block erased ahead, to be used next without an erase
 
     def set_owner(self, may_drop, on_drop):
         """Who decides what may go when space runs out, and hears when a block goes."""
@@ -281,36 +290,67 @@ class Log:
             if start + k == _PAGE:
                 page[:] = _BLANK  # the next page is still erased
 
-    def _next_block(self):
+    def _free_block(self) -> int:
+        """The free block with the fewest erases (wear levelling); -1 if none."""
         used = self.order
         free = -1
         for b in range(self.blocks):
             if b not in used and (free < 0 or self.erase_counts[b] < self.erase_counts[free]):
                 free = b
-        if free < 0:
-            oldest = used[0]
-            if not self.may_drop(self.block_seq[oldest]):
-                raise Full()
-            self.on_drop(self.block_seq[oldest])
-            used.pop(0)
-            free = oldest
-        top = self.block_seq[used[-1]] + 1 if used else 1
-        count = self.erase_counts[free] + 1
-        self.head = -1
-        self.on_erase(free)  # the owner notes it first: data a cut erase leaves is no damage
-        self._retire(free)
-        self._dev.ioctl(6, free)
+        return free
+
+    def _erase(self, b: int):
+        self._retire(b)
+        self._dev.ioctl(6, b)
         self.erases += 1
-        self.erase_counts[free] = count
+        self.erase_counts[b] += 1
+
+    def erase_ahead(self) -> bool:
+        """Erase the block the log takes next, now: it then costs no erase when a receipt
+        needs it. False if one is ready already, or no block is free (the oldest is only ever
+        dropped when a record needs its room)."""
+        if self.ready >= 0:
+            return False
+        free = self._free_block()
+        if free < 0:
+            return False
+        self.on_erase(free)  # as for any erase: what a cut one leaves is no damage
+        self._erase(free)
+        self.on_erase(-1)
+        self.ready = free
+        return True
+
+    def _next_block(self):
+        used = self.order
+        free = self.ready
+        self.ready = -1
+        self.head = -1
+        erased_now = free < 0 or free in used
+        if erased_now:
+            free = self._free_block()
+            if free < 0:
+                oldest = used[0]
+                if not self.may_drop(self.block_seq[oldest]):
+                    raise Full()
+                self.on_drop(self.block_seq[oldest])
+                used.pop(0)
+                free = oldest
+            self.before_erase()
+            self.on_erase(free)  # the owner notes it first: data a cut erase leaves is no damage
+            self._erase(free)
+        # A header program cut short over an erased body reads as a free block: erased ahead,
+        # the block needs no mark.
+        top = self.block_seq[used[-1]] + 1 if used else 1
         page = self._page
         page[:] = _BLANK
-        r.block_header(page, top, count, free)
+        r.block_header(page, top, self.erase_counts[free], free)
         self._dev.writeblocks(free, page, 0)
         self.block_seq[free] = top
         used.append(free)
         self.head = free
         self.head_at = r.BLOCK_HEADER
-        self.on_erase(-1)
+        if erased_now:
+            self.on_erase(-1)
 
     def drop_oldest(self) -> bool:
         """Give the oldest block up before the region is full (its owner's index is): it is

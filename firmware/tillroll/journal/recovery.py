@@ -45,6 +45,7 @@ class Recovery:
         self.copies = 0
         self.errors = 0
         self._durable = True  # the last receipt that printed anything reached flash
+        journal.log.before_erase = engine.stand  # an erase not done ahead: the paper stops first
         self.auth = None  # the service link's key and serial (service/auth.py), for codes
         self.graphics = None  # a copy's images and codes, and a verification code's QR symbol
 
@@ -266,6 +267,8 @@ class Recovery:
                 self._open_fault = flags
                 j.flush()  # the technician sees it, still being received, while it waits
         self._fault = flags
+        if self.engine.standing():
+            j.prepare()  # the next block erased now, not while a receipt prints
         self._idle()
 
     def _idle(self):
