@@ -12,6 +12,7 @@
 // wait takes no wall time (and a chip with a timer always due spins the host CPU).
 
 import { BasePeripheral, RP2040 } from 'rp2040js';
+import { PinTrace } from './pin_trace.mjs';
 import { PioClock } from './pio_clock.mjs';
 import { attachFlash } from './qspi.mjs';
 import { romFunction } from './rom.mjs';
@@ -83,6 +84,7 @@ export class Emulator {
     this.mcu = null;
     this.usb = null;
     this.pio = null; // PioClock: the PIO blocks stepped with the emulated clock
+    this.pinTrace = null; // a PinTrace, on each power-on's chip
     this.onPower = null; // (on: bool, why)
     this.onReady = null; // (usbHost) when USB is configured
     this.onUsbGone = null; // () the device disconnected from USB (it is still powered)
@@ -131,6 +133,7 @@ export class Emulator {
     this.usb.onDisconnected = () => this.onUsbGone?.();
     this.uart.attach(mcu, mcu.uart[0]);
     this.pio = new PioClock(mcu);
+    this.pinTrace?.attach(mcu);
     this.mcu = mcu;
     this.cut = null;
     this.locked = false;
@@ -156,6 +159,15 @@ export class Emulator {
     clearTimeout(this.timer);
     this.timer = null;
     this.onPower?.(false, why);
+  }
+
+  /** Records the edges on `pins` from now on, on this chip and after each power-on (pin_trace.mjs);
+   * no pins: stops recording. */
+  trace(pins, max) {
+    this.pinTrace?.detach();
+    this.pinTrace = pins.length ? new PinTrace(pins, max) : null;
+    if (this.mcu) this.pinTrace?.attach(this.mcu);
+    return this.pinTrace;
   }
 
   restart() {
