@@ -26,6 +26,7 @@ const WAIT_IRQ = 4; // rp2040js's WaitType.IRQ (not exported)
 class Machine {
   constructor(block, sm) {
     this.block = block;
+    this.bit = 1 << block.index; // its block's bit in a mask of blocks
     this.sm = sm;
     this.on = false; // enabled, as last seen
     this.due = 0; // ns of its next clock tick
@@ -42,9 +43,13 @@ export class PioClock {
     this.clock = mcu.clock;
     this.blocks = mcu.pio;
     this.machines = [];
+    this.live = []; // the enabled ones
     this.nextDue = Infinity; // ns of the next tick of a machine that is not parked
     this.dirty = true; // something may have changed what runs when: look again
-    this.ns = 1e9 / mcu.clkSys;
+    this.ns = 1e9 / mcu.clkSys; // a system cycle
+    mcu.addClockListener((clkSys) => {
+      this.ns = 1e9 / clkSys;
+    });
     this.steps = 0;
     for (const block of this.blocks) this._take(block);
   }
@@ -68,7 +73,14 @@ export class PioClock {
    */
   advance(target, core = null, budget = Infinity) {
     const clock = this.clock;
-    this.ns = 1e9 / this.mcu.clkSys;
+    if (!this.dirty && this.nextDue > target) {
+      // Nothing to step before target (the common case: one core instruction's cycles).
+      const alarm = clock.nextAlarm;
+      if (!alarm || alarm.nanos > target) {
+        clock.tick(target - clock.nanos);
+        return 0;
+      }
+    }
     let steps = 0;
     for (;;) {
       if (this.dirty) this._reschedule();
@@ -87,11 +99,15 @@ export class PioClock {
       }
       clock.tick(Math.max(0, due - clock.nanos)); // alarms due at the same ns go first
       if (this.dirty) continue; // one of them fed or woke a machine
-      for (const m of this.machines) {
-        if (m.on && !m.parked && m.due === due) this._step(m);
+      let stepped = 0;
+      for (const m of this.live) {
+        if (!m.parked && m.due === due) {
+          this._step(m);
+          stepped |= m.bit;
+        }
       }
-      this.blocks[0].checkChangedPins();
-      this.blocks[1].checkChangedPins();
+      if (stepped & 1) this.blocks[0].checkChangedPins();
+      if (stepped & 2) this.blocks[1].checkChangedPins();
       this._findNext();
       steps++;
       if ((core && !core.waiting) || steps >= budget) break;
@@ -116,6 +132,7 @@ export class PioClock {
     block.stop = () => {
       stop();
       this._seeEnables();
+      this.dirty = true;
     };
     for (const sm of block.machines) {
       const m = new Machine(block, sm);
@@ -148,6 +165,7 @@ export class PioClock {
   _reschedule() {
     this.dirty = false;
     const now = this.clock.nanos;
+    this.live = this.machines.filter((m) => m.sm.enabled);
     for (const m of this.machines) {
       const sm = m.sm;
       if (!sm.enabled) {
@@ -176,8 +194,8 @@ export class PioClock {
 
   _findNext() {
     let next = Infinity;
-    for (const m of this.machines) {
-      if (m.on && !m.parked && m.due < next) next = m.due;
+    for (const m of this.live) {
+      if (!m.parked && m.due < next) next = m.due;
     }
     this.nextDue = next;
   }
