@@ -54,11 +54,6 @@ export class PioClock {
     for (const block of this.blocks) this._take(block);
   }
 
-  /** Whether any state machine is enabled (rp2040js's own flag: read once per instruction). */
-  get running() {
-    return !this.blocks[0].stopped || !this.blocks[1].stopped;
-  }
-
   /** ns of the next PIO step, Infinity when every enabled machine waits on something else. */
   nextStep() {
     if (this.dirty) this._reschedule();
