@@ -131,8 +131,8 @@ class Repl:
         self.sock.close()
 
 
-@pytest.fixture
-def stock_uf2() -> Path:
+def stock_image() -> Path:
+    """The stock image, once the boot ROM and rp2040js are there too; else the test fails."""
     if not STOCK_UF2.is_file():
         pytest.fail(f"{STOCK_UF2.relative_to(ROOT)} is missing: `make stock-firmware` builds it")
     if not BOOTROM.is_file():
@@ -145,6 +145,11 @@ def stock_uf2() -> Path:
     if found.returncode != 0:
         pytest.fail("rp2040js is not installed: `make test` runs `npm ci` (package.json pins it)")
     return STOCK_UF2
+
+
+@pytest.fixture
+def stock_uf2() -> Path:
+    return stock_image()
 
 
 @pytest.fixture

@@ -18,6 +18,13 @@
 //                           with --gc-symbols: the image's free heap now, the lowest it has been
 //                           (since power-on or the last reset), gc_alloc calls, collections;
 //                           reset: true starts the lowest and the counts again from now
+//   {"cmd": "trace", "pins": [10, 11], "max": N}
+//                           records the level the chip drives on those pins at each change
+//                           from now on (again after a power-on), up to N edges until read;
+//                           no pins: stops
+//   {"cmd": "edges"}        the edges recorded since the last read, [[pin, level, ns], ...]
+//                           (level 1, 0, or null: not driven; ns: emulated time since power-on),
+//                           `lost`: edges past max, and `now_ns`: the emulated time now
 //
 // With --twin (the mechanism twin on the head's and motor's pins), as the sim's commands:
 //   {"cmd": "image", "path": P}   what came out since the last tear-off, as a PNG: {"rows"}
@@ -51,6 +58,16 @@ export function serveControl(emulator, host, port) {
       const heap = probe.stats();
       if (req.reset) probe.reset();
       return { heap };
+    },
+    trace: (req) => {
+      const pins = (req.pins ?? []).map(Number);
+      if (pins.some((pin) => !(pin >= 0 && pin < 30))) throw new Error(`pins 0-29: ${req.pins}`);
+      emulator.trace(pins, req.max ?? 100000);
+      return { pins };
+    },
+    edges: () => {
+      if (!emulator.pinTrace) throw new Error('no trace: send {"cmd": "trace", "pins": [...]}');
+      return { ...emulator.pinTrace.take(), now_ns: emulator.mcu?.clock.nanos ?? null };
     },
   };
   const server = net.createServer((socket) => {

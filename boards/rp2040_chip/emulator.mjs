@@ -12,6 +12,8 @@
 // wait takes no wall time (and a chip with a timer always due spins the host CPU).
 
 import { BasePeripheral, RP2040 } from 'rp2040js';
+import { PinTrace } from './pin_trace.mjs';
+import { PioClock } from './pio_clock.mjs';
 import { attachFlash } from './qspi.mjs';
 import { romFunction } from './rom.mjs';
 import { fixTxInterrupt, UartLine } from './uart.mjs';
@@ -20,6 +22,7 @@ import { UsbHost } from './usb_host.mjs';
 const SLICE_MS = 20; // wall time run between looks at sockets and timers
 const MAX_SLEEP_MS = 100;
 const AHEAD_NS = 2e6; // how far an idle chip's clock may run before the wall clock
+const IDLE_PIO_STEPS = 1000; // PIO steps between looks at the slice's wall time, core waiting
 
 /** VREG_AND_CHIP_RESET: a power-on reset (CHIP_RESET.HAD_POR), no debugger restart flag. */
 class VregAndChipReset extends BasePeripheral {
@@ -80,6 +83,8 @@ export class Emulator {
     this.uart = new UartLine();
     this.mcu = null;
     this.usb = null;
+    this.pio = null; // PioClock: the PIO blocks stepped with the emulated clock
+    this.pinTrace = null; // a PinTrace, on each power-on's chip
     this.onPower = null; // (on: bool, why)
     this.onReady = null; // (usbHost) when USB is configured
     this.onUsbGone = null; // () the device disconnected from USB (it is still powered)
@@ -127,6 +132,8 @@ export class Emulator {
     this.usb.onConfigured = (host) => this.onReady?.(host);
     this.usb.onDisconnected = () => this.onUsbGone?.();
     this.uart.attach(mcu, mcu.uart[0]);
+    this.pio = new PioClock(mcu);
+    this.pinTrace?.attach(mcu);
     this.mcu = mcu;
     this.cut = null;
     this.locked = false;
@@ -147,10 +154,20 @@ export class Emulator {
     this.totals.ns += clock.nanos;
     this.mcu = null;
     this.usb = null;
+    this.pio = null;
     this.uart.detach();
     clearTimeout(this.timer);
     this.timer = null;
     this.onPower?.(false, why);
+  }
+
+  /** Records the edges on `pins` from now on, on this chip and after each power-on (pin_trace.mjs);
+   * no pins: stops recording. */
+  trace(pins, max) {
+    this.pinTrace?.detach();
+    this.pinTrace = pins.length ? new PinTrace(pins, max) : null;
+    if (this.mcu) this.pinTrace?.attach(this.mcu);
+    return this.pinTrace;
   }
 
   restart() {
@@ -206,6 +223,7 @@ export class Emulator {
       ...this.flash.stats,
       ...this.calls,
       uart_lost: this.uart.lost,
+      pio_steps: this.pio?.steps ?? 0, // state machine steps since power-on
       cut: this.cut,
     };
   }
@@ -226,25 +244,37 @@ export class Emulator {
     const limit = this.idle === 'skip' ? Infinity : this.allowed + AHEAD_NS;
     let sleep = 0;
     let cycles = 0;
+    const pio = this.pio;
+    const [pio0, pio1] = mcu.pio;
     run: for (;;) {
       for (let i = 0; i < 20000; i++) {
         if (!core.waiting && !this.locked) {
           const n = core.executeInstruction();
           cycles += n;
-          clock.tick(n * nsPerCycle);
-        } else if (!clock.nextAlarm) {
-          // Only the outside can wake it; meanwhile its time goes on as the wall clock's.
-          if (limit !== Infinity && this.allowed > clock.nanos)
-            clock.tick(this.allowed - clock.nanos);
-          sleep = MAX_SLEEP_MS;
-          break run;
+          if (pio0.stopped && pio1.stopped) clock.tick(n * nsPerCycle);
+          else pio.advance(clock.nanos + n * nsPerCycle);
         } else {
-          const wait = Math.max(0, clock.nanosToNextAlarm);
-          if (clock.nanos + wait > limit) {
-            sleep = Math.min(MAX_SLEEP_MS, Math.max(1, (clock.nanos + wait - limit) / 1e6));
+          const alarmAt = clock.nextAlarm ? clock.nextAlarm.nanos : Infinity;
+          const pioAt = pio0.stopped && pio1.stopped ? Infinity : pio.nextStep();
+          if (pioAt < alarmAt && pioAt <= limit) {
+            // The PIO runs on while the core waits: step it to the next alarm, or until it
+            // raises an interrupt that wakes the core.
+            const woken = this.locked ? null : core;
+            i += pio.advance(Math.min(alarmAt, limit), woken, IDLE_PIO_STEPS);
+          } else if (alarmAt === Infinity && pioAt === Infinity) {
+            // Only the outside can wake it; meanwhile its time goes on as the wall clock's.
+            if (limit !== Infinity && this.allowed > clock.nanos)
+              clock.tick(this.allowed - clock.nanos);
+            sleep = MAX_SLEEP_MS;
             break run;
+          } else {
+            const next = Math.min(alarmAt, pioAt);
+            if (next > limit) {
+              sleep = Math.min(MAX_SLEEP_MS, Math.max(1, (next - limit) / 1e6));
+              break run;
+            }
+            clock.tick(Math.max(0, alarmAt - clock.nanos));
           }
-          clock.tick(wait);
         }
         if (this.mcu !== mcu) break run; // the power went
       }
