@@ -10,7 +10,9 @@ the motion with each step's period. Here that becomes words in three rings:
   int, so writing one allocates nothing); the step is the
   moment its four phase pins change, at the end of its period (as the sim's sequencer plays
   it: an activation heats, then its steps move the paper on). A step whose period opens a
-  heating activation raises PIO IRQ 0 (STEP) as the period begins.
+  heating activation raises PIO IRQ 0 (STEP) as the period begins, and waits until the shifter
+  has taken it: the motor never runs an activation ahead of the head (a late head shows as a
+  pause of the paper, never as strobes on the wrong row).
 - the shifter (SM 0, 16 MHz: the data clock is 8 MHz): a word `opens << 31 | (bits - 1)`, then the
   group's 48 bytes as 12 words, first dot first. It shifts them in on CLK/DAT (the head's latch
   still holds the group that heats), waits for the strobe before to end (IRQ 1, DONE) and, for
@@ -19,6 +21,13 @@ the motion with each step's period. Here that becomes words in three rings:
 - the strobe (SM 1, 16 MHz): a word a group, `pulse | gap << 16` in cycles; it takes the word
   before it waits for START, so it never waits for data with the strobe on: STB is high for
   exactly the pulse (1/16 us), then low for at least the gap, then DONE.
+
+A motor that stood since the last line (its state machine waits at its first instruction for a
+word, none queued: the CPU was late, a collection or a flash write held it) starts again on the
+ramp: until the engine's plan is as slow as the ramp allows, each step is held within one ramp
+entry of the step before, as from rest (`restarts` counts these). The engine plans the lines
+after such a stall from rest itself when it sees it in time (engine.py, `_stood`); this guard is
+for the lines it had planned before it could.
 
 The shifter and the strobe keep the engine's timing (engine.vpy, `activation_us`): the next
 group's data shifts in while a group heats, so a group takes its pulse and the gap. A ring runs
@@ -32,6 +41,7 @@ from array import array
 
 import machine
 import rp2
+import time
 from micropython import const
 from uctypes import addressof
 
@@ -39,6 +49,7 @@ _PIO_HZ = const(16_000_000)  # every state machine: 1/16 us a tick, the data clo
 _BITS = const(384)
 _LINE = const(48)
 _PIO0_TXF = const(0x50200010)  # SM n's TX FIFO: + 4 n
+_MOTOR_ADDR = const(0x50200104)  # SM 2's program counter
 _DMA_BUSY = const(1 << 24)
 _STROBE_ON = const(2)  # STB high to low: the heat loop's count + 2 cycles
 _GAP_OVERHEAD = const(16)  # STB low to the next group's STB high, beyond the gap's count
@@ -110,7 +121,7 @@ def _motor():
     wrap_target()
     out(y, 1)
     jmp(not_y, "period")
-    irq(0)  # STEP: an activation opens; its strobes fire while the step's period runs
+    irq(block, 0)  # STEP, and wait until the head took it: an activation opens
     label("period")
     out(x, 25)
     label("wait")
@@ -159,12 +170,7 @@ class Feed:
 
     def free(self) -> int:
         """Words the CPU may write: those the channel has read are free again."""
-        regs = self._regs
-        if regs[3] & _DMA_BUSY:
-            done = (regs[0] - self._base) >> 2
-        else:
-            done = self._sent
-        return (done - self.w - 1) & self._mask
+        return self._mask - self.pending()
 
     def send(self):
         """Give the channel the words written and not yet given, if it is idle."""
@@ -179,6 +185,12 @@ class Feed:
         self._sent = (start + n) & self._mask
         regs[14] = n  # AL3_TRANS_COUNT
         regs[15] = self._base + 4 * start  # AL3_READ_ADDR_TRIG: go
+
+    def pending(self) -> int:
+        """Words written and not yet read by the channel."""
+        regs = self._regs
+        done = (regs[0] - self._base) >> 2 if regs[3] & _DMA_BUSY else self._sent
+        return (self.w - done) & self._mask
 
     def room(self, n: int):
         """Wait (asleep) until `n` words are free: only when the engine is further ahead of
@@ -199,6 +211,11 @@ class PrintDrivers:
         m = mechanism
         self.current = current  # the head-current ADC (not sampled yet)
         self._table = _HALF if m.STEPS_PER_LINE == 4 else _FULL
+        self._ramp = array("H", m.ramp())
+        self._last = 0  # the last step's period, as played (us)
+        self._guard = False  # each step held within the ramp of the one before
+        self.restarts = 0
+        self._end = time.ticks_us()  # when the last step queued is played
         self._phase = 0
         self._gap = m.GAP_US * (_PIO_HZ // 1_000_000) - _GAP_OVERHEAD
         # A strobe's pulse is at least the data's shift (the next group shifts in while it
@@ -226,6 +243,7 @@ class PrintDrivers:
         )
         for sm in self._sms:
             sm.active(1)
+        self._waiting_at = machine.mem32[_MOTOR_ADDR]  # no word yet: it waits for one here
 
     # the head driver
     def fire(self, groups, k, first_us, pulse_us, activations, window_us):
@@ -248,14 +266,24 @@ class PrintDrivers:
         w = motor.w
         table = self._table
         phase = self._phase
+        if self.standing():
+            self._guard = True
+            self._last = 0
+            self.restarts += 1
+            self._end = time.ticks_us()
+        total = 0
         for i in range(steps):
             period = periods[at + i] if periods is not None else line_us // steps
+            if self._guard:
+                period = self._on_ramp(period)
+            total += period
             opens = 1 if k and i % per_act == 0 else 0
             phase = (phase + 1) % len(table)
             wait = period * (_PIO_HZ // 1_000_000) - _MOTOR_OVERHEAD - opens
             ring[w] = opens | (wait if wait > 0 else 0) << 1 | table[phase] << 26
             w = (w + 1) & mask
         self._phase = phase
+        self._end = time.ticks_add(self._end, total)
         if k:
             self._heat(k, acts)
             self.fired += 1
@@ -264,6 +292,49 @@ class PrintDrivers:
         self.lines += 1
         self.steps += steps
         self._k = 0
+
+    def standing(self) -> int:
+        """How long (us, at least 1) the motor has stood, having played every step it had and
+        waiting for the next; 0 while it moves."""
+        if self.motor.pending() or self._sms[2].tx_fifo():
+            return 0
+        if machine.mem32[_MOTOR_ADDR] != self._waiting_at:
+            return 0
+        stood = time.ticks_diff(time.ticks_us(), self._end)
+        return stood if stood > 0 else 1
+
+    def drain(self):
+        """Wait (asleep) until every word queued is played and the motor stands: before a
+        flash erase, which holds the CPU and its interrupts for tens of ms."""
+        while not self.standing():
+            for feed in (self.shift, self.strobes, self.motor):
+                feed.send()
+            machine.idle()
+
+    def _on_ramp(self, period: int) -> int:
+        """`period`, held within one ramp entry of the last step (from rest: no faster than
+        the ramp's first); the guard ends once the plan is within it by itself."""
+        ramp = self._ramp
+        last = self._last
+        lo = ramp[0]
+        hi = 0xFFFF
+        if last:
+            lo = 0
+            for r in ramp:  # the next faster entry after the last step
+                if r < last:
+                    lo = r
+                    break
+            if last < ramp[0]:
+                hi = ramp[0]
+                for r in ramp:  # the next slower entry after it
+                    if r <= last:
+                        break
+                    hi = r
+        held = lo if period < lo else (hi if period > hi else period)
+        if held == period and last:
+            self._guard = False
+        self._last = held
+        return held
 
     def _heat(self, k, acts):
         shift = self.shift

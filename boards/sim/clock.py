@@ -38,6 +38,12 @@ class VirtualClock:
     def ahead_us(self) -> int:
         return 0
 
+    def late_us(self, planned: int = 0) -> int:
+        return 0  # virtual time: the next line is always ready in time
+
+    def sync(self):
+        pass
+
     def drain(self) -> int:
         return 0
 

@@ -30,7 +30,6 @@ from sim.clock import ticks_diff
 from sim.mechanism import Head, Paper, Stepper, Supply
 
 _MASK = const(0x3FFFFFFF)
-_REST_US = const(100000)  # a step this long after the one before starts from rest
 
 
 class PinClock:
@@ -53,6 +52,10 @@ class PinTwin:
         self.stepper = Stepper(m, self.paper, self.head, self.supply)
         self._line = bytearray(48)
         self._last_step = -1
+        # A step longer than the ramp's slowest after the one before: the motor stood (any
+        # start and stop is allowed that slow), as the sim's sequencer has it between lines
+        # that do not follow on.
+        self._rest_us = m.RAMP_START_US
 
     def _at(self, field) -> int:
         t = int(float(field)) & _MASK
@@ -75,11 +78,14 @@ class PinTwin:
             self.head.latch()
         elif kind == "M":
             t = self._at(parts[1])
-            period = ticks_diff(t, self._last_step) if self._last_step >= 0 else _REST_US
-            if period >= _REST_US:
-                self.stepper.rest()
+            period = ticks_diff(t, self._last_step) if self._last_step >= 0 else 0xFFFF
             self._last_step = t
-            self.stepper.step(period if period < 0xFFFF else 0xFFFF)
+            if period > self._rest_us:
+                # From rest: the step is the first of a start, as slow as the ramp's first
+                # (the time the motor stood is no step period).
+                self.stepper.rest()
+                period = self._rest_us
+            self.stepper.step(period)
         elif kind == "T":
             self._at(parts[1])
             paper = self.paper

@@ -7,6 +7,8 @@ Deadlines run on, so rounding to whole milliseconds never adds up to drift.
 import asyncio
 import time
 
+_KEEP_US = const(2500)  # half the engine's look-ahead (engine.py, _AHEAD_US)
+
 
 class RealClock:
     def __init__(self):
@@ -27,6 +29,16 @@ class RealClock:
         d = time.ticks_diff(self._due, time.ticks_us())
         return d if d > 0 else 0
 
+    def late_us(self, planned: int = 0) -> int:
+        """How long the mechanism has had nothing left to play (us), `planned` us of lines
+        given to it since the deadline last moved on."""
+        d = time.ticks_diff(time.ticks_us(), time.ticks_add(self._due, planned))  # pyright: ignore[reportArgumentType]
+        return d if d > 0 else 0
+
+    def sync(self):
+        """The mechanism stands now: what is planned next starts from now."""
+        self._due = time.ticks_us()
+
     def drain(self) -> int:
         """Block (no other task runs) until the mechanism has played what is queued; return
         the us waited."""
@@ -36,8 +48,9 @@ class RealClock:
         return us
 
     def wait(self):
-        """An awaitable that returns when the mechanism has caught up with the deadline."""
-        ms = time.ticks_diff(self._due, time.ticks_us()) // 1000
+        """An awaitable that returns when the mechanism has only _KEEP_US of its work left:
+        the engine plans more before it runs out (a board's drivers play lines from rings)."""
+        ms = (time.ticks_diff(self._due, time.ticks_us()) - _KEEP_US) // 1000
         return asyncio.sleep_ms(ms if ms > 0 else 0)
 
     def sleep_us(self, us: int):

@@ -150,6 +150,13 @@ class Engine:
         self._planned_mv = -1000
         self._planned_t = -1000
         self.speed = 100  # per cent of the rated speed
+        # Per cent of `speed` the board's CPU keeps up with: lowered each time the mechanism
+        # stood because no line was ready (a stall), raised again after a receipt without one.
+        self.pace = 100
+        self.stalls = 0  # times the mechanism stood, waiting for the CPU
+        self._stalled = False  # in this receipt
+        self._stands = getattr(motor, "standing", None)  # a driver that knows the motor stands
+        self._asks = 1 if self._stands is not None else 0
         self._work = asyncio.Event()
         self._space = asyncio.Event()
         # Counters, read by tests, benchmarks and the self-test page (more below, in _st).
@@ -287,7 +294,7 @@ class Engine:
             self.head_sense.currents(mv)
         pps = m.max_pps(mv)
         floor = (1000000 + pps - 1) // pps if pps > 0 else 65535
-        slowest = self._rated_step_us * 100 // self.speed
+        slowest = self._rated_step_us * 10000 // (self.speed * self.pace)
         if slowest > floor:
             floor = slowest
         self._floor_us = floor
@@ -425,13 +432,44 @@ class Engine:
         while printing"). No line is cut short mid-way; the next one starts from rest, its
         first pulse for a head that has rested (the erase is about as long as the heat
         history is)."""
-        self._clock.drain()
+        drain = getattr(self._motor, "drain", None)  # a driver that knows when it is done
+        if drain is not None:
+            drain()
+        else:
+            self._clock.drain()
+        self._clock.sync()
         state = self._st
         state[_RAMP] = 0
         state[_HALF] = 0
         state[_LAST] = 0
         state[_IDLE] = _IDLE_US
         state[_SINCE] = _CHECK_US
+
+    def _stood(self, us: int):
+        """The mechanism played every planned line `us` ago and stood since (the CPU was busy
+        elsewhere: a collection, a flash write, a dense line to render): it is at rest, and
+        the head has cooled that long. The next line starts from rest on the ramp, and the
+        pace drops a quarter, so that the motor runs no faster than the lines come."""
+        state = self._st
+        state[_RAMP] = 0
+        state[_HALF] = 0
+        state[_LAST] = 0
+        idle = state[_IDLE] + us
+        state[_IDLE] = idle if idle < _IDLE_US else _IDLE_US
+        state[_SINCE] = _CHECK_US  # the next line re-plans for the new pace
+        self._clock.sync()
+        self.stalls += 1
+        self._stalled = True
+        if self.pace > 25:
+            self.pace = self.pace * 3 // 4 if self.pace > 33 else 25
+            self._planned_mv = -1000
+
+    def _rested(self):
+        """The queue ran empty: after a receipt with no stall, the pace goes up again."""
+        if not self._stalled and self.pace < 100:
+            self.pace = self.pace + 10 if self.pace < 90 else 100
+            self._planned_mv = -1000
+        self._stalled = False
 
     # ---- consumer side (mechanism) --------------------------------------------------------
 
@@ -458,6 +496,8 @@ class Engine:
         state = self._st
         while True:
             if not len(queue):
+                if state[_LAST]:
+                    self._rested()
                 state[_RAMP] = 0  # the motor stops
                 state[_HALF] = 0
                 state[_LAST] = 0
