@@ -30,6 +30,9 @@
 //   {"cmd": "image", "path": P}   what came out since the last tear-off, as a PNG: {"rows"}
 //   {"cmd": "tear_off"}           the paper is torn off at the bar
 //   {"cmd": "mechanism"}          the twin's counters and the pins' (steps, strobes, ...)
+//   {"cmd": "bench"}              since the tear-off: the limit model's time for the rows the
+//                                 pins printed (limit_us), the first to the last step (took_us),
+//                                 rows, black dots latched, starts from rest
 //   {"cmd": "supply", "mv": N}    the head supply, on its ADC pin and in the twin
 //   {"cmd": "paper_out", "after": N} / {"cmd": "load_paper", "lines": N}
 //   {"cmd": "cover", "open": B}   the cover switch's pin
@@ -132,6 +135,10 @@ function twinCommands(emulator) {
       const twin = Object.fromEntries(names.map((n, i) => [n, f[i]]));
       Object.assign(twin, { overspeed_steps: f[5], pulse_min_us: f[6], pulse_max_us: f[7] });
       return { twin, pins: pins().counts };
+    },
+    bench: async () => {
+      const [limitUs, tookUs, rows, black, starts] = (await ask('B')).map(Number);
+      return { limit_us: limitUs, took_us: tookUs, rows, black, starts };
     },
     supply: (req) => (pins().supply(Number(req.mv)), {}),
     paper_out: (req) => (pins().twin.send(`O ${Number(req.after ?? 0)}`), {}),

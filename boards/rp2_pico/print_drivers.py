@@ -37,13 +37,16 @@ motor holds its phases, the strobe is off), which the paper shows as a pause.
 Nothing here allocates per line: the rings and the DMA channels are made once.
 """
 
+import time
 from array import array
 
 import machine
 import rp2
-import time
 from micropython import const
 from uctypes import addressof
+
+from rp2_pico import pio_programs
+from tillroll.native import load
 
 _PIO_HZ = const(16_000_000)  # every state machine: 1/16 us a tick, the data clock 8 MHz
 _BITS = const(384)
@@ -60,89 +63,7 @@ _MOTOR_OVERHEAD = const(5)  # a step's instructions beyond its wait loop (+1 whe
 _FULL = b"\x05\x06\x0a\x09"
 _HALF = b"\x01\x05\x04\x06\x02\x0a\x08\x09"
 
-
-@rp2.asm_pio(
-    out_init=rp2.PIO.OUT_LOW,
-    set_init=rp2.PIO.OUT_HIGH,
-    sideset_init=rp2.PIO.OUT_LOW,
-    out_shiftdir=rp2.PIO.SHIFT_LEFT,
-    autopull=True,
-    pull_thresh=32,
-    fifo_join=rp2.PIO.JOIN_TX,
-)
-def _shifter():
-    wrap_target()
-    out(y, 1)  # 1: this group opens an activation
-    out(x, 31)  # bits - 1
-    label("bit")
-    out(pins, 1).side(0)  # DAT, then CLK's rising edge
-    jmp(x_dec, "bit").side(1)
-    wait(1, irq, 1).side(0)  # DONE: the strobe before ended
-    jmp(not_y, "latch")
-    wait(1, irq, 0)  # STEP: the activation's step
-    label("latch")
-    set(pins, 0)[7]  # /LAT low: the head latches what was shifted in
-    set(pins, 1)
-    irq(2)  # START
-    wrap()
-
-
-@rp2.asm_pio(
-    set_init=rp2.PIO.OUT_LOW,
-    out_shiftdir=rp2.PIO.SHIFT_RIGHT,
-    autopull=True,
-    pull_thresh=32,
-    fifo_join=rp2.PIO.JOIN_TX,
-)
-def _strobe():
-    irq(1)  # DONE: no strobe before the first
-    wrap_target()
-    out(x, 16)  # the pulse
-    out(y, 16)  # the gap
-    wait(1, irq, 2)  # START
-    set(pins, 1)  # STB on
-    label("heat")
-    jmp(x_dec, "heat")
-    set(pins, 0)  # STB off
-    label("gap")
-    jmp(y_dec, "gap")
-    irq(1)  # DONE
-    wrap()
-
-
-@rp2.asm_pio(
-    out_init=(rp2.PIO.OUT_LOW,) * 4,
-    out_shiftdir=rp2.PIO.SHIFT_RIGHT,
-    autopull=True,
-    pull_thresh=30,
-    fifo_join=rp2.PIO.JOIN_TX,
-)
-def _motor():
-    wrap_target()
-    out(y, 1)
-    jmp(not_y, "period")
-    irq(block, 0)  # STEP, and wait until the head took it: an activation opens
-    label("period")
-    out(x, 25)
-    label("wait")
-    jmp(x_dec, "wait")
-    out(pins, 4)  # the step, at its period's end: the phases' new levels
-    wrap()
-
-
-@micropython.viper
-def _put_group(ring: ptr32, w: int, mask: int, first: int, src: ptr8, at: int) -> int:
-    """The shifter's words for one group (the 48 bytes at src[at:], first dot first); return
-    the ring's new write index."""
-    ring[w] = (first << 31) | (_BITS - 1)
-    w = (w + 1) & mask
-    i = 0
-    while i < _LINE:
-        j = at + i
-        ring[w] = (src[j] << 24) | (src[j + 1] << 16) | (src[j + 2] << 8) | src[j + 3]
-        w = (w + 1) & mask
-        i += 4
-    return w
+load(__file__, globals())  # _put_group: print_drivers.vpy
 
 
 class Feed:
@@ -158,7 +79,7 @@ class Feed:
         self._sent = 0  # words before this one were given to the channel
         dma = rp2.DMA()
         self._dma = dma
-        self._regs = dma.registers
+        self._regs = dma.registers  # pyright: ignore[reportAttributeAccessIssue]  (not in the stubs)
         dma.config(
             write=_PIO0_TXF + 4 * sm,
             ctrl=dma.pack_ctrl(size=2, inc_write=False, treq_sel=sm, irq_quiet=False),
@@ -236,10 +157,15 @@ class PrintDrivers:
         pin = machine.Pin
         self._sms = (
             rp2.StateMachine(
-                0, _shifter, freq=_PIO_HZ, out_base=pin(dat), set_base=pin(lat), sideset_base=pin(clk)
+                0,
+                pio_programs.shifter,
+                freq=_PIO_HZ,
+                out_base=pin(dat),
+                set_base=pin(lat),
+                sideset_base=pin(clk),
             ),
-            rp2.StateMachine(1, _strobe, freq=_PIO_HZ, set_base=pin(stb)),
-            rp2.StateMachine(2, _motor, freq=_PIO_HZ, out_base=pin(phases)),
+            rp2.StateMachine(1, pio_programs.strobe, freq=_PIO_HZ, set_base=pin(stb)),
+            rp2.StateMachine(2, pio_programs.motor, freq=_PIO_HZ, out_base=pin(phases)),
         )
         for sm in self._sms:
             sm.active(1)

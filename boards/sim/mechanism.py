@@ -82,6 +82,11 @@ class Paper:
         self.upside_down = False  # loaded coated side down: the heat marks nothing
 
     @property
+    def latched(self):
+        """The dots latched and strobed on the row under the head, in its windows so far."""
+        return self._latched
+
+    @property
     def acc(self):
         return self._acc
 

@@ -15,6 +15,10 @@ step. It sends those events here, one a line, times in emulated microseconds sin
     I <path>                what came out since the last tear-off, as a PNG; reply `I <rows>`
     X                       the paper is torn off here, written as OUT_DIR/receipt-NNNN.png;
                             reply `X <rows> <path>`
+    B                       the print since the last tear-off against the limit model
+                            (boards/mechanisms/limit.py, from the dots latched a row and the
+                            head's temperature there): reply `B <limit us> <first to last
+                            step, us> <rows> <black dots> <starts from rest>`
     C                       counters: reply `C <steps> <lost> <ramp violations> <strobes>
                             <rows> <overspeed steps> <shortest pulse us> <longest pulse us>`
 
@@ -24,7 +28,9 @@ energy each got, the heat, the paper's motion, the thermistor. Run by chip.mjs's
 """
 
 import sys
+from array import array
 
+from mechanisms import limit
 from sim.board import mechanism
 from sim.clock import ticks_diff
 from sim.mechanism import Head, Paper, Stepper, Supply
@@ -56,6 +62,15 @@ class PinTwin:
         # start and stop is allowed that slow), as the sim's sequencer has it between lines
         # that do not follow on.
         self._rest_us = m.RAMP_START_US
+        self._m = m
+        self._since_tear()
+
+    def _since_tear(self):
+        self._counts = array("H")  # black dots latched, a row
+        self._temps = bytearray()  # the head's temperature there, + 40 C
+        self._first = -1  # the first and the last step
+        self._last = 0
+        self._starts = 0  # steps from rest
 
     def _at(self, field) -> int:
         t = int(float(field)) & _MASK
@@ -85,7 +100,15 @@ class PinTwin:
                 # (the time the motor stood is no step period).
                 self.stepper.rest()
                 period = self._rest_us
+                self._starts += 1
+            rows = self.paper.rows
             self.stepper.step(period)
+            if self.paper.rows != rows:  # a row went past the head: what was latched on it
+                self._counts.append(_black(self.paper.latched))
+                self._temps.append(int(self.head.temp_c + 40.5))
+            if self._first < 0:
+                self._first = t
+            self._last = t
         elif kind == "T":
             self._at(parts[1])
             paper = self.paper
@@ -101,7 +124,10 @@ class PinTwin:
             return "I %d" % self.paper.image(parts[1])
         elif kind == "X":
             rows = self.paper.rows
+            self._since_tear()
             return "X %d %s" % (rows, self.paper.tear_off())
+        elif kind == "B":
+            return self._bench()
         elif kind == "C":
             s = self.stepper
             h = self.head
@@ -118,6 +144,23 @@ class PinTwin:
         else:
             return "E unknown event %s" % kind
         return None
+
+    def _bench(self):
+        m = self._m
+        counts = self._counts
+        temps = bytearray(t - 40 if t > 40 else 0 for t in self._temps)
+        us = limit.shortest_time_us(m, self.supply.mv, counts, temps, m.MAX_DOTS_AT_ONCE)
+        took = ticks_diff(self._last, self._first) if self._first >= 0 else 0
+        return "B %d %d %d %d %d" % (us, took, len(counts), sum(counts), self._starts)
+
+
+def _black(line) -> int:
+    n = 0
+    for b in line:
+        while b:
+            b &= b - 1
+            n += 1
+    return n
 
 
 def main():

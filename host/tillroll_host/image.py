@@ -136,7 +136,11 @@ def stage_frozen(
         # The board's entry scripts are top-level modules (MicroPython runs the frozen
         # `_boot.py`, then `main.py`); the rest is its package.
         top = source.name in _ENTRY_SCRIPTS
-        wanted[dest / source.name if top else dest / board / source.name] = source.read_text()
+        text = source.read_text()
+        vpy = source.with_suffix(".vpy")
+        if vpy.exists():
+            text = inline_native(text, vpy.read_text(), str(source.relative_to(BOARDS)))
+        wanted[dest / source.name if top else dest / board / source.name] = text
     for source in sorted((BOARDS / "mechanisms").glob("*.py")):
         if source.name not in _SIM_ONLY:
             wanted[dest / "mechanisms" / source.name] = source.read_text()

@@ -6,7 +6,7 @@ K = 7984 ms / the unix port's time for the 1,000,000-iteration `add_test` loop (
 loop on an RP2040 at 125 MHz, MicroPython 1.23, published by the micropython_benchmarks
 project). Each benchmark script gets K in TILLROLL_K and prints JSON lines
 {"metric", "case", "value", "goal", "unit"}; they are collected into out/bench.json and shown
-as a table. `run.py NAME...` runs only those (`render`, `engine`, ..., `chip`).
+as a table. `run.py NAME...` runs only those (`render`, `engine`, ..., `chip`, `pins`).
 """
 
 from __future__ import annotations
@@ -119,6 +119,15 @@ def main() -> int:
         except Exception as e:  # the table of what did run still comes out
             print(f"chip.py failed: {type(e).__name__}: {e}", file=sys.stderr)
             failed.append("chip.py")
+    if not only or "pins" in only:
+        print("running chip_pins.py (the emulated RP2040's pins, each profile) ...", flush=True)
+        try:
+            from chip_pins import figures as pin_figures
+
+            rows += pin_figures()
+        except Exception as e:
+            print(f"chip_pins.py failed: {type(e).__name__}: {e}", file=sys.stderr)
+            failed.append("chip_pins.py")
     out = ROOT / "out"
     out.mkdir(exist_ok=True)
     (out / "bench.json").write_text(json.dumps(rows, indent=1) + "\n")
