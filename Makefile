@@ -39,7 +39,7 @@ FW_INPUTS := $(shell find firmware/tillroll boards/$(BOARD) boards/mechanisms -t
 help:
 	@echo "make demo   print a sample receipt on the simulated module -> $(OUT)/demo-receipt.png"
 	@echo "make test   run every test (installs what it needs first)"
-	@echo "make test-chip  every firmware test that fits the chip, on the emulated RP2040"
+	@echo "make test-chip  every firmware test and client receipt that fits the chip, on the emulated RP2040"
 	@echo "make bench  speed and memory figures -> $(OUT)/bench.json (docs/benchmarks.md)"
 	@echo "make powercut  every power-cut point of the journal's and the update's sweeps (TEARS=2 shapes each)"
 	@echo "make fuzz   a long random fuzzing run (EXAMPLES=5000); findings -> $(OUT)/fuzz-failures"
@@ -90,10 +90,10 @@ test: $(BIN)/.installed $(STUBS)/.installed node_modules/.installed apt firmware
 bench: $(BIN)/.installed node_modules/.installed firmware
 	$(BIN)/python tests/bench/run.py
 
-# Every firmware test that fits the chip, on the emulated RP2040 (`make test` runs a smoke
-# subset of them there): about half an hour.
-test-chip: $(BIN)/.installed node_modules/.installed firmware
-	$(BIN)/python -m pytest tests/firmware --target=rp2040
+# Every firmware test that fits the chip, on the emulated RP2040, and every client library's
+# receipt printed by its pins (`make test` runs a smoke subset of them there): about half an hour.
+test-chip: $(BIN)/.installed node_modules/.installed apt firmware
+	$(BIN)/python -m pytest tests/firmware tests/test_chip_clients.py --target=rp2040
 
 powercut: $(BIN)/.installed node_modules/.installed firmware
 	$(BIN)/python tests/sweep.py --tears $${TEARS:-2}

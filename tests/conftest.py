@@ -8,7 +8,8 @@ heap, never under CPython. `--target` says where they run (tests/chip_target.py)
     pytest --target=unix     the unix port only
     pytest --target=rp2040   every firmware test that fits the chip, on the emulated RP2040
 
-A test on the chip is named `test_x[rp2040]`.
+A test on the chip is named `test_x[rp2040]`. tests/test_chip_clients.py prints one client
+receipt on the chip in plain `pytest`, and the others with `--target=rp2040`.
 """
 
 from __future__ import annotations
