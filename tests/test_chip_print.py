@@ -315,3 +315,52 @@ def test_paper_out_at_the_sensor_pin_stops_printing_and_a_copy_follows_once_load
 
     text = " ".join(read_text(tmp_path / "after.png"))
     assert "COPY" in text and "Line 05" in text, text
+
+
+# ---- tillroll sim --chip rp2040 ----------------------------------------------------------------
+
+
+def test_tillroll_sim_chip_prints_through_the_pins_and_refuses_what_a_chip_cannot(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from tillroll_host.sim import free_port
+
+    data, control = free_port(), free_port()
+    out = tmp_path / "receipts"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tillroll_host.cli", "sim", "--chip", "rp2040"]
+        + ["--data-port", str(data), "--control-port", str(control)]
+        + ["--state", str(tmp_path / "state"), "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    try:
+        for line in proc.stdout:  # pyright: ignore[reportOptionalIterable]
+            lines.append(line)
+            if line.startswith("ready:"):
+                break
+        send_until(data, RECEIPT + _MARKER + b"SC01", b"\x37\x22SC01")
+        for line in proc.stdout:  # pyright: ignore[reportOptionalIterable]
+            lines.append(line)
+            if line.startswith("receipt 1: "):
+                break
+        png = out / "receipt-0001.png"
+        assert png.exists(), "".join(lines)
+        assert decode(png) == [("https://till.roll/42", "QRCode")]
+
+        def ask(cmd: str, **args) -> dict:
+            with socket.create_connection(("127.0.0.1", control), timeout=60) as s:
+                s.sendall((json.dumps({"cmd": cmd, **args}) + "\n").encode())
+                return json.loads(s.makefile().readline())
+
+        assert ask("paper_out", after=0) == {"ok": True}  # the sim's commands, on the pins
+        assert ask("load_paper") == {"ok": True}
+        refused = ask("dead", dots=[5])
+        assert not refused["ok"] and refused["error"].startswith("dead: "), refused
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
