@@ -151,9 +151,11 @@ class PrintDrivers:
         self._first = 0
         self._pulse = 0
         self._activations = 1
-        self.shift = Feed(0, 4096)
-        self.strobes = Feed(1, 512)
-        self.motor = Feed(2, 512)
+        # 6 KiB in all: four dense LTP02 lines of the shifter's words (234 a line), which is
+        # what the engine plans ahead (5 ms), and more of the others'.
+        self.shift = Feed(0, 1024)
+        self.strobes = Feed(1, 256)
+        self.motor = Feed(2, 256)
         pin = machine.Pin
         self._sms = (
             rp2.StateMachine(

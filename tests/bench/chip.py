@@ -16,8 +16,9 @@
   whole firmware printing the receipt as above (every instruction the chip ran between the
   receipt's first byte and its ID coming back, idle polling included, over its dot lines).
 - chip_cpu_load, chip_ms_per_line: the share of the receipt's emulated time the CPU ran, and
-  that time a dot line (the drivers only count lines, so the engine paces the paper at the
-  mechanism's speed where the CPU keeps up).
+  that time a dot line, on the board's own drivers (PIO and DMA; with no mechanism twin on the
+  pins here the sensors stay at their resting levels). chip_pins.py has the same figures with
+  the twin on the pins, for each profile, beside the schedule efficiency.
 - chip_update_verify_ms: one Ed25519 verification of a signed update manifest
   (bench_update.py), by the chip's own clock (the emulated time: cycles / 125 MHz), this tree's
   firmware/tillroll/update package run in place from the tests' ROMFS as frozen code runs.

@@ -50,7 +50,11 @@ def _choose(chip: ChipModule, value: int) -> None:
     url = f"socket://127.0.0.1:{chip.service_port}"
     _wait_running(chip)
     for argv in (["provision", "-p", url], ["settings", "set", f"mechanism={value}", "-p", url]):
-        if cli.main(argv) != 0:
+        for _ in range(3):  # the service interface may still be starting
+            if cli.main(argv) == 0:
+                break
+            time.sleep(5)
+        else:
             raise RuntimeError(f"tillroll {' '.join(argv)} failed")
     chip.restart()
     _wait_running(chip)

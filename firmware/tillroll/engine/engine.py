@@ -156,7 +156,6 @@ class Engine:
         self.stalls = 0  # times the mechanism stood, waiting for the CPU
         self._stalled = False  # in this receipt
         self._stands = getattr(motor, "standing", None)  # a driver that knows the motor stands
-        self._asks = 1 if self._stands is not None else 0
         self._work = asyncio.Event()
         self._space = asyncio.Event()
         # Counters, read by tests, benchmarks and the self-test page (more below, in _st).
@@ -444,6 +443,17 @@ class Engine:
         state[_LAST] = 0
         state[_IDLE] = _IDLE_US
         state[_SINCE] = _CHECK_US
+
+    def _late(self, planned: int) -> int:
+        """How long the motor has stood for want of a line (0: it moves), from the motor
+        driver when it knows (`standing`), else from the clock, `planned` us of lines given to
+        the drivers since the deadline last moved on; if it has, the engine takes it as
+        standing (_stood)."""
+        stands = self._stands
+        us = stands() if stands is not None else self._clock.late_us(planned)
+        if us > 0:
+            self._stood(us)
+        return us
 
     def _stood(self, us: int):
         """The mechanism played every planned line `us` ago and stood since (the CPU was busy
