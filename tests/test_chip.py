@@ -127,7 +127,8 @@ def test_the_heap_probe_counts_what_gc_mem_free_counts(development):
     out, err = repl.end()
     assert not err, err
     assert out.split() == ["free", str(during["free"])], (out, during)
-    assert 100_000 < during["free"] < during["pool"] <= 246_592, during
+    # The App, its buffers and its print drivers' rings (6 KiB) hold the rest.
+    assert 80_000 < during["free"] < during["pool"] <= 246_592, during
     # The lowest free heap: a 30 kB buffer and its collection come and go between reads.
     chip.control("heap", reset=True)
     repl.run("x = bytearray(30_000)\ndel x\ngc.collect()")
