@@ -64,7 +64,7 @@ class Paper:
         self._dots = open(self._dots_path, "wb") if keep_dots else None
         self._latched = bytearray(_LINE_BYTES)  # the row's latched dots, so far
         self._windows = 0  # activation windows of the row closed so far
-        self._acc = array("H", [0] * _DOTS)  # energy of the row under the head
+        self._acc = array("H", bytes(2 * _DOTS))  # energy of the row under the head
         self._row = bytearray(_LINE_BYTES)
         self._activations = activations
         # The coating's threshold, 55 to 89 % of the datasheet energy, fixed per dot.

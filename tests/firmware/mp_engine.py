@@ -2,6 +2,7 @@
 while printing. Runs on the sim's twin or on counting drivers, in virtual time."""
 
 import asyncio
+import gc
 import os
 from array import array
 
@@ -263,6 +264,8 @@ def test_blank_gaps_between_black_lines_keep_to_the_ramp_and_stay_blank():
         assert t.paper.overburnt == 0
         assert t.paper.burnt == sent, (m.NAME, t.paper.burnt, sent)
         t.paper.close()
+        del t, engine  # one module's twin and engine at a time, as on a board
+        gc.collect()
 
 
 # ---- through the twin -----------------------------------------------------------------------
