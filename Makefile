@@ -34,12 +34,13 @@ FW_INPUTS := $(shell find firmware/tillroll boards/$(BOARD) boards/mechanisms -t
     $(MAKER_KEY) \
     $(MPY_SRC)/mpy-cross/build/mpy-cross
 
-.PHONY: all demo test test-chip bench powercut fuzz font apt firmware stock-firmware firmware-apt clean help
+.PHONY: all demo test test-chip hil bench powercut fuzz font apt firmware stock-firmware firmware-apt clean help
 
 help:
 	@echo "make demo   print a sample receipt on the simulated module -> $(OUT)/demo-receipt.png"
 	@echo "make test   run every test (installs what it needs first)"
 	@echo "make test-chip  every firmware test and client receipt that fits the chip, on the emulated RP2040"
+	@echo "make hil   tests/hil on TARGET=sim (or chip), WORKERS=2 at once -> $(OUT)/hil/ (docs/rig.md)"
 	@echo "make bench  speed and memory figures -> $(OUT)/bench.json (docs/benchmarks.md)"
 	@echo "make powercut  every power-cut point of the journal's and the update's sweeps (TEARS=2 shapes each)"
 	@echo "make fuzz   a long random fuzzing run (EXAMPLES=5000); findings -> $(OUT)/fuzz-failures"
@@ -93,7 +94,15 @@ bench: $(BIN)/.installed node_modules/.installed firmware
 # Every firmware test that fits the chip, on the emulated RP2040, and every client library's
 # receipt printed by its pins (`make test` runs a smoke subset of them there): about half an hour.
 test-chip: $(BIN)/.installed node_modules/.installed apt firmware
-	$(BIN)/python -m pytest tests/firmware tests/test_chip_clients.py --target=rp2040
+	$(BIN)/python -m pytest tests/firmware tests/test_chip_clients.py --target=chip
+
+# The module's acceptance suite on one target (docs/rig.md), a module per worker; JUnit XML and
+# an HTML report with each test's paper beside what it sent.
+TARGET  ?= sim
+WORKERS ?= 2
+hil: $(BIN)/.installed node_modules/.installed apt firmware
+	$(BIN)/python -m pytest tests/hil --target=$(TARGET) -n $(WORKERS) \
+	    --junitxml=$(OUT)/hil/junit.xml --html=$(OUT)/hil/report.html --self-contained-html
 
 powercut: $(BIN)/.installed node_modules/.installed firmware
 	$(BIN)/python tests/sweep.py --tears $${TEARS:-2}

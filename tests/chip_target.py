@@ -11,7 +11,7 @@ and runs each test after a soft reset into a fresh heap with only the USB ports 
 ROMFS mounted at /t (host/tillroll_host/chip_repl.py, test mode): a test runs alone, as each
 runs in its own process on the unix port.
 
-`pytest --target=rp2040` runs every test listed as fitting the chip; plain `pytest` (and
+`pytest --target=chip` runs every test listed as fitting the chip; plain `pytest` (and
 `make test`) runs the `SMOKE` subset there besides everything on the unix port.
 """
 
@@ -36,7 +36,7 @@ ENV = {"TILLROLL_FONTS": "/rom/fonts"}  # the fonts' ROMFS partition
 TEST_TIMEOUT_S = 900.0  # wall time: the emulator runs several times slower than the chip
 
 # Why a test module, or one test, stays on the unix port. Every other mp_* test runs on the chip
-# with `--target=rp2040`.
+# with `--target=chip`.
 UNIX_ONLY = {
     "mp_flash": "checks the sim's NOR flash model, which the chip replaces by its flash",
     "mp_memory": "builds the whole sim board (its twin and links) around the App",

@@ -2,14 +2,15 @@
 
 Files named `mp_*.py` under tests/firmware are firmware tests: pytest collects each of their
 `test_*` functions and runs it in its own MicroPython unix-port process with a board-sized
-heap, never under CPython. `--target` says where they run (tests/chip_target.py):
+heap, never under CPython. `--target` (Tillroll's pytest plugin, tillroll_host.pytest_plugin,
+which places tests/hil the same way) says where they run (tests/chip_target.py):
 
     pytest                   the unix port, and the chip's smoke subset on the emulated RP2040
-    pytest --target=unix     the unix port only
-    pytest --target=rp2040   every firmware test that fits the chip, on the emulated RP2040
+    pytest --target=sim      the unix port only
+    pytest --target=chip     every firmware test that fits the chip, on the emulated RP2040
 
 A test on the chip is named `test_x[rp2040]`. tests/test_chip_clients.py prints one client
-receipt on the chip in plain `pytest`, and the others with `--target=rp2040`.
+receipt on the chip in plain `pytest`, and the others with `--target=chip`.
 """
 
 from __future__ import annotations
@@ -50,16 +51,6 @@ def _mp(module: Path, args: list[str]) -> subprocess.CompletedProcess:
     )
 
 
-def pytest_addoption(parser):
-    parser.addoption(
-        "--target",
-        choices=("default", "unix", "rp2040"),
-        default="default",
-        help="where firmware tests run: the unix port (unix), the emulated RP2040 (rp2040: "
-        "every test that fits the chip), or both (default: the chip's smoke subset)",
-    )
-
-
 class MicroPythonFile(pytest.File):
     def collect(self):
         done = _mp(self.path, [self.path.stem])
@@ -69,9 +60,9 @@ class MicroPythonFile(pytest.File):
             )
         target = self.config.getoption("target")
         for name in done.stdout.split():
-            if target != "rp2040":
+            if target != "chip":
                 yield MicroPythonTest.from_parent(self, name=name)
-            if target == "rp2040" or (target == "default" and is_smoke(self.path.stem, name)):
+            if target == "chip" or (target == "default" and is_smoke(self.path.stem, name)):
                 yield ChipTest.from_parent(self, name=f"{name}[rp2040]", test=name)
 
 

@@ -9,7 +9,7 @@ read back: every code by zxing-cpp as its exact text, the text by tesseract.
 
 An emulated receipt takes tens of seconds: plain `pytest` (`make test`) prints the
 python-escpos receipt, which has text, a barcode and both kinds of QR code on it; the others
-print with `--target=rp2040` (`make test-chip`).
+print with `--target=chip` (`make test-chip`).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ QR = "https://example.com/r/2026/0042"
 chip = test_chip_print.chip  # the fixture: one emulated chip for this file's receipts
 
 every_chip_test = pytest.mark.skipif(
-    "config.getoption('target') != 'rp2040'",
+    "config.getoption('target') != 'chip'",
     reason="tens of seconds on the emulated chip: `make test-chip` prints it (the unix port "
     "prints the same receipt in tests/test_clients_codes.py and tests/test_codes.py)",
 )

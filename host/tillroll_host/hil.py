@@ -1,0 +1,283 @@
+"""The module under test, the same to a test on every target (docs/rig.md).
+
+    sim    the unix-port sim (boards/sim): the firmware with the mechanism twin
+    chip   the production image on the emulated RP2040, its pins driving the same twin
+
+A test talks to the module as a POS terminal does, over its data link (a pyserial URL: a TCP
+port here, a USB CDC port on a real module), and sees what came out on paper as a PNG. What a
+target can do besides is in its `capabilities`; the pytest plugin (tillroll_host.pytest_plugin)
+reports a test that needs more as not applicable.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from pathlib import Path
+
+import serial
+
+from .errors import FatalError
+
+# What a test may ask of a target, and what it means (the reason a test is not applicable).
+CAPABILITIES = {
+    "image": "see what was printed",
+    "paper": "take the paper away and load it again",
+    "cover": "open the printer's cover",
+    "power": "cut the module's power and switch it on again",
+    "service": "reach the module's service link",
+}
+
+_PROCESS_ID = b"\x1d(H\x06\x00\x30\x30"  # GS ( H fn 48: the ID comes back once printed
+_PROCESS_ID_REPLY = b"\x37\x22"
+_IDS = itertools.count(1)
+
+
+class Target:
+    """A module under test. `print(data)` sends a receipt and returns the paper it printed;
+    `prints` keeps (what was sent, the PNG) for the report."""
+
+    name = ""
+    capabilities: frozenset[str] = frozenset()
+
+    def __init__(self, work: Path):
+        self.work = Path(work)
+        self.prints: list[tuple[bytes, Path]] = []
+
+    # ---- the links, as a POS terminal and a technician reach them --------------------------
+
+    data_url = ""
+    service_url = ""
+
+    def open_data(self, timeout: float = 30.0) -> serial.SerialBase:
+        """The data link. A module that has just restarted (a power cut, an update) shows its
+        port again only once it is up: the link is tried again until `timeout`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return serial.serial_for_url(self.data_url, timeout=timeout)
+            except (serial.SerialException, OSError) as e:
+                if time.monotonic() > deadline:
+                    raise FatalError(f"no data link at {self.data_url}: {e}") from e
+                time.sleep(0.2)
+
+    def send(self, data: bytes) -> None:
+        with self.open_data() as link:
+            link.write(data)
+            link.flush()
+
+    def ask(self, data: bytes, size: int, timeout: float = 10.0, link=None) -> bytes:
+        """Send `data` and read the `size` bytes of its reply, on `link` if given (a sender
+        waiting on a fault asks on its own link: the module serves one sender at a time)."""
+        if link is None:
+            with self.open_data() as link:
+                return self.ask(data, size, timeout, link)
+        link.timeout = timeout
+        link.write(data)
+        reply = link.read(size)
+        if len(reply) < size:
+            raise FatalError(f"{data!r} got {reply!r} in {timeout:.0f} s, not {size} bytes")
+        return reply
+
+    def print(self, data: bytes, timeout: float = 300.0) -> Path:
+        """Send a receipt (its cut included), wait until the module says it is printed (its
+        GS ( H process ID comes back) and return the paper that came out."""
+        pid = b"H%03d" % (next(_IDS) % 1000)
+        with self.open_data() as link:
+            link.write(data + _PROCESS_ID + pid)
+            link.timeout = timeout
+            got = link.read_until(_PROCESS_ID_REPLY + pid)
+        if not got.endswith(_PROCESS_ID_REPLY + pid):
+            raise FatalError(f"the module did not print the receipt in {timeout:.0f} s: {got!r}")
+        return self.next_paper(timeout, sent=data)
+
+    def next_paper(self, timeout: float = 300.0, sent: bytes = b"") -> Path:
+        """The next receipt to come out (a copy after a fault is one), torn off, as a PNG."""
+        png = self._paper(timeout)
+        self.prints.append((sent, png))
+        return png
+
+    # ---- what each target does its own way -------------------------------------------------
+
+    def start(self) -> Target:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def _paper(self, timeout: float) -> Path:
+        raise NotImplementedError
+
+    def steps(self) -> int:
+        """The motor's steps so far: the paper moving."""
+        raise NotImplementedError
+
+    def paper_out(self, after_lines: int = 0) -> None:
+        raise NotImplementedError
+
+    def load_paper(self) -> None:
+        raise NotImplementedError
+
+    def cover(self, is_open: bool) -> None:
+        raise NotImplementedError
+
+    def power_cycle(self) -> None:
+        """Cut the power at once and switch it on again."""
+        raise NotImplementedError
+
+    def wait_moving(self, steps: int, since: int, timeout: float = 120.0) -> None:
+        """Wait until the paper has moved `steps` motor steps since `since` (a `steps()`)."""
+        start = since
+        deadline = time.monotonic() + timeout
+        while self.steps() - start < steps:
+            if time.monotonic() > deadline:
+                raise FatalError(f"the paper did not move {steps} steps in {timeout:.0f} s")
+            time.sleep(0.1)
+
+    def __enter__(self) -> Target:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class SimTarget(Target):
+    """The unix-port sim with a journal and a service link, at the mechanism's own pace. A
+    power cut ends its process; it starts again on the same journal, its paper in a new
+    folder."""
+
+    name = "sim"
+    capabilities = frozenset(CAPABILITIES)
+
+    def __init__(self, work: Path):
+        super().__init__(work)
+        from .sim import free_port
+
+        self.service_port = free_port()
+        self.service_url = f"socket://127.0.0.1:{self.service_port}"
+        self._data_port = free_port()
+        self.data_url = f"socket://127.0.0.1:{self._data_port}"
+        self._boots = 0
+        self._taken = 0  # receipts of this boot returned so far
+        self.sim = None
+
+    def start(self) -> SimTarget:
+        from .sim import SimModule
+
+        self._boots += 1
+        self._taken = 0
+        args = ["--journal", str(self.work / "journal.img")]
+        args += ["--service-port", str(self.service_port), "--serial", "SIM00001"]
+        self.sim = SimModule(
+            self.work / f"paper-{self._boots}",
+            data_port=self._data_port,
+            state_dir=self.work / "state",
+            real_time=True,  # a fault or a power cut lands mid-receipt as on a module
+            extra_args=args,
+        ).start()
+        return self
+
+    def stop(self) -> None:
+        if self.sim is not None:
+            self.sim.stop()
+
+    def _paper(self, timeout: float) -> Path:
+        assert self.sim is not None
+        self._taken += 1
+        return self.sim.wait_receipt(self._taken, timeout)
+
+    def steps(self) -> int:
+        assert self.sim is not None
+        return self.sim.counters()["twin"]["steps"]
+
+    def paper_out(self, after_lines: int = 0) -> None:
+        assert self.sim is not None
+        self.sim.paper_out(after_lines)
+
+    def load_paper(self) -> None:
+        assert self.sim is not None
+        self.sim.load_paper()
+
+    def cover(self, is_open: bool) -> None:
+        assert self.sim is not None
+        self.sim.open_cover(is_open)
+
+    def power_cycle(self) -> None:
+        assert self.sim is not None
+        self.sim.power_cut()
+        self.start()
+
+
+class ChipTarget(Target):
+    """The production image on the emulated RP2040, its head and motor pins printing on the
+    sim's mechanism twin (docs/hardware.md, "The print path at the pins")."""
+
+    name = "chip"
+    capabilities = frozenset(CAPABILITIES)
+
+    def __init__(self, work: Path, mechanism: str = "ltp02-245"):
+        super().__init__(work)
+        from .chip import ChipModule, image_path
+
+        self.chip = ChipModule(
+            self.work / "flash.bin",
+            uf2=image_path(),
+            twin=mechanism,
+            paper=self.work / "paper",
+            service=True,
+        )
+        self.data_url = f"socket://127.0.0.1:{self.chip.data_port}"
+        self.service_url = f"socket://127.0.0.1:{self.chip.service_port}"
+        self._pngs = itertools.count(1)
+        self._torn_at = 0  # motor steps at the last tear-off
+
+    def start(self) -> ChipTarget:
+        self.chip.start()
+        return self
+
+    def stop(self) -> None:
+        self.chip.stop()
+
+    def _paper(self, timeout: float) -> Path:
+        """Once the paper has moved since the last tear-off and then stood a second and a
+        half (the receipt and its feed to the cutter done), what came out, torn off."""
+        deadline = time.monotonic() + timeout
+        last = self.steps()
+        while last == self._torn_at and time.monotonic() < deadline:
+            time.sleep(0.2)
+            last = self.steps()
+        while time.monotonic() < deadline:
+            time.sleep(1.5)
+            now = self.steps()
+            if now == last:
+                break
+            last = now
+        else:
+            raise FatalError(f"the paper did not come to rest in {timeout:.0f} s")
+        png = self.work / f"receipt-{next(self._pngs):04d}.png"
+        self.chip.control("image", path=str(png))
+        self.chip.control("tear_off")
+        self._torn_at = last
+        return png
+
+    def steps(self) -> int:
+        return self.chip.control("mechanism")["pins"]["steps"]
+
+    def paper_out(self, after_lines: int = 0) -> None:
+        self.chip.control("paper_out", after=after_lines)
+
+    def load_paper(self) -> None:
+        self.chip.control("load_paper")
+
+    def cover(self, is_open: bool) -> None:
+        self.chip.control("cover", open=is_open)
+
+    def power_cycle(self) -> None:
+        """The paper that came out before the cut is torn off with it: what follows (a copy)
+        is the next paper."""
+        self.chip.control("tear_off")
+        self._torn_at = self.steps()
+        self.chip.restart()
+
+
+TARGETS = {"sim": SimTarget, "chip": ChipTarget}

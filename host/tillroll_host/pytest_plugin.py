@@ -1,0 +1,94 @@
+"""Tillroll's pytest plugin: one suite, `tests/hil`, for every target (docs/rig.md).
+
+    pytest tests/hil --target=sim     the unix-port sim
+    pytest tests/hil --target=chip    the production image on the emulated RP2040
+    pytest tests/hil                  the sim, and the tests marked `smoke` on the chip too
+
+A test takes the `module` fixture (tillroll_host.hil.Target) and says what it needs beyond
+the data link with `@pytest.mark.needs("power", ...)` (hil.CAPABILITIES); on a target without
+it the test is reported as skipped, not applicable, with the reason. A test is retried only
+where it asks (`@pytest.mark.flaky(reruns=N)`, pytest-rerunfailures). With `--html` each
+test's report shows what it sent beside the paper that came out; `--junitxml` writes JUnit.
+
+The same `--target` places the firmware's own tests (tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from .hil import CAPABILITIES, TARGETS
+
+TARGET_CHOICES = ("default", *TARGETS)
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--target",
+        choices=TARGET_CHOICES,
+        default="default",
+        help="where the module under test is: sim (the unix-port sim), chip (the emulated "
+        "RP2040); default: the sim, and the tests marked smoke on the chip too",
+    )
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "needs(*capabilities): what the test needs of a target")
+    config.addinivalue_line("markers", "smoke: also runs on the emulated chip in plain pytest")
+
+
+def targets_for(config, smoke: bool) -> list[str]:
+    chosen = config.getoption("target")
+    if chosen != "default":
+        return [chosen]
+    return ["sim", "chip"] if smoke else ["sim"]
+
+
+def pytest_generate_tests(metafunc):
+    if "module" in metafunc.fixturenames:
+        smoke = metafunc.definition.get_closest_marker("smoke") is not None
+        names = targets_for(metafunc.config, smoke)
+        metafunc.parametrize("module", names, indirect=True, ids=names)
+
+
+@pytest.fixture
+def module(request, tmp_path):
+    """The module under test, started for this test and stopped after it."""
+    target = TARGETS[request.param]
+    for mark in request.node.iter_markers("needs"):
+        for need in mark.args:
+            if need not in CAPABILITIES:
+                raise pytest.UsageError(f"needs({need!r}): no such capability")
+            if need not in target.capabilities:
+                pytest.skip(f"not applicable on {target.name}: it cannot {CAPABILITIES[need]}")
+    with target(tmp_path / target.name) as started:
+        request.node.stash[_MODULE] = started
+        yield started
+
+
+_MODULE = pytest.StashKey()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    target = item.stash.get(_MODULE, None)
+    if report.when != "call" or target is None or not item.config.pluginmanager.hasplugin("html"):
+        return
+    from pytest_html import extras
+
+    shown = list(getattr(report, "extras", []))
+    for sent, png in target.prints:
+        shown.append(extras.text(_escaped(sent), name=f"sent to the {target.name}"))
+        if png.exists():
+            shown.append(extras.png(base64.b64encode(png.read_bytes()).decode(), name=png.name))
+    report.extras = shown
+
+
+def _escaped(data: bytes, limit: int = 4000) -> str:
+    """What was sent, printable text as it is and the rest as escapes."""
+    text = "".join(chr(b) if 32 <= b < 127 or b == 10 else f"\\x{b:02x}" for b in data[:limit])
+    return text + (f"\n... {len(data) - limit} bytes more" if len(data) > limit else "")

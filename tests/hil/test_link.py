@@ -1,0 +1,62 @@
+"""The data link as a POS terminal meets it, on every target: status and identity at once,
+receipts sent back to back all printed, and garbage on the link never costing the receipt
+after it."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from escpos.printer import Dummy
+
+from ocr import read_text
+
+ESC, GS, DLE = b"\x1b", b"\x1d", b"\x10"
+
+
+def shop_receipt(name: str, *lines: str) -> bytes:
+    body = "".join(line + "\n" for line in lines)
+    return ESC + b"@" + f"{name}\n{body}".encode() + GS + b"V\x00"
+
+
+@pytest.mark.smoke
+def test_status_and_identity_answer_at_once(module):
+    # DLE EOT 1-4 on an idle module with paper: 0x12 each, nothing to report
+    assert module.ask(DLE + b"\x04\x01" + DLE + b"\x04\x02", 2) == b"\x12\x12"
+    assert module.ask(DLE + b"\x04\x03" + DLE + b"\x04\x04", 2) == b"\x12\x12"
+    assert module.ask(GS + b"I\x01", 1) == b"\x20"  # model ID
+    name = module.ask(GS + b"IC", 13)
+    assert name == b"_Tillroll 58\x00", name
+
+
+@pytest.mark.smoke
+def test_a_python_escpos_receipt_reads_back_from_the_paper(module, tesseract):
+    p = Dummy(profile="ZJ-5870")
+    p.set(align="center", bold=True, double_height=True, double_width=True)
+    p.text("BAKERY\n")
+    p.set(align="left", normal_textsize=True, bold=False)
+    p.text("Rye bread           2.80\n")
+    p.text("TOTAL EUR           2.80\n")
+    p.cut()
+    text = read_text(module.print(p.output))
+    assert "BAKERY" in text and "TOTAL EUR 2.80" in text, text
+
+
+def test_receipts_sent_back_to_back_all_come_out_in_order(module, tesseract):
+    # Ten receipts in one write, more than the link's receive ring holds: flow control holds
+    # the sender back and nothing is dropped.
+    names = [f"SHOP {n:02d}" for n in range(10)]
+    filler = [f"Item {i:02d}            {i}.00" for i in range(12)]
+    module.send(b"".join(shop_receipt(name, *filler) for name in names))
+    firsts = [read_text(module.next_paper(sent=b""))[0] for _ in names]
+    assert firsts == names
+
+
+def test_garbage_on_the_link_costs_nothing_after_it(module, tesseract):
+    rng = random.Random(18)
+    noise = bytes(rng.randrange(256) for _ in range(4000))
+    module.send(noise + GS + b"V\x00")  # whatever it printed, cut off
+    module.next_paper()
+    assert module.ask(DLE + b"\x04\x01", 1)[0] & 0x93 == 0x12  # still answers status
+    text = read_text(module.print(shop_receipt("AFTER NOISE", "Tea 1.20")))
+    assert text[:2] == ["AFTER NOISE", "Tea 1.20"], text
