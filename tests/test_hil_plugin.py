@@ -69,7 +69,10 @@ def test_the_plugin_reports_what_a_target_cannot_and_writes_junit_and_html(tmp_p
         timeout=120,
     )
     out = done.stdout
-    assert "not applicable on sim: it cannot cut the module's power and switch it on again" in out
+    assert (
+        "not applicable on sim: the target cannot cut the module's power and switch it on again"
+        in out
+    )
     assert "needs('teleport'): no such capability" in out + done.stderr
     cases = {c.get("name"): c for c in ET.parse(tmp_path / "junit.xml").getroot().iter("testcase")}
     assert set(cases) == {"test_prints[sim]", "test_power[sim]", "test_unknown[sim]"}

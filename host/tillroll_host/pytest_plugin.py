@@ -62,7 +62,9 @@ def module(request, tmp_path):
             if need not in CAPABILITIES:
                 raise pytest.UsageError(f"needs({need!r}): no such capability")
             if need not in target.capabilities:
-                pytest.skip(f"not applicable on {target.name}: it cannot {CAPABILITIES[need]}")
+                pytest.skip(
+                    f"not applicable on {target.name}: the target cannot {CAPABILITIES[need]}"
+                )
     with target(tmp_path / target.name) as started:
         request.node.stash[_MODULE] = started
         yield started

@@ -124,12 +124,15 @@ class SimModule:
         return self
 
     def _spawn(self) -> subprocess.Popen:
+        # A session of its own: a module that will not stop goes with everything it started
+        # (through `tillroll sim`, the MicroPython process under it), leaving none running.
         return subprocess.Popen(
             self._cmd,
             env={**os.environ, **micropython_env()},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=True,
         )
 
     def _listening_or_dead(self) -> bool:
@@ -313,7 +316,7 @@ class SimModule:
             try:
                 proc.wait(timeout)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
         return proc.returncode
 
