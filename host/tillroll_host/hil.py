@@ -236,7 +236,7 @@ class ChipTarget(Target):
         self.data_url = f"socket://127.0.0.1:{self.chip.data_port}"
         self.service_url = f"socket://127.0.0.1:{self.chip.service_port}"
         self._pngs = itertools.count(1)
-        self._torn_at = 0  # motor steps at the last tear-off
+        self._torn_strobes = 0  # the head's strobes at the last tear-off
 
     def start(self) -> ChipTarget:
         self.chip.start()
@@ -246,26 +246,35 @@ class ChipTarget(Target):
         self.chip.stop()
 
     def _paper(self, timeout: float) -> Path:
-        """Once the paper has moved since the last tear-off and then stood a second and a
-        half (the receipt and its feed to the cutter done), what came out, torn off."""
+        """Once the head has printed since the last tear-off and the paper has then stood a
+        second and a half (the receipt and its feed to the bar done), what came out, torn
+        off. (A chip that has just started moves its motor before it prints anything.)"""
         deadline = time.monotonic() + timeout
-        last = self.steps()
-        while last == self._torn_at and time.monotonic() < deadline:
+        while self._strobes() == self._torn_strobes:
+            if time.monotonic() > deadline:
+                raise FatalError(f"nothing was printed in {timeout:.0f} s")
             time.sleep(0.2)
-            last = self.steps()
-        while time.monotonic() < deadline:
+        last = self.steps()
+        while True:
             time.sleep(1.5)
             now = self.steps()
             if now == last:
                 break
+            if time.monotonic() > deadline:
+                raise FatalError(f"the paper did not come to rest in {timeout:.0f} s")
             last = now
-        else:
-            raise FatalError(f"the paper did not come to rest in {timeout:.0f} s")
         png = self.work / f"receipt-{next(self._pngs):04d}.png"
-        self.chip.control("image", path=str(png))
-        self.chip.control("tear_off")
-        self._torn_at = last
+        self._tear_off(png)
         return png
+
+    def _tear_off(self, png: Path | None = None) -> None:
+        if png is not None:
+            self.chip.control("image", path=str(png))
+        self.chip.control("tear_off")
+        self._torn_strobes = self._strobes()
+
+    def _strobes(self) -> int:
+        return self.chip.control("mechanism")["twin"]["strobes"]
 
     def steps(self) -> int:
         return self.chip.control("mechanism")["pins"]["steps"]
@@ -282,8 +291,7 @@ class ChipTarget(Target):
     def power_cycle(self) -> None:
         """The paper that came out before the cut is torn off with it: what follows (a copy)
         is the next paper."""
-        self.chip.control("tear_off")
-        self._torn_at = self.steps()
+        self._tear_off()
         self.chip.restart()
 
 

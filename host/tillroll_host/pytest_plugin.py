@@ -4,7 +4,8 @@
     pytest tests/hil --target=chip    the production image on the emulated RP2040
     pytest tests/hil                  the sim, and the tests marked `smoke` on the chip too
 
-A test takes the `module` fixture (tillroll_host.hil.Target) and says what it needs beyond
+A test takes the `module` fixture (tillroll_host.hil.Target), or `data_link` and
+`service_link` (open links to it), and says what it needs beyond
 the data link with `@pytest.mark.needs("power", ...)` (hil.CAPABILITIES); on a target without
 it the test is reported as skipped, not applicable, with the reason. A test is retried only
 where it asks (`@pytest.mark.flaky(reruns=N)`, pytest-rerunfailures). With `--html` each
@@ -71,6 +72,26 @@ def module(request, tmp_path):
 
 
 _MODULE = pytest.StashKey()
+
+
+@pytest.fixture
+def data_link(module):
+    """The module's data link, open, as a POS terminal holds it."""
+    with module.open_data() as link:
+        yield link
+
+
+@pytest.fixture
+def service_link(module):
+    """The module's service link (docs/service-protocol.md), open, not yet authenticated."""
+    if "service" not in module.capabilities:
+        pytest.skip(
+            f"not applicable on {module.name}: the target cannot {CAPABILITIES['service']}"
+        )
+    from .service import ServiceLink
+
+    with ServiceLink.open(module.service_url) as link:
+        yield link
 
 
 @pytest.hookimpl(hookwrapper=True)
