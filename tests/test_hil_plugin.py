@@ -43,15 +43,15 @@ hil.TARGETS["sim"] = Bench
 SUITE = """
 import pytest
 
-def test_prints(module):
-    assert module.print(b"\\x1b@HELLO RIG\\n\\x1dV\\x00").name == "paper.png"
+def test_prints(printer):
+    assert printer.print(b"\\x1b@HELLO RIG\\n\\x1dV\\x00").name == "paper.png"
 
 @pytest.mark.needs("power")
-def test_power(module):
-    module.power_cycle()
+def test_power(printer):
+    printer.power_cycle()
 
 @pytest.mark.needs("teleport")
-def test_unknown(module):
+def test_unknown(printer):
     pass
 """
 

@@ -92,6 +92,15 @@ class Target:
             raise FatalError(f"the module did not print the receipt in {timeout:.0f} s: {got!r}")
         return self.next_paper(timeout, sent=data)
 
+    def wait_online(self, timeout: float = 60.0) -> None:
+        """Wait until DLE EOT 1 says online, as POS software does once a printer appears."""
+        deadline = time.monotonic() + timeout
+        with self.open_data() as link:
+            while self.ask(b"\x10\x04\x01", 1, link=link)[0] & 0x08:
+                if time.monotonic() > deadline:
+                    raise FatalError(f"the module was not online in {timeout:.0f} s")
+                time.sleep(0.2)
+
     def next_paper(self, timeout: float = 300.0, sent: bytes = b"") -> Path:
         """The next receipt to come out (a copy after a fault is one), torn off, as a PNG."""
         png = self._paper(timeout)
@@ -240,6 +249,7 @@ class ChipTarget(Target):
 
     def start(self) -> ChipTarget:
         self.chip.start()
+        self.wait_online()  # its USB is up before the firmware has finished starting
         return self
 
     def stop(self) -> None:

@@ -4,8 +4,8 @@
     pytest tests/hil --target=chip    the production image on the emulated RP2040
     pytest tests/hil                  the sim, and the tests marked `smoke` on the chip too
 
-A test takes the `module` fixture (tillroll_host.hil.Target), or `data_link` and
-`service_link` (open links to it), and says what it needs beyond
+A test takes the `printer` fixture, the module under test (tillroll_host.hil.Target), or
+`data_link` and `service_link` (open links to it), and says what it needs beyond
 the data link with `@pytest.mark.needs("power", ...)` (hil.CAPABILITIES); on a target without
 it the test is reported as skipped, not applicable, with the reason. A test is retried only
 where it asks (`@pytest.mark.flaky(reruns=N)`, pytest-rerunfailures). With `--html` each
@@ -48,14 +48,18 @@ def targets_for(config, smoke: bool) -> list[str]:
 
 
 def pytest_generate_tests(metafunc):
-    if "module" in metafunc.fixturenames:
-        smoke = metafunc.definition.get_closest_marker("smoke") is not None
-        names = targets_for(metafunc.config, smoke)
-        metafunc.parametrize("module", names, indirect=True, ids=names)
+    if "printer" not in metafunc.fixturenames:
+        return
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        if "printer" in str(mark.args[0]):
+            return  # a test of its own that names a parameter `printer`
+    smoke = metafunc.definition.get_closest_marker("smoke") is not None
+    names = targets_for(metafunc.config, smoke)
+    metafunc.parametrize("printer", names, indirect=True, ids=names)
 
 
 @pytest.fixture
-def module(request, tmp_path):
+def printer(request, tmp_path):
     """The module under test, started for this test and stopped after it."""
     target = TARGETS[request.param]
     for mark in request.node.iter_markers("needs"):
@@ -75,22 +79,22 @@ _MODULE = pytest.StashKey()
 
 
 @pytest.fixture
-def data_link(module):
+def data_link(printer):
     """The module's data link, open, as a POS terminal holds it."""
-    with module.open_data() as link:
+    with printer.open_data() as link:
         yield link
 
 
 @pytest.fixture
-def service_link(module):
+def service_link(printer):
     """The module's service link (docs/service-protocol.md), open, not yet authenticated."""
-    if "service" not in module.capabilities:
+    if "service" not in printer.capabilities:
         pytest.skip(
-            f"not applicable on {module.name}: the target cannot {CAPABILITIES['service']}"
+            f"not applicable on {printer.name}: the target cannot {CAPABILITIES['service']}"
         )
     from .service import ServiceLink
 
-    with ServiceLink.open(module.service_url) as link:
+    with ServiceLink.open(printer.service_url) as link:
         yield link
 
 

@@ -21,12 +21,12 @@ def shop_receipt(name: str, *lines: str) -> bytes:
 
 
 @pytest.mark.smoke
-def test_status_and_identity_answer_at_once(module):
+def test_status_and_identity_answer_at_once(printer):
     # DLE EOT 1-4 on an idle module with paper: 0x12 each, nothing to report
-    assert module.ask(DLE + b"\x04\x01" + DLE + b"\x04\x02", 2) == b"\x12\x12"
-    assert module.ask(DLE + b"\x04\x03" + DLE + b"\x04\x04", 2) == b"\x12\x12"
-    assert module.ask(GS + b"I\x01", 1) == b"\x20"  # model ID
-    name = module.ask(GS + b"IC", 13)
+    assert printer.ask(DLE + b"\x04\x01" + DLE + b"\x04\x02", 2) == b"\x12\x12"
+    assert printer.ask(DLE + b"\x04\x03" + DLE + b"\x04\x04", 2) == b"\x12\x12"
+    assert printer.ask(GS + b"I\x01", 1) == b"\x20"  # model ID
+    name = printer.ask(GS + b"IC", 13)
     assert name == b"_Tillroll 58\x00", name
 
 
@@ -38,7 +38,7 @@ def test_the_service_link_names_the_module_without_a_key(service_link):
 
 
 @pytest.mark.smoke
-def test_a_python_escpos_receipt_reads_back_from_the_paper(module, tesseract):
+def test_a_python_escpos_receipt_reads_back_from_the_paper(printer, tesseract):
     p = Dummy(profile="ZJ-5870")
     p.set(align="center", bold=True, double_height=True, double_width=True)
     p.text("BAKERY\n")
@@ -46,34 +46,34 @@ def test_a_python_escpos_receipt_reads_back_from_the_paper(module, tesseract):
     p.text("Rye bread           2.80\n")
     p.text("TOTAL EUR           2.80\n")
     p.cut()
-    text = read_text(module.print(p.output))
+    text = read_text(printer.print(p.output))
     assert "BAKERY" in text and "TOTAL EUR 2.80" in text, text
 
 
-def test_receipts_sent_back_to_back_all_come_out_in_order(module, tesseract):
+def test_receipts_sent_back_to_back_all_come_out_in_order(printer, tesseract):
     # Ten receipts in one write, more than the link's 4 KB receive ring holds: flow control holds
     # the sender back and nothing is dropped.
     names = [f"SHOP {n:02d}" for n in range(10)]
     filler = [f"Item {i:02d}            {i}.00" for i in range(20)]  # 5 KB in all
-    module.send(b"".join(shop_receipt(name, *filler) for name in names))
+    printer.send(b"".join(shop_receipt(name, *filler) for name in names))
     seen: list[str] = []  # a piece of paper a receipt on the sim; on the chip, one for all
     while len(seen) < len(names):  # (its paper is torn off only when the motor stands)
-        seen += [line for line in read_text(module.next_paper()) if line.startswith("SHOP")]
+        seen += [line for line in read_text(printer.next_paper()) if line.startswith("SHOP")]
     assert seen == names
 
 
-def test_garbage_on_the_link_costs_nothing_after_it(module, tesseract):
+def test_garbage_on_the_link_costs_nothing_after_it(printer, tesseract):
     rng = random.Random(18)
     noise = bytes(rng.randrange(256) for _ in range(4000))
-    module.send(noise + GS + b"V\x00")
-    module.next_paper()  # whatever the noise printed
-    with module.open_data() as link:
+    printer.send(noise + GS + b"V\x00")
+    printer.next_paper()  # whatever the noise printed
+    with printer.open_data() as link:
         link.timeout = 2  # replies the noise asked for: a USB link keeps them for whoever reads
         link.read(1 << 16)
         # The noise may end inside a command (an image's size, say) that would take the next
         # receipt's bytes as its own on a link that never closes: the host clears the module
         # as ESC/POS has it, DLE DC4 fn 8, and the module says so.
-        assert module.ask(CLEAR, 3, link=link) == b"\x37\x25\x00"
-        assert module.ask(DLE + b"\x04\x01", 1, link=link)[0] & 0x93 == 0x12  # still answers
-    text = read_text(module.print(shop_receipt("AFTER NOISE", "Tea 1.20")))
+        assert printer.ask(CLEAR, 3, link=link) == b"\x37\x25\x00"
+        assert printer.ask(DLE + b"\x04\x01", 1, link=link)[0] & 0x93 == 0x12  # still answers
+    text = read_text(printer.print(shop_receipt("AFTER NOISE", "Tea 1.20")))
     assert text[:2] == ["AFTER NOISE", "Tea 1.20"], text

@@ -29,18 +29,18 @@ def assert_whole(png):
 
 
 @pytest.mark.needs("paper", "image")
-def test_paper_out_mid_receipt_stops_it_and_nothing_is_lost_once_loaded(module, tesseract):
-    module.paper_out(after_lines=200)  # the roll ends 200 dot lines into the receipt
-    with module.open_data() as link:
+def test_paper_out_mid_receipt_stops_it_and_nothing_is_lost_once_loaded(printer, tesseract):
+    printer.paper_out(after_lines=200)  # the roll ends 200 dot lines into the receipt
+    with printer.open_data() as link:
         link.write(RECEIPT)
         for _ in range(100):
-            status = module.ask(DLE + b"\x04\x04", 1, link=link)
+            status = printer.ask(DLE + b"\x04\x04", 1, link=link)
             if status[0] & 0x60 == 0x60:
                 break
             time.sleep(0.2)
         assert status[0] & 0x60 == 0x60, status  # paper end
-        module.load_paper()
-    assert_whole(module.next_paper(sent=RECEIPT))
+        printer.load_paper()
+    assert_whole(printer.next_paper(sent=RECEIPT))
 
 
 # A receipt whose end the module has taken (on flash, acknowledged) while it still prints:
@@ -50,12 +50,12 @@ FEEDING = ESC + b"@CORNER SHOP\nTea 1.20\nTOTAL 1.20\n" + (ESC + b"J\xff") * 4 +
 
 
 @pytest.mark.needs("power", "image")
-def test_a_power_cut_mid_receipt_loses_nothing(module, tesseract):
-    before = module.steps()
-    module.send(FEEDING)
-    module.wait_moving(400, since=before)  # the text printed, the feed under way
-    module.power_cycle()
-    text = read_text(module.next_paper(sent=FEEDING))
+def test_a_power_cut_mid_receipt_loses_nothing(printer, tesseract):
+    before = printer.steps()
+    printer.send(FEEDING)
+    printer.wait_moving(400, since=before)  # the text printed, the feed under way
+    printer.power_cycle()
+    text = read_text(printer.next_paper(sent=FEEDING))
     assert "COPY" in " ".join(text), text
     assert [line for line in text if "COPY" not in line] == [
         "CORNER SHOP",
@@ -65,11 +65,11 @@ def test_a_power_cut_mid_receipt_loses_nothing(module, tesseract):
 
 
 @pytest.mark.needs("cover", "image")
-def test_a_receipt_sent_with_the_cover_open_prints_once_it_is_closed(module, tesseract):
-    module.cover(True)
-    assert module.ask(DLE + b"\x04\x02", 1)[0] & 0x04  # cover open
-    module.send(RECEIPT)
-    module.cover(False)
-    png = module.next_paper(sent=RECEIPT)
+def test_a_receipt_sent_with_the_cover_open_prints_once_it_is_closed(printer, tesseract):
+    printer.cover(True)
+    assert printer.ask(DLE + b"\x04\x02", 1)[0] & 0x04  # cover open
+    printer.send(RECEIPT)
+    printer.cover(False)
+    png = printer.next_paper(sent=RECEIPT)
     assert_whole(png)
     assert "COPY" not in " ".join(read_text(png))  # it never started: no copy

@@ -25,20 +25,20 @@ def tillroll(capsys, *argv: str) -> str:
 
 @pytest.mark.needs("update", "service", "image")
 def test_an_update_installs_and_the_module_prints_on_it(
-    module, tmp_path, monkeypatch, capsys, tesseract
+    printer, tmp_path, monkeypatch, capsys, tesseract
 ):
     monkeypatch.setenv("TILLROLL_KEYS", str(tmp_path / "keys"))
-    url = module.service_url
+    url = printer.service_url
     tillroll(capsys, "provision", "-p", url)
-    before = read_text(module.print(b"\x1b@BEFORE UPDATE\nTea 1.20\n\x1dV\x00"))
+    before = read_text(printer.print(b"\x1b@BEFORE UPDATE\nTea 1.20\n\x1dV\x00"))
     assert before == ["BEFORE UPDATE", "Tea 1.20"], before
     bundle = tmp_path / "update.bundle"
-    bundle.write_bytes(bd.build(module.board, TEST_KEY, "0.2.0").to_bytes())
+    bundle.write_bytes(bd.build(printer.board, TEST_KEY, "0.2.0").to_bytes())
     out = tillroll(capsys, "update", str(bundle), "-p", url, "--wait", "300")
     assert out.splitlines()[-1].endswith("runs 0.2.0: confirmed a healthy start"), out
     status = json.loads(tillroll(capsys, "status", "-p", url, "--json"))
     assert status["firmware"] == "0.2.0", status
-    after = read_text(module.print(b"\x1b@AFTER UPDATE\nCoffee 2.50\n\x1dV\x00"))
+    after = read_text(printer.print(b"\x1b@AFTER UPDATE\nCoffee 2.50\n\x1dV\x00"))
     assert after == ["AFTER UPDATE", "Coffee 2.50"], after
     rows = json.loads(tillroll(capsys, "journal", "list", "-p", url, "--json"))
     assert [r["first_line"] for r in rows] == ["BEFORE UPDATE", "AFTER UPDATE"], rows
