@@ -31,7 +31,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from ocr import read_text
 from tillroll_host.sample import PROFILE, send_shop_receipt
-from tillroll_host.sim import free_port, send
+from tillroll_host.sim import free_port, interruptible, send
 
 ARTIFACTS = Path(__file__).parents[1] / "out" / "test-artifacts"
 _WAIT = 90  # seconds: a loaded machine may be slow; nothing here measures speed
@@ -49,7 +49,11 @@ class WebModule:
         cmd = [sys.executable, "-m", "tillroll_host.cli", "sim", "--web", str(self.web_port)]
         cmd += ["--data-port", str(self.data_port), "--out", str(out), *options]
         self._proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            preexec_fn=interruptible,  # Ctrl-C stops it, as a user's would
         )
         threading.Thread(target=self._read, daemon=True).start()
         if not self._ready.wait(_WAIT) or self._proc.poll() is not None:

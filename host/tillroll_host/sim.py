@@ -40,6 +40,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def interruptible() -> None:
+    """In the module's process, before it runs: Ctrl-C (SIGINT) stops it, though this process
+    may ignore SIGINT (a background job of a script does, and Python keeps a SIGINT ignored at
+    its start ignored: `tillroll sim` would never pass the Ctrl-C on to the module)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class SimModule:
     """A simulated module in a child process, for tools and tests.
 
@@ -133,6 +140,7 @@ class SimModule:
             stderr=subprocess.STDOUT,
             text=True,
             start_new_session=True,
+            preexec_fn=interruptible,
         )
 
     def _listening_or_dead(self) -> bool:
