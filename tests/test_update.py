@@ -369,3 +369,33 @@ def test_keygen_makes_a_maker_key_whose_bundles_carry_it(tmp_path, capsys):
     )
     staged = (tmp_path / "frozen" / "tillroll" / "update" / "maker_key.py").read_text()
     assert staged == text
+
+
+def test_a_link_taken_just_as_the_module_restarts_is_taken_again(monkeypatch):
+    # The port is there a moment longer than the module: the first request on it drops
+    # (seen on the emulated chip as it restarted into an update it had just staged).
+    import time
+
+    from tillroll_host import update_cli
+    from tillroll_host.errors import FatalError
+    from tillroll_host.service import OK
+
+    class Dropping:
+        closed = False
+
+        def request(self, command, payload=b""):
+            raise FatalError("read failed: socket disconnected")
+
+        def close(self):
+            self.closed = True
+
+    class Answering(Dropping):
+        def request(self, command, payload=b""):
+            return OK, b'{"running": "0.2.0", "from": "update"}'
+
+    links = [Dropping(), Answering()]
+    dropped = links[0]
+    monkeypatch.setattr(update_cli, "_link", lambda args: links.pop(0))
+    link, st = update_cli._connect(None, time.monotonic() + 5)
+    assert isinstance(link, Answering) and dropped.closed and not links
+    assert st == {"running": "0.2.0", "from": "update"}

@@ -39,15 +39,22 @@ def _call(link: ServiceLink, command: int, payload: bytes = b"") -> dict:
     return reply
 
 
-def _connect(args, deadline: float) -> ServiceLink:
-    """The module's service link, again and again until it answers: after a restart it is
-    gone for a while (a USB port re-enumerates, a sim starts again)."""
+def _connect(args, deadline: float) -> tuple[ServiceLink, dict]:
+    """The module's service link and its update status, again and again until it answers:
+    after a restart it is gone for a while (a USB port re-enumerates, a sim starts again),
+    and a link taken just as the module restarts drops on its first request."""
     while True:
+        link = None
         try:
-            return _link(args)
+            link = _link(args)
+            return link, _call(link, UPDATE_STATUS)
         except ServiceError:
+            if link is not None:
+                link.close()
             raise
         except FatalError:
+            if link is not None:
+                link.close()
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
@@ -91,8 +98,7 @@ def cmd_update(args) -> int:
     b = bd.Bundle.read(Path(args.bundle))
     digest = hashlib.sha256(b.manifest).hexdigest()
     progress = Progress(f"update {b.version}")
-    link = _connect(args, time.monotonic() + wait_s)
-    st = _call(link, UPDATE_STATUS)
+    link, st = _connect(args, time.monotonic() + wait_s)
     serial = link.serial_number
     print(f"module {serial} {_describe(st)}; sending {b.version} ({len(b.image)} bytes)")
     have = None
@@ -107,8 +113,7 @@ def cmd_update(args) -> int:
                     print(f"module {serial} restarts into its frozen firmware to take the update")
                     link.close()
                     time.sleep(1.0)
-                    link = _connect(args, time.monotonic() + wait_s)
-                    st = _call(link, UPDATE_STATUS)
+                    link, st = _connect(args, time.monotonic() + wait_s)
                     continue
                 else:
                     have = 0
@@ -124,8 +129,7 @@ def cmd_update(args) -> int:
         except FatalError as e:  # the link dropped: take it up again where the module is
             print(f"link lost ({e}); reconnecting", file=sys.stderr)
             link.close()
-            link = _connect(args, time.monotonic() + wait_s)
-            st = _call(link, UPDATE_STATUS)
+            link, st = _connect(args, time.monotonic() + wait_s)
             have = None
     link.close()
     print(f"module {serial}: {b.version} checked and staged; restarting into it")
@@ -136,8 +140,8 @@ def _confirmed(args, version: str, serial: str, wait_s: float) -> int:
     deadline = time.monotonic() + wait_s + _CONFIRM_S
     time.sleep(1.0)
     while True:
-        with _connect(args, deadline) as link:
-            st = _call(link, UPDATE_STATUS)
+        link, st = _connect(args, deadline)
+        link.close()
         slot = st.get("slot") or {}
         if st["from"] == "update" and st["running"] == version and slot.get("state") == "good":
             print(f"module {serial} runs {version}: confirmed a healthy start")
