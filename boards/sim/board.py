@@ -176,11 +176,8 @@ class SimBoard:
             )
             print("service link on %s:%d" % (self._host, self.service_port))
         print("listening for ESC/POS on %s:%d" % (self._host, self._data_port))
-        # Wake each second though nothing is due: a Ctrl-C that lands just before the event
-        # loop blocks in poll() is only seen when bytecode runs again, and with nothing due
-        # the poll would last as long as this sleep.
         while True:
-            await asyncio.sleep(1)
+            await asyncio.sleep(3600)
 
     async def _client(self, app, reader, writer, line=False):
         # The app gives senders their turns and ends each connection by its rules

@@ -137,9 +137,8 @@ class Target:
 
     def wait_moving(self, steps: int, since: int, timeout: float = 120.0) -> None:
         """Wait until the paper has moved `steps` motor steps since `since` (a `steps()`)."""
-        start = since
         deadline = time.monotonic() + timeout
-        while self.steps() - start < steps:
+        while self.steps() - since < steps:
             if time.monotonic() > deadline:
                 raise FatalError(f"the paper did not move {steps} steps in {timeout:.0f} s")
             time.sleep(0.1)
@@ -153,9 +152,8 @@ class Target:
 
 class SimTarget(Target):
     """The unix-port sim with a journal, an update slot and a service link, in maintenance
-    mode (it takes a key), at the mechanism's own pace. A
-    power cut ends its process; it starts again on the same journal, its paper in a new
-    folder."""
+    mode (it takes a key), at the mechanism's own pace. A power cut ends its process; it
+    starts again on the same journal, its paper in a new folder."""
 
     name = "sim"
     board = "sim"  # what an update bundle is built for
@@ -171,7 +169,14 @@ class SimTarget(Target):
         self.data_url = f"socket://127.0.0.1:{self._data_port}"
         self._boots = 0
         self._taken = 0  # receipts of this boot returned so far
-        self.sim = None
+        self._sim = None
+
+    @property
+    def sim(self):
+        """The running sim (tillroll_host.sim.SimModule)."""
+        if self._sim is None:
+            raise FatalError("the sim target has not been started")
+        return self._sim
 
     def start(self) -> SimTarget:
         from .sim import SimModule
@@ -181,7 +186,7 @@ class SimTarget(Target):
         args = ["--journal", str(self.work / "journal.img")]
         args += ["--update", str(self.work / "slot.img"), "--maintenance"]
         args += ["--service-port", str(self.service_port), "--serial", "SIM00001"]
-        self.sim = SimModule(
+        self._sim = SimModule(
             self.work / f"paper-{self._boots}",
             data_port=self._data_port,
             state_dir=self.work / "state",
@@ -191,32 +196,26 @@ class SimTarget(Target):
         return self
 
     def stop(self) -> None:
-        if self.sim is not None:
-            self.sim.stop()
+        if self._sim is not None:
+            self._sim.stop()
 
     def _paper(self, timeout: float) -> Path:
-        assert self.sim is not None
         self._taken += 1
         return self.sim.wait_receipt(self._taken, timeout)
 
     def steps(self) -> int:
-        assert self.sim is not None
         return self.sim.counters()["twin"]["steps"]
 
     def paper_out(self, after_lines: int = 0) -> None:
-        assert self.sim is not None
         self.sim.paper_out(after_lines)
 
     def load_paper(self) -> None:
-        assert self.sim is not None
         self.sim.load_paper()
 
     def cover(self, is_open: bool) -> None:
-        assert self.sim is not None
         self.sim.open_cover(is_open)
 
     def power_cycle(self) -> None:
-        assert self.sim is not None
         self.sim.power_cut()
         self.start()
 

@@ -23,6 +23,7 @@ import pytest
 from .hil import CAPABILITIES, TARGETS
 
 TARGET_CHOICES = ("default", *TARGETS)
+_PRINTER = pytest.StashKey()  # the test's started target, for its report
 
 
 def pytest_addoption(parser):
@@ -71,11 +72,8 @@ def printer(request, tmp_path):
                     f"not applicable on {target.name}: the target cannot {CAPABILITIES[need]}"
                 )
     with target(tmp_path / target.name) as started:
-        request.node.stash[_MODULE] = started
+        request.node.stash[_PRINTER] = started
         yield started
-
-
-_MODULE = pytest.StashKey()
 
 
 @pytest.fixture
@@ -102,7 +100,7 @@ def service_link(printer):
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
-    target = item.stash.get(_MODULE, None)
+    target = item.stash.get(_PRINTER, None)
     if report.when != "call" or target is None or not item.config.pluginmanager.hasplugin("html"):
         return
     from pytest_html import extras
