@@ -43,14 +43,15 @@ def _distance(a: str, b: str) -> int:
 
 def printed_code(png: Path, code: slip_code.Code) -> str:
     """The code printed at the slip's foot, as tesseract reads it off the paper, checked to be
-    `code`: but for the characters this font makes it misread, at most one character wrong,
-    missing or extra (tesseract's noise; the QR symbol is read exactly in its own test)."""
+    `code`: but for the characters this font makes it misread, at most three characters
+    wrong, missing or extra (tesseract's noise: it has read "1-7NFH-GCXH" as "AZ7NFH-GCKH";
+    a code not printed is about 15 away; the QR symbol is read exactly in its own test)."""
     lines = read_text(png)
     found = [line for line in lines if line.startswith("VERIFY ")]
     assert len(found) == 1, lines
     read = found[0].removeprefix("VERIFY ")
     want = str(code).translate(_OCR_READS)
-    assert _distance(read.translate(_OCR_READS), want) <= 1, (read, str(code))
+    assert _distance(read.translate(_OCR_READS), want) <= 3, (read, str(code))
     return read
 
 
