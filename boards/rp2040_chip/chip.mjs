@@ -7,7 +7,7 @@
 //       [--uart-port U] [--printer-port P] [--control-port C] [--cdc-order data,repl,service]
 //       [--board rp2_pico|none] [--idle real|skip] [--flash-timing typical|none] [--strict-flash]
 //       [--gc-symbols JSON] [--twin ltp02-245|jx-2r-01|pt486f-b --paper DIR
-//       [--tear-idle-ms MS] [--micropython PATH]] [--verbose]
+//       [--tear-idle-ms MS] [--micropython PATH]] [--rig-uf2 R --rig-port N] [--verbose]
 //   node boards/rp2040_chip/chip.mjs --uf2 X --flash F --write-only
 //
 // Prints `listening for NAME on HOST:PORT ...` for each port, `ready: ...` once the USB host has
@@ -23,6 +23,7 @@ import { Emulator } from './emulator.mjs';
 import { NorFlash } from './flash.mjs';
 import { GcProbe } from './gc_probe.mjs';
 import { MechanismPins, Twin } from './mechanism_pins.mjs';
+import { RigWiring } from './rig_pins.mjs';
 import { readBootrom } from './rom.mjs';
 import { TcpPort } from './tcp_bridge.mjs';
 import { uf2Blocks } from './uf2.mjs';
@@ -54,6 +55,8 @@ const OPTIONS = {
   paper: { type: 'string' },
   micropython: { type: 'string', default: 'micropython' },
   'tear-idle-ms': { type: 'string', default: '0' },
+  'rig-uf2': { type: 'string' },
+  'rig-port': { type: 'string', default: '0' },
   verbose: { type: 'boolean', default: false },
 };
 
@@ -100,7 +103,8 @@ async function main() {
     gcProbe: args['gc-symbols'] ? new GcProbe(JSON.parse(args['gc-symbols'])) : null,
   });
   const wake = () => emulator.wake();
-  const mechanism = args.twin ? startTwin(args) : null;
+  const rig = args['rig-uf2'] ? await startRig(args, emulator) : null;
+  const mechanism = args.twin ? startTwin(args, !args['rig-uf2']) : null;
   emulator.mechanism = mechanism;
   const order = args['cdc-order'].split(',');
   const ports = {};
@@ -124,8 +128,10 @@ async function main() {
       bootWall = performance.now();
       applyBoard(emulator.mcu, board);
       mechanism?.attach(emulator.mcu, emulator.totals.ns);
+      rig?.wiring.moduleOn(emulator.mcu);
     }
     else {
+      rig?.wiring.moduleOff();
       for (const name of USB_PORTS) ports[name]?.detach({ hangUp: true });
       if (args.flash && flash.dirty) flash.save(args.flash);
     }
@@ -149,9 +155,12 @@ async function main() {
     if (args.flash && flash.dirty && flash.ops === opsSeen) flash.save(args.flash);
     opsSeen = flash.ops;
     mechanism?.tick();
+    rig?.wiring.analog();
+    rig?.emulator.wake();
   };
 
   const stop = () => {
+    rig?.emulator.powerOff('exit');
     emulator.powerOff('exit');
     mechanism?.twin.close();
     if (args.flash && flash.dirty) flash.save(args.flash);
@@ -161,12 +170,34 @@ async function main() {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   process.on('SIGUSR1', () => say(`stats: ${JSON.stringify(emulator.stats())}`));
-  emulator.powerOn();
+  if (rig) rig.emulator.powerOn(); // the rig switches the module on
+  else emulator.powerOn();
+}
+
+/** The rig controller (boards/rig_pico) on a second emulated chip, its pins wired to the
+ * module's (rig_pins.mjs), its USB CDC on --rig-port. */
+async function startRig(args, module) {
+  const flash = new NorFlash({ log });
+  flash.place(uf2Blocks(readFileSync(args['rig-uf2'])));
+  const emulator = new Emulator({ rom: readBootrom(args.bootrom), flash, log, verbose: args.verbose });
+  const wiring = new RigWiring(module, emulator, log);
+  const port = await new TcpPort({ host: args.host, port: Number(args['rig-port']), wake: () => emulator.wake() }).listen();
+  say(`listening for rig on ${args.host}:${port.port} (the rig controller's USB CDC 0)`);
+  emulator.onPower = (on, why) => {
+    if (on) wiring.rigOn(emulator.mcu);
+    else port.detach({ hangUp: true });
+    say(`rig: ${why}`);
+  };
+  emulator.onReady = (usb) => {
+    port.attach(usb.cdc[0]);
+    say(`rig ready: ${usb.describe()}`);
+  };
+  return { emulator, wiring };
 }
 
 /** The mechanism twin on the chip's pins (mechanism_pins.mjs): the sim's models, in a
  * MicroPython process, fed what the head's and the motor's pins did. */
-function startTwin(args) {
+function startTwin(args, drivesSensors) {
   if (!args.paper) fail('--twin: give --paper DIR for what it prints');
   const root = fileURLToPath(new URL('../../', import.meta.url));
   const env = {
@@ -178,7 +209,9 @@ function startTwin(args) {
   const twin = new Twin({ argv, env, log });
   const onReceipt = (n, path, rows) => say(`receipt ${n}: ${path} (${rows} dot lines)`);
   const pins = new MechanismPins(twin, { tearIdleMs: Number(args['tear-idle-ms']), onReceipt });
-  twin.onSense = (ohms, paper, nearEnd) => pins.sense(ohms, paper, nearEnd);
+  // With the rig controller on the pins the paper sensors are its lines; the twin witnesses.
+  twin.onSense = (ohms, paper, nearEnd) =>
+    drivesSensors ? pins.sense(ohms, paper, nearEnd) : pins.sense(ohms, null, null);
   say(`twin: ${args.twin} on the pins, paper in ${args.paper}`);
   return pins;
 }

@@ -89,6 +89,10 @@ export class Emulator {
     this.onReady = null; // (usbHost) when USB is configured
     this.onUsbGone = null; // () the device disconnected from USB (it is still powered)
     this.onSlice = null; // () after each run slice: flush I/O, save flash
+    // () => ns: how far this chip's clock may run now (Infinity: no bound); a chip that only
+    // watches another (the rig controller) waits for it there, so it sees each of the other's
+    // edges at its own time (rig_pins.mjs).
+    this.follow = null;
     this.timer = null;
     this.cut = null; // what the last power cut interrupted
     this.totals = { cycles: 0, ns: 0, wallMs: 0, boots: 0 };
@@ -241,13 +245,18 @@ export class Emulator {
     // core is slower than the real chip and that time is not made up later.
     this.allowed = Math.max(this.allowed + (start - this.wallAt) * 1e6, clock.nanos);
     this.wallAt = start;
-    const limit = this.idle === 'skip' ? Infinity : this.allowed + AHEAD_NS;
+    const bound = this.follow ? this.follow() : Infinity;
+    const limit = Math.min(this.idle === 'skip' ? Infinity : this.allowed + AHEAD_NS, bound);
     let sleep = 0;
     let cycles = 0;
     const pio = this.pio;
     const [pio0, pio1] = mcu.pio;
     run: for (;;) {
       for (let i = 0; i < 20000; i++) {
+        if (clock.nanos >= bound) {
+          sleep = MAX_SLEEP_MS; // until the chip it follows has run on (it wakes this one)
+          break run;
+        }
         if (!core.waiting && !this.locked) {
           const n = core.executeInstruction();
           cycles += n;
@@ -263,8 +272,8 @@ export class Emulator {
             i += pio.advance(Math.min(alarmAt, limit), woken, IDLE_PIO_STEPS);
           } else if (alarmAt === Infinity && pioAt === Infinity) {
             // Only the outside can wake it; meanwhile its time goes on as the wall clock's.
-            if (limit !== Infinity && this.allowed > clock.nanos)
-              clock.tick(this.allowed - clock.nanos);
+            const until = Math.min(this.allowed, bound);
+            if (limit !== Infinity && until > clock.nanos) clock.tick(until - clock.nanos);
             sleep = MAX_SLEEP_MS;
             break run;
           } else {

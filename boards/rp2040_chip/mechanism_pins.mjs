@@ -106,12 +106,14 @@ export class MechanismPins {
     return { rows: Number(rows), path };
   }
 
-  /** The twin's answer to `T`: thermistor ohms, paper, near end, on the sensor pins. */
+  /** The twin's answer to `T`: thermistor ohms, paper, near end, on the sensor pins (paper
+   * null: something else drives the paper sensors, the rig controller). */
   sense(ohms, paper, nearEnd, pullUp = 30000) {
     const mcu = this.mcu;
     if (!mcu) return;
     const w = this.wiring;
     mcu.adc.channelValues[w.thermistorAdc] = adc((3300 * ohms) / (ohms + pullUp));
+    if (paper === null) return;
     mcu.gpio[w.paper].setInputValue(paper);
     mcu.gpio[w.nearEnd].setInputValue(!nearEnd); // high while more than the near end is left
   }
