@@ -34,13 +34,13 @@ FW_INPUTS := $(shell find firmware/tillroll boards/$(BOARD) boards/mechanisms -t
     $(MAKER_KEY) \
     $(MPY_SRC)/mpy-cross/build/mpy-cross
 
-.PHONY: all demo test test-chip hil bench powercut fuzz font apt firmware stock-firmware firmware-apt clean help
+.PHONY: all demo test test-chip hil bench powercut fuzz font apt firmware firmware-broken stock-firmware firmware-apt clean help
 
 help:
 	@echo "make demo   print a sample receipt on the simulated module -> $(OUT)/demo-receipt.png"
 	@echo "make test   run every test (installs what it needs first)"
 	@echo "make test-chip  every firmware test and client receipt that fits the chip, on the emulated RP2040"
-	@echo "make hil   tests/hil on TARGET=sim (or chip), WORKERS=2 at once -> $(OUT)/hil/ (docs/rig.md)"
+	@echo "make hil   tests/hil on TARGET=sim (or chip, rig), WORKERS=2 at once -> $(OUT)/hil/ (docs/rig.md)"
 	@echo "make bench  speed and memory figures -> $(OUT)/bench.json (docs/benchmarks.md)"
 	@echo "make powercut  every power-cut point of the journal's and the update's sweeps (TEARS=2 shapes each)"
 	@echo "make fuzz   a long random fuzzing run (EXAMPLES=5000); findings -> $(OUT)/fuzz-failures"
@@ -85,7 +85,8 @@ apt:
 demo: $(BIN)/.installed
 	$(BIN)/tillroll demo -o $(OUT)/demo-receipt.png
 
-test: $(BIN)/.installed $(STUBS)/.installed node_modules/.installed apt firmware stock-firmware
+test: $(BIN)/.installed $(STUBS)/.installed node_modules/.installed apt firmware stock-firmware \
+        firmware-broken
 	$(BIN)/python -m pytest
 
 bench: $(BIN)/.installed node_modules/.installed firmware
@@ -100,8 +101,8 @@ test-chip: $(BIN)/.installed node_modules/.installed apt firmware
 # an HTML report with each test's paper beside what it sent.
 TARGET  ?= sim
 WORKERS ?= 2
-hil: $(BIN)/.installed node_modules/.installed apt firmware
-	$(BIN)/python -m pytest tests/hil --target=$(TARGET) -n $(WORKERS) \
+hil: $(BIN)/.installed node_modules/.installed apt firmware stock-firmware firmware-broken
+	$(BIN)/python -m pytest tests/hil --target=$(TARGET) -n $(WORKERS) $(HIL_ARGS) \
 	    --junitxml=$(OUT)/hil/junit.xml --html=$(OUT)/hil/report.html --self-contained-html
 
 powercut: $(BIN)/.installed node_modules/.installed firmware
@@ -189,3 +190,6 @@ $(FW_OUT)/tillroll-$(BOARD)$(1).uf2: $(FW_INPUTS) $(FW_OUT)/fonts.romfs $(BIN)/.
 endef
 $(eval $(call board_image,,))
 $(eval $(call board_image,-dev,--development))
+# A build with a fault in it: the rig's tests prove it fails by what the head's lines show.
+$(eval $(call board_image,-strobe-halved,--fault strobe-halved))
+firmware-broken: $(FW_OUT)/tillroll-$(BOARD)-strobe-halved.uf2

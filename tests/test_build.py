@@ -79,7 +79,9 @@ def test_native_code_compiles_for_each_board(source: Path, arch: str, tmp_path: 
 
 # A board's own code is checked against its port's stubs only, with the micropython-lib packages
 # its image freezes (from the vendored sources `make firmware` extracts).
-PORT_BOARDS = {"rp2": ["rp2_pico"], "esp32": []}
+PORT_BOARDS = {"rp2": ["rp2_pico", "rig_pico"], "esp32": []}
+# The rig controller's files sit at / on its Pico and import each other by name.
+FLAT_BOARDS = [BOARDS / "rig_pico"]
 MICROPYTHON_LIB = ROOT / "out" / "rp2" / "src" / "micropython" / "lib" / "micropython-lib"
 FROZEN_LIBS = [
     MICROPYTHON_LIB / "micropython" / "usb" / p for p in ("usb-device", "usb-device-cdc")
@@ -106,7 +108,7 @@ def test_type_checks_against_the_micropython_stubs(port: str, tmp_path: Path):
     config = {
         "typeshedPath": str(typeshed),
         "stubPath": str(typeshed),
-        "extraPaths": [str(FIRMWARE), str(BOARDS), str(merged)],
+        "extraPaths": [str(FIRMWARE), str(BOARDS), str(merged), *map(str, FLAT_BOARDS)],
         "pythonVersion": "3.8",
         "typeCheckingMode": "standard",
         "reportMissingModuleSource": "none",

@@ -2,6 +2,8 @@
 
     sim    the unix-port sim (boards/sim): the firmware with the mechanism twin
     chip   the production image on the emulated RP2040, its pins driving the same twin
+    rig    a module with the rig controller on its pins (emulated: two RP2040s), the paper
+           rebuilt from what the controller captured
 
 A test talks to the module as a POS terminal does, over its data link (a pyserial URL: a TCP
 port here, a USB CDC port on a real module), and sees what came out on paper as a PNG. What a
@@ -12,6 +14,7 @@ reports a test that needs more as not applicable.
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 from pathlib import Path
 
@@ -27,6 +30,7 @@ CAPABILITIES = {
     "power": "cut the module's power and switch it on again",
     "service": "reach the module's service link",
     "update": "install a firmware update over the service link",
+    "heat": "measure how long the head's strobes were",
 }
 
 _PROCESS_ID = b"\x1d(H\x06\x00\x30\x30"  # GS ( H fn 48: the ID comes back once printed
@@ -92,13 +96,21 @@ class Target:
             raise FatalError(f"the module did not print the receipt in {timeout:.0f} s: {got!r}")
         return self.next_paper(timeout, sent=data)
 
-    def wait_online(self, timeout: float = 60.0) -> None:
-        """Wait until DLE EOT 1 says online, as POS software does once a printer appears."""
+    def wait_online(self, timeout: float = 120.0) -> None:
+        """Wait until DLE EOT 1 says online, as POS software does once a printer appears. A
+        module whose USB is up before its firmware has started answers nothing yet."""
         deadline = time.monotonic() + timeout
         with self.open_data() as link:
-            while self.ask(b"\x10\x04\x01", 1, link=link)[0] & 0x08:
+            while True:
+                # One question at a time: an answer that came after its reader gave up would
+                # be read as the next question's.
+                link.timeout = max(0.1, deadline - time.monotonic())
+                link.write(b"\x10\x04\x01")
+                reply = link.read(1)
+                if reply and not reply[0] & 0x08:
+                    return
                 if time.monotonic() > deadline:
-                    raise FatalError(f"the module was not online in {timeout:.0f} s")
+                    raise FatalError(f"the module was not online in {timeout:.0f} s: {reply!r}")
                 time.sleep(0.2)
 
     def next_paper(self, timeout: float = 300.0, sent: bytes = b"") -> Path:
@@ -120,6 +132,11 @@ class Target:
 
     def steps(self) -> int:
         """The motor's steps so far: the paper moving."""
+        raise NotImplementedError
+
+    def heat(self) -> list[float]:
+        """The last paper's activations: each one's strobe over the pulse the mechanism's
+        datasheet asks for (tillroll_host.rig.energy_ratios)."""
         raise NotImplementedError
 
     def paper_out(self, after_lines: int = 0) -> None:
@@ -157,7 +174,7 @@ class SimTarget(Target):
 
     name = "sim"
     board = "sim"  # what an update bundle is built for
-    capabilities = frozenset(CAPABILITIES)
+    capabilities = frozenset(CAPABILITIES) - {"heat"}
 
     def __init__(self, work: Path):
         super().__init__(work)
@@ -228,7 +245,7 @@ class ChipTarget(Target):
     board = "rp2_pico"
     # Provisioning wants FEED held through power-on, which this target does not do yet
     # (tests/test_chip_update.py updates the chip on its own).
-    capabilities = frozenset(CAPABILITIES) - {"update"}
+    capabilities = frozenset(CAPABILITIES) - {"update", "heat"}
 
     def __init__(self, work: Path, mechanism: str = "ltp02-245"):
         super().__init__(work)
@@ -304,4 +321,142 @@ class ChipTarget(Target):
         self.chip.restart()
 
 
-TARGETS = {"sim": SimTarget, "chip": ChipTarget}
+class RigTarget(Target):
+    """A module and the rig controller wired to it (boards/rig_pico, docs/rig.md): the paper is
+    what the controller captured on the head's lines, faults are its sensor lines and its power
+    switch. Given the URLs of a real rig's links, those; else the production image and the
+    controller's on two emulated RP2040s, their pins wired together."""
+
+    name = "rig"
+    board = "rp2_pico"
+    capabilities = frozenset(CAPABILITIES) - {"update"}
+    mechanism = "ltp02_245"  # what the module prints on: its steps a dot line, its heat
+    REST_S = 3.0  # the paper is taken once the motor has stood so long (two chips emulated)
+
+    def __init__(
+        self,
+        work: Path,
+        data_url=None,
+        service_url=None,
+        rig_url=None,
+        image: Path | None = None,
+        twin: str | None = None,
+    ):
+        """Real: the three URLs. Emulated: `image` (default: the production image) on the
+        module, and with `twin` the sim's mechanism twin on its pins too, as an independent
+        witness of what the rig saw."""
+        super().__init__(work)
+        self.chip = None
+        if rig_url is None:
+            from .chip import ChipModule, image_path
+            from .rig import rig_image
+            from .sim import free_port
+
+            port = free_port()
+            self.chip = ChipModule(
+                self.work / "flash.bin",
+                uf2=image or image_path(),
+                service=True,
+                twin=twin,
+                paper=self.work / "twin" if twin else None,
+                extra_args=["--rig-uf2", str(rig_image()), "--rig-port", str(port)],
+            )
+            rig_url = f"socket://127.0.0.1:{port}"
+            data_url = f"socket://127.0.0.1:{self.chip.data_port}"
+            service_url = f"socket://127.0.0.1:{self.chip.service_port}"
+        self.data_url, self.service_url, self.rig_url = data_url, service_url, rig_url
+        self.rig = None
+        self.captures = []  # (Capture, energy ratios) of each paper taken
+        self._pngs = itertools.count(1)
+
+    def start(self) -> RigTarget:
+        from .rig import RigLink
+
+        if self.chip is not None:
+            self.chip.start()
+        self.rig = RigLink(self.rig_url)
+        for line, on in (("paper", True), ("near_end", True), ("cover", False), ("power", True)):
+            self.rig.set(line, on)
+        self.wait_online()
+        self.rig.take()  # what the module did as it started
+        return self
+
+    def stop(self) -> None:
+        if self.rig is not None:
+            self.rig.close()
+        if self.chip is not None:
+            self.chip.stop()
+
+    def _link(self):
+        if self.rig is None:
+            raise FatalError("the rig target has not been started")
+        return self.rig
+
+    def _paper(self, timeout: float) -> Path:
+        from .rig import energy_ratios, head_temp_c, mechanism
+
+        rig = self._link()
+        if not rig.wait(lambda c: c.activations, timeout):
+            raise FatalError(f"nothing was printed in {timeout:.0f} s")
+        # Done once the motor has stood REST_S and the rig has sent every activation it saw
+        # (its answer comes after them on the link).
+        deadline = time.monotonic() + timeout
+        last = None
+        while True:
+            time.sleep(self.REST_S)
+            now = rig.counts()
+            sent = now["activations"] + now["overruns"] + now["abandoned"]
+            if now == last and now["latches"] == sent:
+                break
+            if time.monotonic() > deadline:
+                raise FatalError(f"the paper did not come to rest in {timeout:.0f} s: {now}")
+            last = now
+        capture = rig.take()
+        m, limit = mechanism(self.mechanism)
+        temp = head_temp_c(rig.thermistor_mv(), m)
+        ratios = energy_ratios(capture.activations, m, limit, rig.supply_mv(), temp)
+        self.captures.append((capture, ratios))
+        png = self.work / f"receipt-{next(self._pngs):04d}.png"
+        png.parent.mkdir(parents=True, exist_ok=True)
+        png.write_bytes(capture.png(m.STEPS_PER_LINE, ratios))
+        return png
+
+    def steps(self) -> int:
+        return self._link().steps()
+
+    def heat(self) -> list[float]:
+        if not self.captures:
+            raise FatalError("no paper has been taken yet")
+        return self.captures[-1][1]
+
+    def paper_out(self, after_lines: int = 0) -> None:
+        from .rig import mechanism
+
+        rig = self._link()
+        if not after_lines:
+            rig.set("paper", False)
+            return
+        at = rig.steps() + after_lines * mechanism(self.mechanism)[0].STEPS_PER_LINE
+
+        def roll_ends():
+            if rig.wait(lambda c: c.steps >= at, 300):
+                rig.set("paper", False)
+
+        threading.Thread(target=roll_ends, daemon=True).start()
+
+    def load_paper(self) -> None:
+        self._link().set("paper", True)
+
+    def cover(self, is_open: bool) -> None:
+        self._link().set("cover", is_open)
+
+    def power_cycle(self) -> None:
+        """The power switched off and on again; the paper that came out before is torn off."""
+        rig = self._link()
+        rig.set("power", False)
+        rig.take()
+        time.sleep(0.2)
+        rig.set("power", True)
+
+
+TARGETS = {"sim": SimTarget, "chip": ChipTarget, "rig": RigTarget}

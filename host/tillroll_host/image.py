@@ -111,13 +111,28 @@ def read_public_key(path: Path) -> bytes:
 TEST_MAKER_KEY = "b477341edbc1b2d1855d0407cfceb8ef7a0c22c3f1f17c3570007f9771012f08"
 
 
+# Deliberately broken builds, for proving that the test rig sees a fault on paper
+# (tests/test_rig.py): a fault's name -> (file, the text, what it becomes).
+FAULTS = {
+    "strobe-halved": (
+        "rp2_pico/print_drivers.py",
+        "pulse = (self._first if a == 0 else self._pulse) * (_PIO_HZ // 1_000_000)",
+        "pulse = (self._first if a == 0 else self._pulse) * (_PIO_HZ // 2_000_000)  # FAULT",
+    ),
+}
+
+
 def stage_frozen(
-    dest: Path, board: str, development: bool, maker_key: bytes | None = None
+    dest: Path,
+    board: str,
+    development: bool,
+    maker_key: bytes | None = None,
+    fault: str | None = None,
 ) -> list[Path]:
     """Write the tree a board's manifest freezes: `tillroll` (native code inlined) and the
-    board's package; with `maker_key`, the maker's public key in place of the test key.
-    Files are rewritten only when their text changes, so an unchanged tree leaves the image
-    build with nothing to do."""
+    board's package; with `maker_key`, the maker's public key in place of the test key; with
+    `fault` (FAULTS), that fault built in. Files are rewritten only when their text changes,
+    so an unchanged tree leaves the image build with nothing to do."""
     wanted: dict[Path, str] = {}
     package = FIRMWARE / "tillroll"
     for source in sorted(package.rglob("*.py")):
@@ -148,6 +163,12 @@ def stage_frozen(
         '"""Written by the image build: which image this is."""\n\n'
         f"DEVELOPMENT = {development}  # a REPL on a USB interface of its own\n"
     )
+    if fault is not None:
+        name, before, after = FAULTS[fault]
+        text = wanted[dest / name]
+        if text.count(before) != 1:
+            raise FatalError(f"fault {fault}: {before!r} is not once in {name}")
+        wanted[dest / name] = text.replace(before, after)
     for path, text in wanted.items():
         if not path.exists() or path.read_text() != text:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -248,7 +269,8 @@ def make_images(firmware_uf2: Path, romfs: Path, out_dir: Path, name: str) -> di
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m tillroll_host.image stage|images ...`: the steps `make firmware` runs."""
+    """`python -m tillroll_host.image stage|romfs|images|rig ...`: the steps `make firmware`
+    runs, and the rig controller's image."""
     import argparse
 
     parser = argparse.ArgumentParser(prog="tillroll_host.image", description=main.__doc__)
@@ -258,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     stage.add_argument("--board", default="rp2_pico")
     stage.add_argument("--development", action="store_true")
     stage.add_argument("--maker-key", type=Path, help="the maker's public key (default: test)")
+    stage.add_argument("--fault", choices=sorted(FAULTS), help="build a known fault in (tests)")
     romfs = sub.add_parser("romfs", help="the fonts as a ROMFS image")
     romfs.add_argument("out", type=Path)
     images = sub.add_parser("images", help="the whole-module and update UF2 files")
@@ -265,15 +288,21 @@ def main(argv: list[str] | None = None) -> int:
     images.add_argument("romfs", type=Path)
     images.add_argument("out_dir", type=Path)
     images.add_argument("name")
+    rig = sub.add_parser("rig", help="the rig controller's UF2 (docs/rig.md)")
+    rig.add_argument("out", type=Path, nargs="?")
     args = parser.parse_args(argv)
     try:
         if args.step == "stage":
             key = read_public_key(args.maker_key) if args.maker_key else None
-            stage_frozen(args.dest, args.board, args.development, key)
+            stage_frozen(args.dest, args.board, args.development, key, args.fault)
             if key is None or key.hex() == TEST_MAKER_KEY:
                 print("maker key: the TEST key (tests/keys): anyone can sign updates for it")
             else:
                 print(f"maker key: {key.hex()}")
+        elif args.step == "rig":
+            from .rig import RIG_UF2, rig_image
+
+            print(f"rig controller: {rig_image(args.out or RIG_UF2)}")
         elif args.step == "romfs":
             print(f"romfs: {build_romfs(args.out)} bytes of {FLASH.romfs}")
         else:

@@ -2,7 +2,10 @@
 
     pytest tests/hil --target=sim     the unix-port sim
     pytest tests/hil --target=chip    the production image on the emulated RP2040
-    pytest tests/hil                  the sim, and the tests marked `smoke` on the chip too
+    pytest tests/hil --target=rig     a module with the rig controller on its pins: emulated
+                                      (two RP2040s), or real with --rig-url and --data-url
+    pytest tests/hil                  the sim, and the tests marked `smoke` on the chip and
+                                      the emulated rig too
 
 A test takes the `printer` fixture, the module under test (tillroll_host.hil.Target), or
 `data_link` and `service_link` (open links to it), and says what it needs beyond
@@ -32,8 +35,19 @@ def pytest_addoption(parser):
         choices=TARGET_CHOICES,
         default="default",
         help="where the module under test is: sim (the unix-port sim), chip (the emulated "
-        "RP2040); default: the sim, and the tests marked smoke on the chip too",
+        "RP2040), rig (a module and the rig controller on its pins); default: the sim, and the "
+        "tests marked smoke on the chip and the emulated rig too",
     )
+    for name, what in (
+        ("rig-url", "the rig controller's USB link"),
+        ("data-url", "the module's data link (its first USB CDC port)"),
+        ("service-url", "the module's service link (its last USB CDC port)"),
+    ):
+        parser.addoption(
+            f"--{name}",
+            help=f"--target=rig on a real rig: {what}, a pyserial URL (/dev/ttyACM0, "
+            "rfc2217://host:port); without --rig-url the rig is emulated",
+        )
 
 
 def pytest_configure(config):
@@ -45,7 +59,7 @@ def targets_for(config, smoke: bool) -> list[str]:
     chosen = config.getoption("target")
     if chosen != "default":
         return [chosen]
-    return ["sim", "chip"] if smoke else ["sim"]
+    return ["sim", "chip", "rig"] if smoke else ["sim"]
 
 
 def pytest_generate_tests(metafunc):
@@ -71,7 +85,12 @@ def printer(request, tmp_path):
                 pytest.skip(
                     f"not applicable on {target.name}: the target cannot {CAPABILITIES[need]}"
                 )
-    with target(tmp_path / target.name) as started:
+    urls = {}
+    if request.param == "rig" and request.config.getoption("rig_url"):
+        urls = {k: request.config.getoption(k) for k in ("rig_url", "data_url", "service_url")}
+        if not urls["data_url"]:
+            raise pytest.UsageError("--rig-url: give the module's --data-url too")
+    with target(tmp_path / target.name, **urls) as started:
         request.node.stash[_PRINTER] = started
         yield started
 
