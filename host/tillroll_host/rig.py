@@ -10,17 +10,18 @@ shows grey).
 
 from __future__ import annotations
 
+import io
 import math
 import statistics
 import subprocess
 import tempfile
 import threading
 import time
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import serial
+from PIL import Image
 
 from .errors import FatalError
 from .image import XIP_BASE, uf2_pages, uf2_write
@@ -132,9 +133,9 @@ class Capture:
     def png(self, steps_per_line: int, shades: list[float]) -> bytes:
         """The paper: a dot line per `steps_per_line` steps, from the first step seen to the
         last; each activation's dots as dark as its shade (1: black, as the head's full energy
-        makes them; an activation's two halves add up)."""
+        makes them). A dot line fired twice (a half-dot head) shows its darker half."""
         if not self.activations and not self.steps:
-            return _png(384, 1, bytes(384))
+            return _png(Image.new("L", (384, 1), 255))
         first = min([a.step for a in self.activations] + [self.steps])
         last = max([a.step for a in self.activations] + [self.steps])
         rows = max(1, (last - first) // steps_per_line + 1)
@@ -146,24 +147,14 @@ class Capture:
             for dot in range(384):
                 if bits >> (383 - dot) & 1:
                     at = row * 384 + dot
-                    ink[at] = min(255, ink[at] + level)
-        return _png(384, rows, bytes(255 - v for v in ink))
+                    ink[at] = max(ink[at], level)
+        return _png(Image.frombytes("L", (384, rows), bytes(255 - v for v in ink)))
 
 
-def _png(width: int, height: int, grey: bytes) -> bytes:
-    rows = b"".join(b"\0" + grey[y * width : (y + 1) * width] for y in range(height))
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return len(data).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
-
-    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 0, 0, 0, 0])
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
+def _png(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
 
 
 def mechanism(name: str):
