@@ -5,7 +5,9 @@ The head is a 384-bit shift register: DAT is taken at each rising CLK, /LAT low 
 the latch, and the latched dots heat for as long as STB is high. So an *activation* is the 384
 bits shifted before a latch, how long STB stayed high after it, and how far the motor had
 turned then. The module shifts the next activation's bits while the strobe before heats, so
-"the bits before the latch" is counted, not timed: the n-th latch takes the n-th 48 bytes.
+"the bits before the latch" is counted, not timed: the n-th activation takes the n-th 48 bytes.
+A latch no strobe follows before the next latch is not an activation: a module that resets
+lets its pins fall, /LAT with them (a watchdog reset after an update, say).
 
 - PIO SM 0 takes DAT at each rising CLK, 32 bits a word, and DMA writes the words round a
   16 KiB ring without the CPU: the head shifts at 8 MHz, 12 words in 48 us, faster than Python
@@ -14,10 +16,10 @@ turned then. The module shifts the next activation's bits while the strobe befor
   in 32-cycle loops (256 ns at 125 MHz); a second DMA channel keeps the widths round a ring of
   256, so none is lost while the CPU is busy writing to USB.
 - Hard interrupts count the motor's steps (a change of its four phase levels) and note each
-  /LAT falling edge: the step count and the time.
+  /LAT falling edge: the step count, the time and the strobe widths taken so far.
 
-`Capture.poll()` pairs the n-th latch with the n-th strobe. `restart()` forgets what was half
-shifted: the rig calls it when it switches the module's power.
+`Capture.poll()` pairs each latch with the first strobe after it. `restart()` forgets what was
+half shifted: the rig calls it when it switches the module's power.
 """
 
 import array
@@ -36,6 +38,9 @@ _DREQ_PIO0_RX0 = const(4)
 _WIDTH_RING_BITS = const(10)  # 256 strobe widths
 _WIDTHS = const(256)
 _FOREVER = const(0x7FFFFFFF)  # a DMA count that does not run out
+# The strobes' DMA count: 2**30 strobes, and what is left of it a small int, which the latch
+# interrupt may read (an interrupt may not allocate).
+_STROBES = const(0x3FFFFFFF)
 _SIO_GPIO_IN = const(0xD0000004)
 _LOOP_CYCLES = const(32)  # the strobe timer's loop
 _EVENTS = const(256)  # latches noted and not yet taken (three words each)
@@ -86,8 +91,10 @@ class Capture:
         self.activations = 0
         self.latches = 0  # since the capture started, restarts included
         self.abandoned = 0  # latches restart() found with no strobe yet (the power went)
+        self.unstrobed = 0  # latches the next latch came after with no strobe between
         self._put = 0  # latches noted (by the interrupt) since restart()
         self._got = 0  # latches taken by poll()
+        self._lines = 0  # activations since restart(): the next one's bytes
         self.overruns = 0  # latches the interrupts noted faster than poll() took them
         self._ring_mem = bytearray(2 * _RING)
         base = uctypes.addressof(self._ring_mem)
@@ -100,7 +107,7 @@ class Capture:
         self._widths = uctypes.struct(
             self._widths_at, {"w": (uctypes.ARRAY | 0, uctypes.UINT32 | _WIDTHS)}
         ).w
-        # (step, ticks_us, -) for each latch, written by the interrupt.
+        # (step, ticks_us, strobes left in the DMA count) for each latch, by the interrupt.
         self._events = array.array("i", bytes(12 * _EVENTS))
         self._shift = rp2.StateMachine(0, _shift_in, freq=machine.freq(), in_base=dat)
         self._strobe = rp2.StateMachine(
@@ -139,13 +146,14 @@ class Capture:
         self.abandoned += self._put - self._got
         self._put = 0
         self._got = 0
+        self._lines = 0
         for sm in (self._shift, self._strobe):
             sm.restart()
             while sm.rx_fifo():
                 sm.get()
         self._dma.config(read=_PIO0_RXF, write=self._ring_at, count=_FOREVER, ctrl=self._ctrl[0])
         self._width_dma.config(
-            read=_PIO0_RXF + 4, write=self._widths_at, count=_FOREVER, ctrl=self._ctrl[1]
+            read=_PIO0_RXF + 4, write=self._widths_at, count=_STROBES, ctrl=self._ctrl[1]
         )
         self._dma.active(1)
         self._width_dma.active(1)
@@ -165,6 +173,8 @@ class Capture:
         i = 3 * (self._put % _EVENTS)
         self._events[i] = self.steps
         self._events[i + 1] = time.ticks_us()
+        # A strobe's width is in memory a few cycles after it ends, long before this runs.
+        self._events[i + 2] = self._width_regs[2]  # TRANS_COUNT: strobes left
         self._put += 1
         self.latches += 1
 
@@ -176,14 +186,23 @@ class Capture:
             lost = self._put - self._got - _EVENTS
             self.overruns += lost
             self._got += lost
-        strobes = _FOREVER - self._width_regs[2]  # TRANS_COUNT: transfers left
-        while self._got < self._put and self._got < strobes:
-            width = (self._widths[self._got % _WIDTHS] + 1) * self._ns_a_count
+        strobes = _STROBES - self._width_regs[2]  # TRANS_COUNT: transfers left
+        while self._got < self._put:
             i = 3 * (self._got % _EVENTS)
-            self._take(_LINE * (self._got + 1))
-            self._emit(self._events[i], self._events[i + 1], width, self._line)
+            strobe = _STROBES - self._events[i + 2]  # the first strobe after the latch
+            if strobe >= strobes:
+                return  # not ended yet
+            # A strobe always ends before the next latch: one with the same count took it.
+            nxt = 3 * ((self._got + 1) % _EVENTS)
+            if self._got + 1 < self._put and _STROBES - self._events[nxt + 2] == strobe:
+                self.unstrobed += 1
+            else:
+                width = (self._widths[strobe % _WIDTHS] + 1) * self._ns_a_count
+                self._lines += 1
+                self._take(_LINE * self._lines)
+                self._emit(self._events[i], self._events[i + 1], width, self._line)
+                self.activations += 1
             self._got += 1
-            self.activations += 1
 
     def _take(self, end):
         # end: bytes shifted in since restart() to the latch's last bit. The DMA swaps each

@@ -30,7 +30,9 @@ Commands:
     supply                    ok supply <mV>: the module's VH
     thermistor                ok thermistor <mV>: the head's NTC line
     counts                    ok counts <steps> <latches> <activations> <overruns> <abandoned>
-                              (latches lost to a full ring; cut off by a power switch)
+                              <unstrobed>
+                              (latches lost to a full ring; cut off by a power switch; with
+                              no strobe before the next: a module resetting)
 """
 
 import select
@@ -110,12 +112,13 @@ def command(words, outputs, adcs, capture):
         return "ok thermistor %d" % (adcs[1].read_u16() * 3300 // 65535)
     if name == "counts":
         c = capture
-        return "ok counts %d %d %d %d %d" % (
+        return "ok counts %d %d %d %d %d %d" % (
             c.steps,
             c.latches,
             c.activations,
             c.overruns,
             c.abandoned,
+            c.unstrobed,
         )
     if name in outputs:
         if args not in (["0"], ["1"]):

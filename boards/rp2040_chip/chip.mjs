@@ -87,8 +87,8 @@ async function main() {
   const { values: args } = parseArgs({ options: OPTIONS, strict: true });
   if (!['real', 'skip'].includes(args.idle)) fail(`--idle ${args.idle}: real or skip`);
   if (!['typical', 'none'].includes(args['flash-timing'])) fail('--flash-timing: typical or none');
-  const board = BOARDS[args.board];
-  if (!board) fail(`--board ${args.board}: one of ${Object.keys(BOARDS).join(', ')}`);
+  if (!BOARDS[args.board]) fail(`--board ${args.board}: one of ${Object.keys(BOARDS).join(', ')}`);
+  const board = structuredClone(BOARDS[args.board]); // the control port's `feed` changes it
   if (args['write-only'] && !(args.uf2 && args.flash)) fail('--write-only: give --uf2 and --flash');
   const flash = openFlash(args);
   if (args['write-only']) return; // the UF2 is in the flash file, as a flasher leaves it
@@ -106,6 +106,7 @@ async function main() {
   const rig = args['rig-uf2'] ? await startRig(args, emulator) : null;
   const mechanism = args.twin ? startTwin(args, !args['rig-uf2']) : null;
   emulator.mechanism = mechanism;
+  emulator.board = board; // what the board drives at each power-on
   const order = args['cdc-order'].split(',');
   const ports = {};
   for (const name of [...USB_PORTS, 'uart']) {

@@ -13,6 +13,9 @@
 //                           until power_on. n 0: no cut.
 //   {"cmd": "power_cut_in", "ms": T}
 //                           the power goes T emulated ms from now (a cut, as power_cut_at's)
+//   {"cmd": "feed", "held": B}
+//                           the FEED button pressed (held) or let go, and so through the next
+//                           power-on too: held then, the module starts in maintenance mode
 //   {"cmd": "usb"}          the interfaces found when the device was enumerated
 //   {"cmd": "heap", "reset": false}
 //                           with --gc-symbols: the image's free heap now, the lowest it has been
@@ -41,6 +44,8 @@
 
 import net from 'node:net';
 
+const FEED_PIN = 19; // boards/rp2_pico/board.py
+
 export function serveControl(emulator, host, port) {
   const commands = {
     stats: () => emulator.stats(),
@@ -53,6 +58,12 @@ export function serveControl(emulator, host, port) {
       return { cut: emulator.flash.cut };
     },
     power_cut_in: (req) => (emulator.cutIn(Number(req.ms)), {}),
+    feed: (req) => {
+      const level = !req.held; // FEED pulls GP19 to GND while pressed
+      if (emulator.board) emulator.board.inputs[FEED_PIN] = level;
+      emulator.mcu?.gpio[FEED_PIN].setInputValue(level);
+      return {};
+    },
     usb: () => ({ usb: emulator.usb?.describe() ?? null }),
     ...twinCommands(emulator),
     heap: (req) => {

@@ -38,6 +38,20 @@ _PROCESS_ID_REPLY = b"\x37\x22"
 _IDS = itertools.count(1)
 
 
+def open_link(url: str, wait: float = 30.0, **options) -> serial.SerialBase:
+    """A pyserial link to `url` with pyserial's `options`. A device that has just restarted (a
+    power cut, an update) shows its port again only once it is up: opening is tried again for
+    `wait` seconds."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return serial.serial_for_url(url, **options)
+        except (serial.SerialException, OSError) as e:
+            if time.monotonic() > deadline:
+                raise FatalError(f"no link at {url}: {e}") from e
+            time.sleep(0.2)
+
+
 class Target:
     """A module under test. `print(data)` sends a receipt and returns the paper it printed;
     `prints` keeps (what was sent, the PNG) for the report."""
@@ -55,16 +69,8 @@ class Target:
     service_url = ""
 
     def open_data(self, timeout: float = 30.0) -> serial.SerialBase:
-        """The data link. A module that has just restarted (a power cut, an update) shows its
-        port again only once it is up: the link is tried again until `timeout`."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                return serial.serial_for_url(self.data_url, timeout=timeout)
-            except (serial.SerialException, OSError) as e:
-                if time.monotonic() > deadline:
-                    raise FatalError(f"no data link at {self.data_url}: {e}") from e
-                time.sleep(0.2)
+        """The data link, found again after a restart until `timeout` (open_link)."""
+        return open_link(self.data_url, timeout, timeout=timeout)
 
     def send(self, data: bytes) -> None:
         with self.open_data() as link:
@@ -152,6 +158,20 @@ class Target:
         """Cut the power at once and switch it on again."""
         raise NotImplementedError
 
+    def hold_feed(self, held: bool) -> None:
+        """Press the FEED button (held) or let it go."""
+        raise NotImplementedError
+
+    def maintenance(self) -> None:
+        """Start the module in maintenance mode, as a technician does to provision it: the
+        power cut, FEED held down through power-on (5 s), let go once the module is online."""
+        self.hold_feed(True)
+        try:
+            self.power_cycle()
+            self.wait_online()
+        finally:
+            self.hold_feed(False)
+
     def wait_moving(self, steps: int, since: int, timeout: float = 120.0) -> None:
         """Wait until the paper has moved `steps` motor steps since `since` (a `steps()`)."""
         deadline = time.monotonic() + timeout
@@ -159,6 +179,19 @@ class Target:
             if time.monotonic() > deadline:
                 raise FatalError(f"the paper did not move {steps} steps in {timeout:.0f} s")
             time.sleep(0.1)
+
+    @staticmethod
+    def _wait_rest(read, rest_s: float, deadline: float, settled=lambda now: True):
+        """Wait until `read()` (the motor's steps, say) has stood `rest_s` and is `settled`."""
+        last = read()
+        while True:
+            time.sleep(rest_s)
+            now = read()
+            if now == last and settled(now):
+                return
+            if time.monotonic() > deadline:
+                raise FatalError(f"the paper did not come to rest in time: {now}")
+            last = now
 
     def __enter__(self) -> Target:
         return self.start()
@@ -168,9 +201,9 @@ class Target:
 
 
 class SimTarget(Target):
-    """The unix-port sim with a journal, an update slot and a service link, in maintenance
-    mode (it takes a key), at the mechanism's own pace. A power cut ends its process; it
-    starts again on the same journal, its paper in a new folder."""
+    """The unix-port sim with a journal, an update slot and a service link, at the
+    mechanism's own pace. A power cut ends its process; it starts again on the same journal,
+    its paper in a new folder (in maintenance mode while FEED is held)."""
 
     name = "sim"
     board = "sim"  # what an update bundle is built for
@@ -187,6 +220,7 @@ class SimTarget(Target):
         self._boots = 0
         self._taken = 0  # receipts of this boot returned so far
         self._sim = None
+        self._feed_held = False
 
     @property
     def sim(self):
@@ -201,7 +235,8 @@ class SimTarget(Target):
         self._boots += 1
         self._taken = 0
         args = ["--journal", str(self.work / "journal.img")]
-        args += ["--update", str(self.work / "slot.img"), "--maintenance"]
+        args += ["--update", str(self.work / "slot.img")]
+        args += ["--maintenance"] if self._feed_held else []
         args += ["--service-port", str(self.service_port), "--serial", "SIM00001"]
         self._sim = SimModule(
             self.work / f"paper-{self._boots}",
@@ -236,6 +271,9 @@ class SimTarget(Target):
         self.sim.power_cut()
         self.start()
 
+    def hold_feed(self, held: bool) -> None:
+        self._feed_held = held  # the sim reads it at its start, as a board at power-on
+
 
 class ChipTarget(Target):
     """The production image on the emulated RP2040, its head and motor pins printing on the
@@ -243,9 +281,7 @@ class ChipTarget(Target):
 
     name = "chip"
     board = "rp2_pico"
-    # Provisioning wants FEED held through power-on, which this target does not do yet
-    # (tests/test_chip_update.py updates the chip on its own).
-    capabilities = frozenset(CAPABILITIES) - {"update", "heat"}
+    capabilities = frozenset(CAPABILITIES) - {"heat"}
 
     def __init__(self, work: Path, mechanism: str = "ltp02-245"):
         super().__init__(work)
@@ -280,15 +316,7 @@ class ChipTarget(Target):
             if time.monotonic() > deadline:
                 raise FatalError(f"nothing was printed in {timeout:.0f} s")
             time.sleep(0.2)
-        last = self.steps()
-        while True:
-            time.sleep(1.5)
-            now = self.steps()
-            if now == last:
-                break
-            if time.monotonic() > deadline:
-                raise FatalError(f"the paper did not come to rest in {timeout:.0f} s")
-            last = now
+        self._wait_rest(self.steps, 1.5, deadline)
         png = self.work / f"receipt-{next(self._pngs):04d}.png"
         self._tear_off(png)
         return png
@@ -320,6 +348,9 @@ class ChipTarget(Target):
         self._tear_off()
         self.chip.restart()
 
+    def hold_feed(self, held: bool) -> None:
+        self.chip.control("feed", held=held)
+
 
 class RigTarget(Target):
     """A module and the rig controller wired to it (boards/rig_pico, docs/rig.md): the paper is
@@ -329,7 +360,7 @@ class RigTarget(Target):
 
     name = "rig"
     board = "rp2_pico"
-    capabilities = frozenset(CAPABILITIES) - {"update"}
+    capabilities = frozenset(CAPABILITIES)
     mechanism = "ltp02_245"  # what the module prints on: its steps a dot line, its heat
     REST_S = 3.0  # the paper is taken once the motor has stood so long (two chips emulated)
 
@@ -348,22 +379,11 @@ class RigTarget(Target):
         super().__init__(work)
         self.chip = None
         if rig_url is None:
-            from .chip import ChipModule, image_path
-            from .rig import rig_image
-            from .sim import free_port
+            from .rig import EmulatedRig
 
-            port = free_port()
-            self.chip = ChipModule(
-                self.work / "flash.bin",
-                uf2=image or image_path(),
-                service=True,
-                twin=twin,
-                paper=self.work / "twin" if twin else None,
-                extra_args=["--rig-uf2", str(rig_image()), "--rig-port", str(port)],
-            )
-            rig_url = f"socket://127.0.0.1:{port}"
-            data_url = f"socket://127.0.0.1:{self.chip.data_port}"
-            service_url = f"socket://127.0.0.1:{self.chip.service_port}"
+            emulated = EmulatedRig(self.work, image, twin)
+            self.chip = emulated.module
+            data_url, service_url, rig_url = emulated.urls().values()
         self.data_url, self.service_url, self.rig_url = data_url, service_url, rig_url
         self.rig = None
         self.captures = []  # (Capture, energy ratios) of each paper taken
@@ -400,17 +420,13 @@ class RigTarget(Target):
             raise FatalError(f"nothing was printed in {timeout:.0f} s")
         # Done once the motor has stood REST_S and the rig has sent every activation it saw
         # (its answer comes after them on the link).
-        deadline = time.monotonic() + timeout
-        last = None
-        while True:
-            time.sleep(self.REST_S)
-            now = rig.counts()
-            sent = now["activations"] + now["overruns"] + now["abandoned"]
-            if now == last and now["latches"] == sent:
-                break
-            if time.monotonic() > deadline:
-                raise FatalError(f"the paper did not come to rest in {timeout:.0f} s: {now}")
-            last = now
+        sent = ("activations", "overruns", "abandoned", "unstrobed")
+        self._wait_rest(
+            rig.counts,
+            self.REST_S,
+            time.monotonic() + timeout,
+            settled=lambda now: now["latches"] == sum(now[k] for k in sent),
+        )
         capture = rig.take()
         m, limit = mechanism(self.mechanism)
         temp = head_temp_c(rig.thermistor_mv(), m)
@@ -457,6 +473,9 @@ class RigTarget(Target):
         rig.take()
         time.sleep(0.2)
         rig.set("power", True)
+
+    def hold_feed(self, held: bool) -> None:
+        self._link().set("feed", held)
 
 
 TARGETS = {"sim": SimTarget, "chip": ChipTarget, "rig": RigTarget}

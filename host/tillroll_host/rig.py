@@ -16,7 +16,6 @@ import statistics
 import subprocess
 import tempfile
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -217,20 +216,56 @@ def heat_verdict(ratios: list[float], band=(0.9, 1.1), weak=0.75, most=0.05) -> 
     return None
 
 
+class EmulatedRig:
+    """A module and its rig controller on two emulated RP2040s, their pins wired together
+    (boards/rp2040_chip/rig_pins.mjs): `image` (default: the production image) on the module,
+    and with `twin` the sim's mechanism twin on its pins too, as a witness. The module is off
+    until the rig switches it on."""
+
+    def __init__(self, work: Path, image: Path | None = None, twin: str | None = None):
+        from .chip import ChipModule, image_path
+        from .sim import free_port
+
+        self.port = free_port()
+        self.module = ChipModule(
+            Path(work) / "flash.bin",
+            uf2=image or image_path(),
+            service=True,
+            twin=twin,
+            paper=Path(work) / "twin" if twin else None,
+            extra_args=["--rig-uf2", str(rig_image()), "--rig-port", str(self.port)],
+        )
+
+    def urls(self) -> dict[str, str]:
+        """The links as pyserial URLs, as `tillroll_host.hil.RigTarget` takes them."""
+        return {
+            "data_url": f"socket://127.0.0.1:{self.module.data_port}",
+            "service_url": f"socket://127.0.0.1:{self.module.service_port}",
+            "rig_url": f"socket://127.0.0.1:{self.port}",
+        }
+
+    def start(self) -> EmulatedRig:
+        self.module.start()
+        return self
+
+    def stop(self) -> str:
+        return self.module.stop()
+
+    def __enter__(self) -> EmulatedRig:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
 class RigLink:
     """The rig controller's USB link (`socket://...` for an emulated rig, a CDC port for a real
     one). A reader thread keeps what the head printed; commands wait for their answer."""
 
     def __init__(self, url: str, timeout: float = 30.0):
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                self._port = serial.serial_for_url(url, timeout=0.2)
-                break
-            except (serial.SerialException, OSError) as e:
-                if time.monotonic() > deadline:
-                    raise RigError(f"rig controller at {url}: {e}") from e
-                time.sleep(0.3)
+        from .hil import open_link
+
+        self._port = open_link(url, timeout, timeout=0.2)
         self.url = url
         self._lock = threading.Condition()
         self._capture = Capture()
@@ -300,8 +335,9 @@ class RigLink:
 
     def counts(self) -> dict[str, int]:
         """The rig's counters: motor steps, latches seen, activations sent, latches lost to a
-        full ring, latches a power switch cut off before their strobe."""
-        names = ("steps", "latches", "activations", "overruns", "abandoned")
+        full ring, latches a power switch cut off before their strobe, latches with no strobe
+        before the next (a module's pins falling as it resets)."""
+        names = ("steps", "latches", "activations", "overruns", "abandoned", "unstrobed")
         return dict(zip(names, map(int, self.command("counts").split()[1:]), strict=True))
 
     def supply_mv(self) -> int:

@@ -23,12 +23,13 @@ def tillroll(capsys, *argv: str) -> str:
     return out.out
 
 
-@pytest.mark.needs("update", "service", "image")
+@pytest.mark.needs("update", "service", "image", "power")
 def test_an_update_installs_and_the_module_prints_on_it(
     printer, tmp_path, monkeypatch, capsys, tesseract
 ):
     monkeypatch.setenv("TILLROLL_KEYS", str(tmp_path / "keys"))
     url = printer.service_url
+    printer.maintenance()  # provisioning asks for it
     tillroll(capsys, "provision", "-p", url)
     before = read_text(printer.print(b"\x1b@BEFORE UPDATE\nTea 1.20\n\x1dV\x00"))
     assert before == ["BEFORE UPDATE", "Tea 1.20"], before
