@@ -1,6 +1,7 @@
 """The rig controller (boards/rig_pico) on an emulated RP2040 wired to the emulated module:
 what it captures from the head's lines is what the module printed, a build with a fault in
-its heat fails by what the capture shows, and its outputs are the module's power and sensors.
+its heat fails by what the capture shows, and its outputs are the module's power, sensors and
+BOOTSEL.
 
 The witness for the capture is independent of it: the harness's own model of the head's
 logic (boards/rp2040_chip/mechanism_pins.mjs) on the same pins counts the latches, and the
@@ -97,4 +98,16 @@ def test_the_rig_switches_the_module_and_drives_its_sensors(tmp_path):
         target.rig.set("power", True)
         target.chip.wait_ready(after=boots)
         target.wait_online()
+        # BOOTSEL held through a power-on: the RP2040's boot ROM starts its USB boot instead of
+        # the image, its mass storage (the RPI-RP2 drive) and PICOBOOT interfaces; let go, the
+        # image starts again.
+        target.rig.set("bootsel", True)
+        target.power_cycle()
+        assert until(lambda: "2e8a:0003" in target.chip.control("usb")["usb"], 60)
+        usb = target.chip.control("usb")["usb"]
+        assert "mass-storage interface 0" in usb and "vendor interface 1" in usb, usb
+        target.rig.set("bootsel", False)
+        target.power_cycle()
+        target.wait_online()
+        assert "2e8a:0005" in target.chip.control("usb")["usb"]  # the image's own device
     assert "power switched off by the rig" in target.chip.output

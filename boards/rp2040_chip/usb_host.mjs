@@ -22,6 +22,7 @@ const CDC_UNION = 0x06;
 const CLASS_CDC = 0x02;
 const CLASS_CDC_DATA = 0x0a;
 const CLASS_PRINTER = 0x07;
+const OTHER_CLASSES = { 0x08: 'mass-storage', 0xff: 'vendor' }; // named in describe()
 const PULLUP_EN = 1 << 16;
 const BUFFER_CONTROL = [0x80, 0x100]; // EP0_IN_BUFFER_CONTROL .. past EP15_OUT_BUFFER_CONTROL
 const BUF_AVAILABLE = 1 << 10;
@@ -141,6 +142,7 @@ export class UsbHost {
     this.configuredNs = null;
     this.device = null;
     this.streams = []; // CDC data interfaces in interface order, then a printer interface
+    this.others = []; // interfaces of classes it does not speak
     this.byIn = new Map();
     this.byOut = new Map();
     this.transfers = [];
@@ -268,6 +270,8 @@ export class UsbHost {
     }
     for (const p of interfaces.filter((i) => i.cls === CLASS_PRINTER))
       this._addStream('printer', p.number, p);
+    // The rest this host does not speak: the boot ROM's mass storage and PICOBOOT, say.
+    this.others = interfaces.filter((i) => OTHER_CLASSES[i.cls]);
     this._control(setup(0x00, 9, config[5], 0, 0)); // SET_CONFIGURATION
     for (const s of this.cdc) {
       this._control(setup(0x21, 0x20, 0, s.iface, 7), { out: LINE_CODING_115200_8N1 });
@@ -296,7 +300,8 @@ export class UsbHost {
   describe() {
     const id = this.device ? `${hex4(this.device.vid)}:${hex4(this.device.pid)}` : '?';
     const parts = this.streams.map((s) => `${s.kind} interface ${s.iface}`);
-    return `usb ${id}: ${parts.join(', ') || 'no CDC or printer interface'}`;
+    const others = this.others.map((i) => `; ${OTHER_CLASSES[i.cls]} interface ${i.number}`);
+    return `usb ${id}: ${parts.join(', ') || 'no CDC or printer interface'}${others.join('')}`;
   }
 }
 
