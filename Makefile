@@ -34,13 +34,14 @@ FW_INPUTS := $(shell find firmware/tillroll boards/$(BOARD) boards/mechanisms -t
     $(MAKER_KEY) \
     $(MPY_SRC)/mpy-cross/build/mpy-cross
 
-.PHONY: all demo test test-chip hil bench powercut fuzz font apt firmware firmware-broken stock-firmware firmware-apt clean help
+.PHONY: all demo test test-chip hil labgrid bench powercut fuzz font apt firmware firmware-broken stock-firmware firmware-apt clean help
 
 help:
 	@echo "make demo   print a sample receipt on the simulated module -> $(OUT)/demo-receipt.png"
 	@echo "make test   run every test (installs what it needs first)"
 	@echo "make test-chip  every firmware test and client receipt that fits the chip, on the emulated RP2040"
 	@echo "make hil   tests/hil on TARGET=sim (or chip, rig), WORKERS=2 at once -> $(OUT)/hil/ (docs/rig.md)"
+	@echo "make labgrid  labgrid in $(LAB), to run tests/hil on racks (docs/rig.md)"
 	@echo "make bench  speed and memory figures -> $(OUT)/bench.json (docs/benchmarks.md)"
 	@echo "make powercut  every power-cut point of the journal's and the update's sweeps (TEARS=2 shapes each)"
 	@echo "make fuzz   a long random fuzzing run (EXAMPLES=5000); findings -> $(OUT)/fuzz-failures"
@@ -54,6 +55,21 @@ $(BIN)/.installed: requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+# labgrid (docs/rig.md, "Racks with labgrid") in a virtualenv of its own, for it brings its own
+# pyserial; that venv sees the project's packages after its own (a .pth), so its `serial` wins.
+LAB := $(VENV)/labgrid
+labgrid: $(LAB)/.installed
+$(LAB)/.installed: requirements-labgrid.txt $(BIN)/.installed
+	rm -rf $(LAB)
+	$(PYTHON) -m venv $(LAB)
+	$(LAB)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps \
+	    -r requirements-labgrid.txt
+	$(LAB)/bin/python -c 'import pathlib, sys, sysconfig; \
+	    pathlib.Path(sysconfig.get_path("purelib"), "tillroll.pth").write_text( \
+	    f"import site; site.addsitedir({sys.argv[1]!r})\n")' \
+	    "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')"
 	touch $@
 
 $(STUBS)/.installed: requirements-stubs.txt $(BIN)/.installed
@@ -86,7 +102,7 @@ demo: $(BIN)/.installed
 	$(BIN)/tillroll demo -o $(OUT)/demo-receipt.png
 
 test: $(BIN)/.installed $(STUBS)/.installed node_modules/.installed apt firmware stock-firmware \
-        firmware-broken
+        firmware-broken labgrid
 	$(BIN)/python -m pytest
 
 bench: $(BIN)/.installed node_modules/.installed firmware

@@ -3,7 +3,8 @@
     pytest tests/hil --target=sim     the unix-port sim
     pytest tests/hil --target=chip    the production image on the emulated RP2040
     pytest tests/hil --target=rig     a module with the rig controller on its pins: emulated
-                                      (two RP2040s), or real with --rig-url and --data-url
+                                      (two RP2040s), or real with --rig-url and --data-url,
+                                      or a labgrid place with --lg-env (tillroll_host.lab)
     pytest tests/hil                  the sim, and the tests marked `smoke` on the chip and
                                       the emulated rig too
 
@@ -20,6 +21,7 @@ The same `--target` places the firmware's own tests (tests/conftest.py).
 from __future__ import annotations
 
 import base64
+import os
 
 import pytest
 
@@ -53,6 +55,16 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     config.addinivalue_line("markers", "needs(*capabilities): what the test needs of a target")
     config.addinivalue_line("markers", "smoke: also runs on the emulated chip in plain pytest")
+    # Racks (docs/rig.md): pytest-xdist's n-th worker takes the n-th of TILLROLL_PLACES as its
+    # labgrid place (a run without workers, the first), before labgrid reads its environment
+    # (whose RemotePlace is $LG_PLACE).
+    places = os.environ.get("TILLROLL_PLACES", "").split()
+    if places:
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+        n = int(worker.removeprefix("gw"))
+        if n >= len(places):
+            raise pytest.UsageError(f"worker {worker}: TILLROLL_PLACES names {len(places)} places")
+        os.environ["LG_PLACE"] = places[n]
 
 
 def targets_for(config, smoke: bool) -> list[str]:
@@ -85,14 +97,30 @@ def printer(request, tmp_path):
                 pytest.skip(
                     f"not applicable on {target.name}: the target cannot {CAPABILITIES[need]}"
                 )
-    urls = {}
-    if request.param == "rig" and request.config.getoption("rig_url"):
-        urls = {k: request.config.getoption(k) for k in ("rig_url", "data_url", "service_url")}
-        if not urls["data_url"]:
-            raise pytest.UsageError("--rig-url: give the module's --data-url too")
+    urls = _rig_urls(request) if request.param == "rig" else {}
     with target(tmp_path / target.name, **urls) as started:
         request.node.stash[_PRINTER] = started
         yield started
+
+
+def _rig_urls(request) -> dict[str, str]:
+    """A real rig's links: --rig-url and --data-url, or the place in labgrid's environment
+    (`--lg-env`, in labgrid's virtualenv: tillroll_host.lab). None: the rig is emulated."""
+    config = request.config
+    if config.getoption("rig_url"):
+        urls = {k: config.getoption(k) for k in ("rig_url", "data_url", "service_url")}
+        if not urls["data_url"]:
+            raise pytest.UsageError("--rig-url: give the module's --data-url too")
+        return urls
+    try:
+        from labgrid.pytestplugin.hooks import LABGRID_ENV_KEY
+    except ImportError:
+        return {}  # no labgrid here
+    if config.stash.get(LABGRID_ENV_KEY, None) is None:
+        return {}
+    from .lab import place_urls
+
+    return place_urls(request.getfixturevalue("env"))  # labgrid's fixture
 
 
 @pytest.fixture
