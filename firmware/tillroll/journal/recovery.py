@@ -258,12 +258,15 @@ class Recovery:
             j.printed(number, copy)
         flags = self.engine.status.flags & st.STOPS
         if flags and not self._fault:
-            if pending:
+            # A fault interrupts the receipt it stops part-way; one it holds before any of it
+            # is on paper comes out whole once it clears (a receipt that came while this tick
+            # had not yet seen the cover open, say).
+            if pending and done > pending[0][3]:
                 entry = pending[0]
                 entry[4] = True
                 if j.state(entry[0]) != jn.INTERRUPTED:
                     j.interrupted(entry[0], flags, done - entry[3])
-            elif j.receiving():
+            elif not pending and j.receiving() and done > self._start:
                 self._open_fault = flags
                 j.flush()  # the technician sees it, still being received, while it waits
         self._fault = flags
