@@ -68,12 +68,16 @@ WHOLE = {XIP_BASE + at: page(i + 1) for i, at in enumerate(OFFSETS)}
 @pytest.fixture
 def whole(tmp_path) -> Path:
     path = tmp_path / "tillroll-rp2_pico.uf2"
-    path.write_bytes(uf2_write(WHOLE))
+    path.write_bytes(uf2_write(WHOLE, whole_sectors=False))  # as any tool might write it
     return path
 
 
+ERASED = b"\xff" * 256
+
+
 def written(drive: Path, name: str = "tillroll-rp2_pico.uf2") -> dict[int, bytes]:
-    return uf2_pages((drive / name).read_bytes())
+    """The pages on the drive, less the erased ones that fill out each sector."""
+    return {a: p for a, p in uf2_pages((drive / name).read_bytes()).items() if p != ERASED}
 
 
 def test_a_module_in_the_field_gets_the_firmware_and_fonts_only(drive, whole, capsys):
@@ -85,12 +89,18 @@ def test_a_module_in_the_field_gets_the_firmware_and_fonts_only(drive, whole, ca
         "tillroll-rp2_pico.uf2: writing 4 of its 9 blocks (firmware, fonts)",
         "left out: 2 blocks of the filesystem (settings, NV logos), 1 block of the update "
         "slot, 2 blocks of the journal; the module keeps them (--factory writes them)",
-        f"4 blocks (1 KiB of flash) written to the drive {drive}; the module restarts with it",
+        # Each sector it touches is written whole, the rest of it erased (uf2_write).
+        f"48 blocks (12 KiB of flash, 44 of them erased pages that fill out its sectors) "
+        f"written to the drive {drive}; the module restarts with it",
     ]
-    # The file on the drive numbers its blocks 0..3 of 4, as the boot ROM checks.
+    # The file on the drive numbers its blocks 0..47 of 48, as the boot ROM checks, and they
+    # are its three sectors in order: the ROM finds a block's sector by its number.
     data = (drive / "tillroll-rp2_pico.uf2").read_bytes()
-    numbers = [struct.unpack_from("<II", data, i + 20) for i in range(0, len(data), 512)]
-    assert numbers == [(n, 4) for n in range(4)]
+    blocks = [struct.unpack_from("<IIII", data, i + 12) for i in range(0, len(data), 512)]
+    sectors = [address // 4096 for address, _, _, _ in blocks]
+    assert [(n, total) for _, _, n, total in blocks] == [(n, 48) for n in range(48)]
+    assert all(sectors[n] == sectors[n - n % 16] != sectors[n - 1] for n in range(0, 48, 16))
+    assert all(sectors[n] == sectors[n - 1] for n in range(48) if n % 16)
 
 
 def test_factory_writes_every_block_when_confirmed(drive, whole, capsys):
@@ -122,7 +132,7 @@ def test_factory_asks_at_a_terminal(drive, whole, capsys, monkeypatch, answer, w
 
 
 def _blocks(pages: dict[int, bytes], **change) -> bytearray:
-    return bytearray(uf2_write(pages, **change))
+    return bytearray(uf2_write(pages, whole_sectors=False, **change))
 
 
 def _set(data: bytearray, block: int, word: int, value: int) -> bytearray:
@@ -229,11 +239,12 @@ def test_picotool_loads_it_when_no_drive_is_mounted(tmp_path, whole, capsys, mon
     code, out, err = tillroll(capsys, "flash", whole)
     assert code == 0, err
     assert (tmp_path / "args").read_text().split()[:2] == ["load", "-x"]
-    assert uf2_pages(got.read_bytes()) == {
+    assert written(got.parent, got.name) == {
         a: p for a, p in WHOLE.items() if a - XIP_BASE < FLASH.filesystem_at
     }
     assert out.splitlines()[-1] == (
-        "4 blocks (1 KiB of flash) written to the module through picotool; the module restarts with it"
+        "48 blocks (12 KiB of flash, 44 of them erased pages that fill out its sectors) "
+        "written to the module through picotool; the module restarts with it"
     )
     tool.write_text(
         f"#!{sys.executable}\nprint('No accessible RP-series devices in BOOTSEL mode')\n"

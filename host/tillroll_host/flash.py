@@ -54,7 +54,8 @@ class Uf2:
         return Uf2(self.name, {at: p for at, p in self.pages.items() if at < end})
 
     def data(self) -> bytes:
-        """The file to write: its blocks numbered again, so a module sees a whole file."""
+        """The file to write: its blocks numbered again, so a module sees a whole file, and
+        each sector it touches written whole (`uf2_write`)."""
         return uf2_write({XIP_BASE + at: p for at, p in self.pages.items()})
 
     def count_in(self, start: int, size: int) -> int:
@@ -299,9 +300,11 @@ def flash(
         say(f"{p.image.name}: writing all {total} blocks (none past the fonts)")
     data = p.written.data()
     target.write(p.image.name, data, progress)
-    size = len(p.written.pages) * _PAGE / 1024
+    sent = len(data) // _BLOCK
+    fill = sent - len(p.written.pages)
+    filled = f", {fill} of them erased pages that fill out its sectors" if fill else ""
     say(
-        f"{_blocks(len(p.written.pages))} ({size:.0f} KiB of flash) written to {target}; the "
-        "module restarts with it"
+        f"{_blocks(sent)} ({sent * _PAGE / 1024:.0f} KiB of flash{filled}) written to "
+        f"{target}; the module restarts with it"
     )
     return p

@@ -203,6 +203,7 @@ UF2_MAGIC = (0x0A324655, 0x9E5D5157, 0x0AB16F30)
 _UF2_FAMILY = 0x2000  # the family-ID field is valid
 RP2040_FAMILY = 0xE48BFF56
 _PAGE = 256
+_SECTOR = 4096
 
 
 def uf2_pages(data: bytes) -> dict[int, bytes]:
@@ -220,12 +221,26 @@ def uf2_pages(data: bytes) -> dict[int, bytes]:
     return pages
 
 
-def uf2_write(pages: dict[int, bytes], family: int = RP2040_FAMILY) -> bytes:
-    """A UF2 file writing `pages` (address -> 256 bytes), in address order."""
-    order = sorted(pages)
+def uf2_write(
+    pages: dict[int, bytes], family: int = RP2040_FAMILY, whole_sectors: bool = True
+) -> bytes:
+    """A UF2 file writing `pages` (address -> 256 bytes), in address order; with
+    `whole_sectors` each 4 KB sector it touches whole: the pages it lacks there written erased.
+
+    The RP2040 boot ROM erases a sector before the first block it takes for it, but it finds
+    the sector by the block's number (block_no * 256 / 4096), not by its address. With a
+    sector written in part, the blocks after it are numbered out of step with their addresses,
+    and the ROM erases each later sector again after its first pages are written (found on the
+    emulated chip, boards/rp2040_chip/mass_storage.mjs). Whole sectors keep them in step."""
+    whole = dict(pages)
+    for address in pages if whole_sectors else ():
+        sector = address - address % _SECTOR
+        for at in range(sector, sector + _SECTOR, _PAGE):
+            whole.setdefault(at, b"\xff" * _PAGE)
+    order = sorted(whole)
     out = bytearray()
     for n, address in enumerate(order):
-        payload = pages[address]
+        payload = whole[address]
         if len(payload) != _PAGE or address % _PAGE:
             raise FatalError(f"page at 0x{address:08x} is not a whole aligned page")
         block = struct.pack(
