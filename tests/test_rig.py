@@ -18,7 +18,9 @@ from PIL import Image, ImageOps
 
 from ocr import read_text
 from tillroll_host.chip import image_path
+from tillroll_host.errors import FatalError
 from tillroll_host.hil import RigTarget
+from tillroll_host.image import FLASH, XIP_BASE, uf2_pages, uf2_write
 from tillroll_host.paths import ROOT
 from tillroll_host.rig import heat_verdict
 
@@ -111,3 +113,35 @@ def test_the_rig_switches_the_module_and_drives_its_sensors(tmp_path):
         target.wait_online()
         assert "2e8a:0005" in target.chip.control("usb")["usb"]  # the image's own device
     assert "power switched off by the rig" in target.chip.output
+
+
+def test_the_rig_reflashes_a_module_an_update_left_unbootable(tmp_path, tesseract):
+    """Through the RP2040's own boot ROM: the rig holds BOOTSEL through a power-on, the ROM's
+    drive takes the UF2 and starts what it wrote. First a torn first sector (its boot stage
+    kept, the image's vector table erased), which leaves the module dead; then the whole image,
+    which brings it back."""
+    torn = tmp_path / "torn.uf2"
+    torn.write_bytes(uf2_write({XIP_BASE: uf2_pages(image_path().read_bytes())[XIP_BASE]}))
+    with rig(tmp_path, image_path()) as target:
+        target.reflash(torn)
+        with pytest.raises(FatalError, match="not online"):
+            target.wait_online(timeout=20)
+        usb = target.chip.control("usb")["usb"]
+        assert "2e8a" not in usb, usb  # no USB device came up at all
+        started = time.monotonic()
+        target.reflash(image_path())
+        target.wait_online()
+        took = time.monotonic() - started
+        png = target.print(ESC + b"@" + b"REFLASHED\n" + b"TOTAL  1.00\n" + GS + b"V\x00")
+    assert "REFLASHED" in read_text(png), read_text(png)
+    # What the ROM wrote is the file, page for page: firmware and fonts (past them, the
+    # filesystem and journal, which the image has written to since).
+    flash = target.chip.flash.read_bytes()
+    wrong = [
+        hex(address)
+        for address, page in uf2_pages(image_path().read_bytes()).items()
+        if address - XIP_BASE < FLASH.filesystem_at
+        and flash[address - XIP_BASE : address - XIP_BASE + 256] != page
+    ]
+    assert wrong == [], f"{len(wrong)} pages differ from the file, first {wrong[:4]}"
+    print(f"the whole image through the boot ROM's drive: {took:.0f} s")

@@ -17,6 +17,10 @@
 //                           the FEED button pressed (held) or let go, and so through the next
 //                           power-on too: held then, the module starts in maintenance mode
 //   {"cmd": "usb"}          the interfaces found when the device was enumerated
+//   {"cmd": "uf2_copy", "path": P}
+//                           the UF2 file P copied onto the boot ROM's drive (BOOTSEL held
+//                           through the power-on), as a PC copies it: {"sectors", "ms"} once
+//                           the drive has taken every block (the ROM then starts the image)
 //   {"cmd": "heap", "reset": false}
 //                           with --gc-symbols: the image's free heap now, the lowest it has been
 //                           (since power-on or the last reset), gc_alloc calls, collections;
@@ -42,7 +46,10 @@
 //   {"cmd": "head_temp", "c": C, "hold": B}
 // Commands of the sim that a chip cannot take are refused by name (`refused` below).
 
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
+
+import { MassStorage } from './mass_storage.mjs';
 
 const FEED_PIN = 19; // boards/rp2_pico/board.py
 
@@ -65,6 +72,15 @@ export function serveControl(emulator, host, port) {
       return {};
     },
     usb: () => ({ usb: emulator.usb?.describe() ?? null }),
+    uf2_copy: async (req) => {
+      const drive = emulator.usb?.massStorage;
+      if (!drive) throw new Error('no drive: hold BOOTSEL through a power-on first');
+      const image = readFileSync(req.path);
+      const clock = emulator.mcu.clock;
+      const since = clock.nanos;
+      const sectors = await new MassStorage(drive, () => emulator.wake()).copy(image);
+      return { sectors, ms: (clock.nanos - since) / 1e6 };
+    },
     ...twinCommands(emulator),
     heap: (req) => {
       const probe = emulator.gcProbe;

@@ -298,6 +298,10 @@ export class Emulator {
   }
 
   _watchdogReset(watchdog) {
+    // rp2040js's watchdog timer is periodic: a chip reset by its timer (the boot ROM's reboot
+    // after a UF2 copy) would be reset again by the old chip's alarm. The old chip stops here.
+    if (watchdog !== this.mcu?.peripherals[0x40058]) return;
+    watchdog.writeUint32(0x00, 0); // CTRL: disabled
     const kept = { scratchData: watchdog.scratchData.slice(), reason: watchdog.reason };
     this.powerOff('watchdog reset');
     this.powerOn(kept);

@@ -173,6 +173,43 @@ export class XipCtrl extends BasePeripheral {
   }
 }
 
+const XIP_SRAM = 0x15000000;
+const XIP_SRAM_SIZE = 16 * 1024;
+
+/** The XIP cache's 16 KB as RAM at 0x15000000 (datasheet 2.6.3.1: with the cache disabled it
+ * is plain SRAM; the cache itself is not modelled). rp2040js maps nothing there; the boot
+ * ROM's USB boot keeps its bitmaps of the UF2 blocks it has written and the sectors it has
+ * erased there. Byte and halfword writes come through `mcu`'s own, which would otherwise hand
+ * a peripheral the byte copied to all four. */
+export class XipSram extends BasePeripheral {
+  constructor(mcu) {
+    super(mcu, 'XIP_SRAM');
+    this.bytes = new Uint8Array(XIP_SRAM_SIZE);
+    this.view = new DataView(this.bytes.buffer);
+    for (const [name, set] of [
+      ['writeUint8', (at, v) => this.view.setUint8(at, v)],
+      ['writeUint16', (at, v) => this.view.setUint16(at, v, true)],
+    ]) {
+      const write = Object.getPrototypeOf(mcu)[name];
+      mcu[name] = (address, value) => {
+        const at = (address >>> 0) - XIP_SRAM;
+        if (at >= 0 && at < XIP_SRAM_SIZE) set(at, value);
+        else write.call(mcu, address, value);
+      };
+    }
+  }
+
+  readUint32(offset) {
+    return this.view.getUint32(offset, true);
+  }
+
+  /** rp2040js splits a peripheral's address into an atomic alias (bits 12-13) and an offset;
+   * this RAM has no aliases: both are its offset. */
+  writeUint32Atomic(offset, value, alias) {
+    this.view.setUint32((alias << 12) | offset, value, true);
+  }
+}
+
 const XIP_START = 0x10000000;
 const XIP_END = 0x14000000; // the window and its three aliases, as rp2040js maps them
 const NO_FLASH = new Uint8Array(0);
@@ -242,5 +279,6 @@ export function attachFlash(mcu, flash) {
   mcu.peripherals[0x18000] = ssi;
   mcu.peripherals[0x40018] = new IoQspi(mcu, ssi);
   mcu.peripherals[0x14000] = new XipCtrl(mcu);
+  mcu.peripherals[0x15000] = new XipSram(mcu);
   return new XipGate(mcu, ssi, flash);
 }

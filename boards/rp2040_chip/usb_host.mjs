@@ -1,7 +1,8 @@
 // A USB host for rp2040js's device-mode USB controller: it enumerates the device as a PC would
 // (address, device and configuration descriptors, configuration), opens every CDC-ACM function
 // (line coding 115200 8N1, DTR and RTS set) and offers each data interface as a byte stream.
-// A printer-class interface (07h) is noted and offered the same way.
+// A printer-class interface (07h) is noted and offered the same way, and so is a bulk-only
+// mass-storage interface (08h, protocol 50h) for mass_storage.mjs.
 //
 // rp2040js calls onEndpointWrite when the device has sent an IN packet and onEndpointRead when
 // it has armed an OUT buffer; the host answers an armed OUT buffer only when it has bytes for
@@ -9,6 +10,8 @@
 // The device connecting (its D+ pull-up coming on, SIE_CTRL.PULLUP_EN) makes the host reset
 // the bus and enumerate again, as runtime USB (machine.USBDevice) does when it changes its
 // descriptors.
+
+import { DoubleBuffers } from './usb_buffers.mjs';
 
 const MAX_PACKET = 64; // full speed, EP0 and bulk
 const GAP_NS = 20e3; // between control transfers
@@ -22,7 +25,8 @@ const CDC_UNION = 0x06;
 const CLASS_CDC = 0x02;
 const CLASS_CDC_DATA = 0x0a;
 const CLASS_PRINTER = 0x07;
-const OTHER_CLASSES = { 0x08: 'mass-storage', 0xff: 'vendor' }; // named in describe()
+const CLASS_MASS_STORAGE = 0x08;
+const OTHER_CLASSES = { 0xff: 'vendor' }; // named in describe()
 const PULLUP_EN = 1 << 16;
 const BUFFER_CONTROL = [0x80, 0x100]; // EP0_IN_BUFFER_CONTROL .. past EP15_OUT_BUFFER_CONTROL
 const BUF_AVAILABLE = 1 << 10;
@@ -50,7 +54,7 @@ export class UsbStream {
     this.firstInNs = null; // emulated time of the first bytes from the device
     this.chunks = [];
     this.queued = 0;
-    this.armed = 0; // size of the OUT buffer the device has armed, 0 if none
+    this.armed = []; // sizes of the OUT buffers the device has armed, in the order it takes them
   }
 
   write(bytes) {
@@ -60,13 +64,16 @@ export class UsbStream {
   }
 
   _arm(size) {
-    this.armed = size;
+    this.armed.push(size);
     this._feed();
   }
 
   _feed() {
-    if (!this.armed || !this.queued) return;
-    const n = Math.min(this.armed, MAX_PACKET, this.queued);
+    while (this.armed.length && this.queued) this._packet(this.armed.shift());
+  }
+
+  _packet(size) {
+    const n = Math.min(size, MAX_PACKET, this.queued);
     const packet = new Uint8Array(n);
     for (let k = 0; k < n;) {
       const head = this.chunks[0];
@@ -77,7 +84,6 @@ export class UsbStream {
       else this.chunks[0] = head.subarray(take);
     }
     this.queued -= n;
-    this.armed = 0;
     this.usb.endpointReadDone(this.outEp, packet);
     if (!this.queued) this.onDrain?.();
   }
@@ -115,6 +121,7 @@ export class UsbHost {
     });
     this.timeout = usb.rp2040.clock.createAlarm(() => this._noAnswer());
     fixDoubleBufferOrder(usb);
+    new DoubleBuffers(usb);
     this._reset();
     usb.onUSBEnabled = () => {};
     usb.onResetReceived = () => this._enumerate();
@@ -159,6 +166,11 @@ export class UsbHost {
 
   get printer() {
     return this.streams.find((s) => s.kind === 'printer') ?? null;
+  }
+
+  /** A bulk-only mass-storage interface (the boot ROM's RPI-RP2 drive), or null. */
+  get massStorage() {
+    return this.streams.find((s) => s.kind === 'mass-storage') ?? null;
   }
 
   _connect() {
@@ -270,7 +282,9 @@ export class UsbHost {
     }
     for (const p of interfaces.filter((i) => i.cls === CLASS_PRINTER))
       this._addStream('printer', p.number, p);
-    // The rest this host does not speak: the boot ROM's mass storage and PICOBOOT, say.
+    for (const m of interfaces.filter((i) => i.cls === CLASS_MASS_STORAGE && i.protocol === 0x50))
+      this._addStream('mass-storage', m.number, m); // bulk-only transport (mass_storage.mjs)
+    // The rest this host does not speak: the boot ROM's PICOBOOT, say.
     this.others = interfaces.filter((i) => OTHER_CLASSES[i.cls]);
     this._control(setup(0x00, 9, config[5], 0, 0)); // SET_CONFIGURATION
     for (const s of this.cdc) {
@@ -313,7 +327,10 @@ function parseInterfaces(config) {
   for (let at = 0; at + 1 < config.length && config[at] >= 2; at += config[at]) {
     const d = config.subarray(at, at + config[at]);
     if (d[1] === DESC_INTERFACE) {
-      current = d[3] === 0 ? { number: d[2], cls: d[5], subclass: d[6], endpoints: [] } : null;
+      current =
+        d[3] === 0
+          ? { number: d[2], cls: d[5], subclass: d[6], protocol: d[7], endpoints: [] }
+          : null;
       if (current) interfaces.push(current);
     } else if (current && d[1] === DESC_ENDPOINT) {
       current.endpoints.push({ address: d[2], attributes: d[3] });

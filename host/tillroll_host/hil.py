@@ -31,6 +31,7 @@ CAPABILITIES = {
     "service": "reach the module's service link",
     "update": "install a firmware update over the service link",
     "heat": "measure how long the head's strobes were",
+    "reflash": "reflash the module through its boot ROM (BOOTSEL)",
 }
 
 _PROCESS_ID = b"\x1d(H\x06\x00\x30\x30"  # GS ( H fn 48: the ID comes back once printed
@@ -207,7 +208,7 @@ class SimTarget(Target):
 
     name = "sim"
     board = "sim"  # what an update bundle is built for
-    capabilities = frozenset(CAPABILITIES) - {"heat"}
+    capabilities = frozenset(CAPABILITIES) - {"heat", "reflash"}
 
     def __init__(self, work: Path):
         super().__init__(work)
@@ -281,7 +282,7 @@ class ChipTarget(Target):
 
     name = "chip"
     board = "rp2_pico"
-    capabilities = frozenset(CAPABILITIES) - {"heat"}
+    capabilities = frozenset(CAPABILITIES) - {"heat", "reflash"}
 
     def __init__(self, work: Path, mechanism: str = "ltp02-245"):
         super().__init__(work)
@@ -370,13 +371,16 @@ class RigTarget(Target):
         data_url=None,
         service_url=None,
         rig_url=None,
+        rig_drive=None,
         image: Path | None = None,
         twin: str | None = None,
     ):
-        """Real: the three URLs. Emulated: `image` (default: the production image) on the
-        module, and with `twin` the sim's mechanism twin on its pins too, as an independent
+        """Real: the three URLs, and where the host mounts the module's boot drive (default:
+        the one RPI-RP2 drive mounted). Emulated: `image` (default: the production image) on
+        the module, and with `twin` the sim's mechanism twin on its pins too, as an independent
         witness of what the rig saw."""
         super().__init__(work)
+        self.drive = rig_drive
         self.chip = None
         if rig_url is None:
             from .rig import EmulatedRig
@@ -476,6 +480,42 @@ class RigTarget(Target):
 
     def hold_feed(self, held: bool) -> None:
         self._link().set("feed", held)
+
+    def reflash(self, uf2: Path, timeout: float = 900.0) -> None:
+        """Write `uf2` through the module's boot ROM, as a technician mends a module an update
+        left unbootable: BOOTSEL held through a power cycle, let go once the ROM's drive is
+        up, the file copied onto it. Returns once the ROM has taken every block and restarted
+        (its drive gone) into the image, which may or may not come online."""
+        rig = self._link()
+        rig.set("bootsel", True)
+        try:
+            self.power_cycle()
+            self._until(self._boot_drive, 60, "BOOTSEL held through a power-on: no boot drive")
+        finally:
+            rig.set("bootsel", False)
+        if self.chip is not None:  # the emulator's USB host copies it, as a PC would
+            self.chip.control("uf2_copy", timeout=timeout, path=str(Path(uf2).resolve()))
+        else:
+            from .flash import flash
+
+            flash(Path(uf2), drive=self.drive, factory=True, yes=True, say=lambda line: None)
+        self._until(lambda: not self._boot_drive(), 60, "the boot ROM did not restart")
+
+    @staticmethod
+    def _until(check, timeout: float, failure: str) -> None:
+        deadline = time.monotonic() + timeout
+        while not check():
+            if time.monotonic() > deadline:
+                raise FatalError(f"{failure} in {timeout:.0f} s")
+            time.sleep(0.2)
+
+    def _boot_drive(self) -> bool:
+        """Whether the module's boot ROM is up as its USB drive (2e8a:0003, RPI-RP2)."""
+        if self.chip is not None:
+            return "2e8a:0003" in (self.chip.control("usb")["usb"] or "")
+        from .flash import find_drives, is_bootsel_drive
+
+        return is_bootsel_drive(Path(self.drive)) if self.drive else len(find_drives()) == 1
 
 
 TARGETS = {"sim": SimTarget, "chip": ChipTarget, "rig": RigTarget}

@@ -50,6 +50,11 @@ def pytest_addoption(parser):
             help=f"--target=rig on a real rig: {what}, a pyserial URL (/dev/ttyACM0, "
             "rfc2217://host:port); without --rig-url the rig is emulated",
         )
+    parser.addoption(
+        "--rig-drive",
+        help="--target=rig on a real rig: where the host mounts the module's RPI-RP2 drive "
+        "when the rig holds it in BOOTSEL (default: the one RPI-RP2 drive mounted)",
+    )
 
 
 def pytest_configure(config):
@@ -108,7 +113,9 @@ def _rig_urls(request) -> dict[str, str]:
     (`--lg-env`, in labgrid's virtualenv: tillroll_host.lab). None: the rig is emulated."""
     config = request.config
     if config.getoption("rig_url"):
-        urls = {k: config.getoption(k) for k in ("rig_url", "data_url", "service_url")}
+        urls = {
+            k: config.getoption(k) for k in ("rig_url", "data_url", "service_url", "rig_drive")
+        }
         if not urls["data_url"]:
             raise pytest.UsageError("--rig-url: give the module's --data-url too")
         return urls
