@@ -8,8 +8,10 @@ from __future__ import annotations
 import base64
 import html
 import re
+import socket
 import subprocess
 import sys
+import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -84,3 +86,30 @@ def test_the_plugin_reports_what_a_target_cannot_and_writes_junit_and_html(tmp_p
     blobs = [base64.b64decode(b) for b in re.findall(r"base64,([A-Za-z0-9+/=]+)", report)]
     assert b"\\x1b@HELLO RIG\n\\x1dV\\x00" in blobs
     assert (tmp_path / "paper.png").read_bytes() in blobs
+
+
+def test_wait_online_finds_a_module_again_after_its_port_hangs_up(tmp_path: Path):
+    """A module that restarts while it is waited for (its port hangs up, as a USB device that
+    goes away does) is opened again and asked again, not given up on."""
+    from tillroll_host import hil
+
+    server = socket.create_server(("127.0.0.1", 0))
+    asked = []
+
+    def module():
+        for answer in (None, b"\x12"):  # hangs up on the first question, online on the next
+            conn, _ = server.accept()
+            with conn:
+                asked.append(conn.recv(3))
+                if answer:
+                    conn.sendall(answer)
+                    conn.recv(1)  # until the host closes
+
+    thread = threading.Thread(target=module, daemon=True)
+    thread.start()
+    target = hil.Target(tmp_path)
+    target.data_url = f"socket://127.0.0.1:{server.getsockname()[1]}"
+    target.wait_online(timeout=10)
+    thread.join(5)
+    server.close()
+    assert asked == [b"\x10\x04\x01", b"\x10\x04\x01"]

@@ -105,20 +105,27 @@ class Target:
 
     def wait_online(self, timeout: float = 120.0) -> None:
         """Wait until DLE EOT 1 says online, as POS software does once a printer appears. A
-        module whose USB is up before its firmware has started answers nothing yet."""
+        module whose USB is up before its firmware has started answers nothing yet; one that
+        restarts meanwhile (its port hangs up) is found again."""
         deadline = time.monotonic() + timeout
-        with self.open_data() as link:
-            while True:
-                # One question at a time: an answer that came after its reader gave up would
-                # be read as the next question's.
-                link.timeout = max(0.1, deadline - time.monotonic())
-                link.write(b"\x10\x04\x01")
-                reply = link.read(1)
-                if reply and not reply[0] & 0x08:
-                    return
-                if time.monotonic() > deadline:
-                    raise FatalError(f"the module was not online in {timeout:.0f} s: {reply!r}")
-                time.sleep(0.2)
+        reply = b""
+        while True:
+            try:
+                with self.open_data(max(1.0, deadline - time.monotonic())) as link:
+                    while True:
+                        # One question at a time: an answer that came after its reader gave up
+                        # would be read as the next question's.
+                        link.timeout = max(0.1, deadline - time.monotonic())
+                        link.write(b"\x10\x04\x01")
+                        reply = link.read(1)
+                        if reply and not reply[0] & 0x08:
+                            return
+                        if time.monotonic() > deadline:
+                            break
+            except serial.SerialException:
+                time.sleep(0.2)  # the port went away with a restart: open it again
+            if time.monotonic() > deadline:
+                raise FatalError(f"the module was not online in {timeout:.0f} s: {reply!r}")
 
     def next_paper(self, timeout: float = 300.0, sent: bytes = b"") -> Path:
         """The next receipt to come out (a copy after a fault is one), torn off, as a PNG."""
