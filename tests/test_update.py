@@ -12,6 +12,7 @@ import json
 import os
 import struct
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -104,6 +105,11 @@ def shop(tmp_path: Path, keys: Path, capsys):
     assert code == 0, err
     send(s.sim.data_port, SALE)
     s.sim.wait_receipt(1)
+    # The journal marks it printed at its watch's next tick, a moment after the paper is out.
+    deadline = time.monotonic() + 10
+    while "printed" not in _journal(capsys, s):
+        assert time.monotonic() < deadline, _journal(capsys, s)
+        time.sleep(0.1)
     yield s
     s.sim.stop()
 
