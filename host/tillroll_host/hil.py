@@ -182,11 +182,21 @@ class Target:
 
     def wait_moving(self, steps: int, since: int, timeout: float = 120.0) -> None:
         """Wait until the paper has moved `steps` motor steps since `since` (a `steps()`)."""
+        self._until(
+            lambda: self.steps() - since >= steps,
+            timeout,
+            f"the paper did not move {steps} steps",
+            every=0.1,
+        )
+
+    @staticmethod
+    def _until(check, timeout: float, failure: str, every: float = 0.2) -> None:
+        """Wait until `check()` holds, asking every `every` s; else "`failure` in T s"."""
         deadline = time.monotonic() + timeout
-        while self.steps() - since < steps:
+        while not check():
             if time.monotonic() > deadline:
-                raise FatalError(f"the paper did not move {steps} steps in {timeout:.0f} s")
-            time.sleep(0.1)
+                raise FatalError(f"{failure} in {timeout:.0f} s")
+            time.sleep(every)
 
     @staticmethod
     def _wait_rest(read, rest_s: float, deadline: float, settled=lambda now: True):
@@ -320,10 +330,7 @@ class ChipTarget(Target):
         second and a half (the receipt and its feed to the bar done), what came out, torn
         off. (A chip that has just started moves its motor before it prints anything.)"""
         deadline = time.monotonic() + timeout
-        while self._strobes() == self._torn_strobes:
-            if time.monotonic() > deadline:
-                raise FatalError(f"nothing was printed in {timeout:.0f} s")
-            time.sleep(0.2)
+        self._until(lambda: self._strobes() != self._torn_strobes, timeout, "nothing was printed")
         self._wait_rest(self.steps, 1.5, deadline)
         png = self.work / f"receipt-{next(self._pngs):04d}.png"
         self._tear_off(png)
@@ -507,14 +514,6 @@ class RigTarget(Target):
 
             flash(Path(uf2), drive=self.drive, factory=True, yes=True, say=lambda line: None)
         self._until(lambda: not self._boot_drive(), 60, "the boot ROM did not restart")
-
-    @staticmethod
-    def _until(check, timeout: float, failure: str) -> None:
-        deadline = time.monotonic() + timeout
-        while not check():
-            if time.monotonic() > deadline:
-                raise FatalError(f"{failure} in {timeout:.0f} s")
-            time.sleep(0.2)
 
     def _boot_drive(self) -> bool:
         """Whether the module's boot ROM is up as its USB drive (2e8a:0003, RPI-RP2)."""
